@@ -1,0 +1,52 @@
+// Three bundles, one per process: the extension host (cjs, `vscode` provided by the editor),
+// the runtime child process and CLI (native modules stay external so their .node binaries load
+// from node_modules), and the webview (browser).
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const nativeModules = ['onnxruntime-node', 'sharp', 'tesseract.js', '@tesseract.js-data/eng'];
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+};
+
+const targets = [
+  {
+    ...common,
+    entryPoints: { extension: 'extension/extension.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
+    external: ['vscode', ...nativeModules],
+  },
+  {
+    ...common,
+    entryPoints: { runtime: 'runtime/runtimeMain.ts', cli: 'runtime/cli.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
+    external: nativeModules,
+    banner: { js: '' },
+  },
+  {
+    ...common,
+    entryPoints: { webview: 'webview/main.ts' },
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    outdir: 'dist',
+  },
+];
+
+if (watch) {
+  const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(targets.map((t) => esbuild.build(t)));
+}

@@ -1,0 +1,57 @@
+// Shared vocabulary of the runtime: what a generation job asks for and the progress it reports.
+// The CLI, the runtime process and (through runtime/protocol.ts) the extension host all speak it.
+
+export const schedulerNames = [
+  'ddim',
+  'pndm',
+  'euler',
+  'euler_a',
+  'lms',
+  'dpmpp_2m',
+  'dpmpp_2m_karras',
+  'unipc',
+] as const;
+export type SchedulerName = (typeof schedulerNames)[number];
+
+export const deviceSettings = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
+export type DeviceSetting = (typeof deviceSettings)[number];
+
+export interface GenerateOptions {
+  /** Local model folder in the diffusers layout (a snapshot folder of the hub cache works). */
+  modelDir: string;
+  prompt: string;
+  /** Empty string when none, as diffusers does for classifier-free guidance. */
+  negativePrompt?: string;
+  steps: number;
+  guidanceScale: number;
+  /** Defaults to the scheduler named in the model's scheduler_config.json. */
+  scheduler?: SchedulerName;
+  width: number;
+  height: number;
+  seed: number;
+  numImages?: number;
+  device?: DeviceSetting;
+  /** Use float16 graphs where the execution provider benefits from them. */
+  fp16?: boolean;
+}
+
+/** Progress of any long runtime job, as one tagged union for the progress bar and the webview. */
+export type ProgressEvent =
+  | {
+      status: 'download';
+      file: string;
+      fileBytes: number;
+      fileTotal: number;
+      bytes: number;
+      total: number;
+      bytesPerSecond: number;
+      etaSeconds: number | null;
+    }
+  | { status: 'convert'; component: string; done: number; total: number }
+  | { status: 'load'; component: string; provider: string }
+  | { status: 'step'; step: number; total: number; image: number; elapsedMs: number; preview?: Uint8Array }
+  | { status: 'decode'; image: number }
+  | { status: 'done' }
+  | { status: 'message'; level: 'info' | 'warning'; text: string };
+
+export type ProgressListener = (event: ProgressEvent) => void;

@@ -1,0 +1,2 @@
+// Entry point of the runtime child process (see runtime/protocol.ts).
+export {};

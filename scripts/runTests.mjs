@@ -1,0 +1,32 @@
+// Runs the test tiers with Node's own test runner (TypeScript through tsx).
+// Tiers by suffix: *.unit.test.ts (pure), *.int.test.ts (real runtime process, ONNX Runtime,
+// HTTP servers), *.e2e.test.ts (real VS Code in code-server driven by Chromium).
+// Usage: node scripts/runTests.mjs [unit|int|e2e ...]   (no argument: every tier)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const tiers = process.argv.slice(2);
+const wanted = tiers.length ? tiers : ['unit', 'int', 'e2e'];
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'fixtures' || name.startsWith('.')) continue;
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) findTests(full, out);
+    else if (wanted.some((tier) => name.endsWith(`.${tier}.test.ts`))) out.push(full);
+  }
+  return out;
+}
+
+const files = findTests('test').sort();
+if (files.length === 0) {
+  console.error(`no test files for tiers: ${wanted.join(', ')}`);
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,2 @@
+// Gallery webview entry point (browser).
+export {};
