@@ -1,5 +1,34 @@
 #!/usr/bin/env node
-// `letterpress` command line: subcommands are added by the modules that implement them.
-const [command] = process.argv.slice(2);
-process.stderr.write(`letterpress: unknown command ${command ?? '(none)'}\n`);
-process.exit(2);
+// `letterpress` command line. Each subcommand lives in runtime/cli/<name>Command.ts; users get a
+// one-line message for their mistakes (CliError) and a stack trace only for our own bugs.
+import { CliError } from './cli/cliError.ts';
+
+type CommandRunner = (args: string[]) => Promise<void>;
+
+const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: letterpress <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage() + '\n');
+    return;
+  }
+  const command = commands[name];
+  if (!command) throw new CliError(`unknown command "${name}"\n\n${usage()}`);
+  const run = await command.load();
+  await run(rest);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof CliError) {
+    process.stderr.write(`letterpress: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  process.stderr.write(`letterpress: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(70);
+});

@@ -1,0 +1,35 @@
+// The one interface every sampler implements; the pipeline loop knows nothing else about them.
+import type { GaussianNoise } from '../random/gaussianNoise.ts';
+
+/** scheduler/scheduler_config.json as diffusers writes it (keys kept in snake_case). */
+export interface SchedulerConfig {
+  num_train_timesteps?: number;
+  beta_start?: number;
+  beta_end?: number;
+  beta_schedule?: 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
+  trained_betas?: number[] | null;
+  steps_offset?: number;
+  timestep_spacing?: 'leading' | 'trailing' | 'linspace';
+  set_alpha_to_one?: boolean;
+  clip_sample?: boolean;
+  prediction_type?: 'epsilon' | 'v_prediction' | 'sample';
+  skip_prk_steps?: boolean;
+  [key: string]: unknown;
+}
+
+export interface Scheduler {
+  /** Timesteps of the current schedule, in the order the model is called (after setTimesteps). */
+  readonly timesteps: readonly number[];
+  /** Noise level per step for sigma-based samplers (empty for the alpha-based ones). */
+  readonly sigmas: readonly number[];
+  /** Factor the unscaled initial noise is multiplied by. */
+  readonly initNoiseSigma: number;
+  setTimesteps(numInferenceSteps: number): void;
+  /** Input scaling before the UNet call (identity for DDIM/PNDM/DPM/UniPC). */
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  /**
+   * One denoising step: returns the previous (less noisy) sample. Called once per entry of
+   * `timesteps`, in order. `noise` is required by ancestral samplers only.
+   */
+  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: GaussianNoise): Float32Array;
+}
