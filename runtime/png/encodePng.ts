@@ -23,7 +23,7 @@ export async function encodeRgbPng(
   if (pixels.length !== width * height * 3) {
     throw new RangeError(`image has ${pixels.length} values, expected ${width}x${height}x3`);
   }
-  let png = await sharp(floatToRgbBytes(pixels), { raw: { width, height, channels: 3 } })
+  let png: Buffer = await sharp(floatToRgbBytes(pixels), { raw: { width, height, channels: 3 } })
     .png({ compressionLevel: 6 })
     .toBuffer();
   for (const [key, text] of Object.entries(textChunks)) png = addPngTextChunk(png, key, text);
