@@ -1,0 +1,326 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GalleryController, estimateRemainingMs, formatDuration } from '../webview/galleryController.ts';
+import {
+  CancelJob,
+  CountTokens,
+  FillForm,
+  ImagesChanged,
+  InitState,
+  JobUpdated,
+  PanelReady,
+  RunImageAction,
+  SubmitJob,
+  TokensCounted,
+} from '../webview/protocol.ts';
+import type { GalleryConfig, GalleryImage, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
+
+class FakeHost {
+  readonly sent: WebviewToHostMessage[] = [];
+  postMessage(message: WebviewToHostMessage): void {
+    // Real webviews structured-clone what they post; so does this fake, so no shared objects leak.
+    this.sent.push(structuredClone(message));
+  }
+  ofMethod(method: string) {
+    return this.sent.filter((m) => m.method === method);
+  }
+}
+
+const config: GalleryConfig = {
+  outputFolder: 'assets/generated',
+  defaults: { steps: 20, guidanceScale: 6, scheduler: 'euler' },
+  schedulers: [
+    { name: 'ddim', label: 'DDIM' },
+    { name: 'euler', label: 'Euler' },
+  ],
+  canGenerate: true,
+};
+
+function image(id: string, mtimeMs: number, prompt?: string, extra: Partial<GalleryImage['settings']> = {}): GalleryImage {
+  return {
+    id,
+    name: id.split('/').pop()!,
+    uri: `https://file+.vscode-resource.vscode-cdn.net/ws/${id}`,
+    thumbnailUri: `https://file+.vscode-resource.vscode-cdn.net/thumbs/${id}`,
+    mtimeMs,
+    size: 1000,
+    ...(prompt === undefined ? {} : { settings: { prompt, negativePrompt: '', ...extra } }),
+  };
+}
+
+function seeds(...values: number[]): () => number {
+  return () => {
+    const next = values.shift();
+    if (next === undefined) throw new Error('test ran out of seeds');
+    return next;
+  };
+}
+
+function started(randomSeed = seeds(1, 2, 3, 4, 5)) {
+  const host = new FakeHost();
+  const controller = new GalleryController(host, { randomSeed });
+  controller.start();
+  controller.receive(InitState.create({ config, images: [], jobs: [] }));
+  return { host, controller };
+}
+
+const request: GenerationRequest = {
+  prompt: 'a sign that says "OPEN"',
+  negativePrompt: '',
+  width: 512,
+  height: 512,
+  steps: 4,
+  guidanceScale: 7.5,
+  seed: 7,
+  numImages: 1,
+};
+
+function job(patch: Partial<JobView>): JobView {
+  return { jobId: 'j1', request, state: 'queued', step: 0, totalSteps: 4, image: 0, elapsedMs: 0, outputs: [], ...patch };
+}
+
+test('starts by telling the host it is ready, then takes the host defaults', () => {
+  const { host, controller } = started();
+  assert.equal(host.sent[0].method, PanelReady.method);
+  assert.equal(controller.state.form.steps, 20);
+  assert.equal(controller.state.form.guidanceScale, 6);
+  assert.equal(controller.state.form.scheduler, 'euler');
+});
+
+test('a restored form keeps its own values over the host defaults', () => {
+  const host = new FakeHost();
+  const persisted = { form: { ...new GalleryController(host).state.form, steps: 9, prompt: 'kept' }, search: 'kept' };
+  const controller = new GalleryController(host, { persisted });
+  controller.start();
+  controller.receive(InitState.create({ config, images: [], jobs: [] }));
+  assert.equal(controller.state.form.steps, 9);
+  assert.equal(controller.state.search, 'kept');
+  // The restored prompt gets its token count asked for right away.
+  assert.equal(host.ofMethod(CountTokens.method).length, 1);
+});
+
+test('typing asks for a token count and keeps only the answer for the latest text', () => {
+  const { host, controller } = started();
+  controller.updateForm({ prompt: 'a' });
+  controller.updateForm({ prompt: 'a b c' });
+  const asks = host.ofMethod(CountTokens.method);
+  assert.equal(asks.length, 2);
+  const [first, second] = asks.map((m) => m.params as { requestId: number; text: string });
+  assert.equal(second.text, 'a b c');
+  // The answer for the newer text arrives first; the stale one after it must not overwrite it.
+  controller.receive(TokensCounted.create({ requestId: second.requestId, count: 3, limit: 75 }));
+  controller.receive(TokensCounted.create({ requestId: first.requestId, count: 1, limit: 75 }));
+  assert.deepEqual(controller.state.tokens, { count: 3, limit: 75 });
+  assert.equal(controller.tokensOverLimit, false);
+  controller.updateForm({ prompt: 'long' });
+  const last = host.ofMethod(CountTokens.method).at(-1)!.params as { requestId: number };
+  controller.receive(TokensCounted.create({ requestId: last.requestId, count: 76, limit: 75 }));
+  assert.equal(controller.tokensOverLimit, true);
+});
+
+test('submitting with an unlocked seed draws a new seed per job and shows it', () => {
+  const { host, controller } = started(seeds(111, 222));
+  controller.updateForm({ prompt: 'a banner that says "HELLO"', preset: 'banner', numImages: 2 });
+  const first = controller.submit();
+  const second = controller.submit();
+  assert.equal(first?.seed, 111);
+  assert.equal(second?.seed, 222);
+  assert.equal(controller.state.form.seed, 222);
+  const submitted = host.ofMethod(SubmitJob.method).map((m) => (m.params as { request: GenerationRequest }).request);
+  assert.equal(submitted.length, 2);
+  assert.equal(submitted[0].width, 1024);
+  assert.equal(submitted[0].height, 256);
+  assert.equal(submitted[0].numImages, 2);
+  assert.equal(submitted[0].scheduler, 'euler');
+});
+
+test('a locked seed is reused for every job', () => {
+  const { host, controller } = started(seeds());
+  controller.updateForm({ prompt: 'x', seed: 1234, seedLocked: true });
+  controller.submit();
+  controller.submit();
+  const used = host.ofMethod(SubmitJob.method).map((m) => (m.params as { request: GenerationRequest }).request.seed);
+  assert.deepEqual(used, [1234, 1234]);
+});
+
+test('an invalid form is not submitted and says what to fix', () => {
+  const { host, controller } = started();
+  controller.updateForm({ prompt: '   ', preset: 'custom', width: 500, steps: 0 });
+  assert.equal(controller.submit(), undefined);
+  assert.equal(host.ofMethod(SubmitJob.method).length, 0);
+  const errors = controller.state.formErrors.join('\n');
+  assert.match(errors, /Enter a prompt/);
+  assert.match(errors, /Width must be a multiple of 8/);
+  assert.match(errors, /Steps must be/);
+});
+
+test('the default scheduler is left out of the request so the model decides', () => {
+  const { host, controller } = started();
+  controller.updateForm({ prompt: 'x', scheduler: '' });
+  controller.submit();
+  const sent = host.ofMethod(SubmitJob.method)[0].params as { request: GenerationRequest };
+  assert.equal('scheduler' in sent.request, false);
+});
+
+test('size presets set width and height; typing a preset size selects it again', () => {
+  const { controller } = started();
+  controller.updateForm({ preset: 'mockup' });
+  assert.deepEqual([controller.state.form.width, controller.state.form.height], [768, 512]);
+  controller.updateForm({ width: 640 });
+  assert.equal(controller.state.form.preset, 'custom');
+  controller.updateForm({ width: 768, height: 256 });
+  assert.equal(controller.state.form.preset, 'bannerSmall');
+});
+
+test('generation is refused with the host reason when the window cannot generate', () => {
+  const host = new FakeHost();
+  const controller = new GalleryController(host, { randomSeed: seeds(1) });
+  controller.receive(InitState.create({ config: { ...config, canGenerate: false, reason: 'Trust this workspace to generate.' }, images: [], jobs: [] }));
+  controller.updateForm({ prompt: 'x' });
+  assert.equal(controller.submit(), undefined);
+  assert.deepEqual(controller.state.formErrors, ['Trust this workspace to generate.']);
+});
+
+test('job updates are tracked newest first and cancel goes to the host', () => {
+  const { host, controller } = started();
+  controller.receive(JobUpdated.create({ job: job({ jobId: 'a' }) }));
+  controller.receive(JobUpdated.create({ job: job({ jobId: 'b' }) }));
+  controller.receive(JobUpdated.create({ job: job({ jobId: 'a', state: 'running', step: 2 }) }));
+  assert.deepEqual(
+    controller.state.jobs.map((j) => [j.jobId, j.state, j.step]),
+    [
+      ['b', 'queued', 0],
+      ['a', 'running', 2],
+    ],
+  );
+  controller.cancel('b');
+  assert.deepEqual(host.ofMethod(CancelJob.method).at(-1)?.params, { jobId: 'b' });
+});
+
+test('the preview of a running job is kept until the finished job replaces it', () => {
+  const { controller } = started();
+  const preview = 'data:image/png;base64,iVBORw0KGgo=';
+  controller.receive(JobUpdated.create({ job: job({ state: 'running', step: 2, previewUri: preview }) }));
+  assert.equal(controller.state.jobs[0].previewUri, preview);
+  controller.receive(JobUpdated.create({ job: job({ state: 'done', step: 4, outputs: ['assets/generated/open.png'] }) }));
+  assert.equal(controller.state.jobs[0].previewUri, undefined);
+  assert.deepEqual(controller.state.jobs[0].outputs, ['assets/generated/open.png']);
+});
+
+test('images are shown newest first and filtered by every word of the search', () => {
+  const { controller } = started();
+  controller.receive(
+    ImagesChanged.create({
+      images: [
+        image('assets/generated/old.png', 1, 'a red sign that says OPEN'),
+        image('assets/generated/new.png', 3, 'a blue banner that says Hello'),
+        image('assets/generated/mid.png', 2, 'an OPEN green door'),
+        image('assets/generated/other-tool.png', 0),
+      ],
+    }),
+  );
+  assert.deepEqual(
+    controller.state.images.map((i) => i.name),
+    ['new.png', 'mid.png', 'old.png', 'other-tool.png'],
+  );
+  controller.setSearch('open');
+  assert.deepEqual(controller.visibleImages.map((i) => i.name), ['mid.png', 'old.png']);
+  controller.setSearch('OPEN sign');
+  assert.deepEqual(controller.visibleImages.map((i) => i.name), ['old.png']);
+  controller.setSearch('other-tool');
+  assert.deepEqual(controller.visibleImages.map((i) => i.name), ['other-tool.png']);
+  controller.setSearch('');
+  assert.equal(controller.visibleImages.length, 4);
+});
+
+test('regenerate reuses the image settings and seed; vary draws a new seed', () => {
+  const { host, controller } = started(seeds(999));
+  const settings = { steps: 8, sampler: 'DDIM', scheduler: 'ddim' as const, guidanceScale: 5, seed: 42, width: 768, height: 256 };
+  controller.receive(ImagesChanged.create({ images: [image('assets/generated/a.png', 1, 'a sign "A"', settings)] }));
+  const again = controller.regenerate('assets/generated/a.png', false);
+  const varied = controller.regenerate('assets/generated/a.png', true);
+  assert.deepEqual(again, {
+    prompt: 'a sign "A"',
+    negativePrompt: '',
+    width: 768,
+    height: 256,
+    steps: 8,
+    guidanceScale: 5,
+    scheduler: 'ddim',
+    seed: 42,
+    numImages: 1,
+  });
+  assert.deepEqual(varied, { ...again, seed: 999 });
+  assert.equal(host.ofMethod(SubmitJob.method).length, 2);
+});
+
+test('an image without settings cannot be regenerated; missing fields come from the form', () => {
+  const { host, controller } = started(seeds(5));
+  controller.receive(
+    ImagesChanged.create({
+      images: [image('x/plain.png', 1), image('x/partial.png', 2, 'only a prompt')],
+    }),
+  );
+  assert.equal(controller.regenerate('x/plain.png', false), undefined);
+  assert.equal(controller.regenerate('x/unknown.png', false), undefined);
+  const partial = controller.regenerate('x/partial.png', false);
+  assert.equal(partial?.steps, 20);
+  assert.equal(partial?.width, 512);
+  assert.equal(partial?.seed, 5);
+  assert.equal(host.ofMethod(SubmitJob.method).length, 1);
+});
+
+test('image actions are sent with the image id', () => {
+  const { host, controller } = started();
+  controller.imageAction('assets/generated/a.png', 'insertReference');
+  controller.imageAction('assets/generated/a.png', 'delete');
+  assert.deepEqual(
+    host.ofMethod(RunImageAction.method).map((m) => m.params),
+    [
+      { id: 'assets/generated/a.png', action: 'insertReference' },
+      { id: 'assets/generated/a.png', action: 'delete' },
+    ],
+  );
+});
+
+test('fill form locks the seed so the filled job is reproduced', () => {
+  const { controller } = started();
+  controller.receive(FillForm.create({ request: { ...request, width: 768, height: 512, seed: 77 } }));
+  assert.equal(controller.state.form.prompt, request.prompt);
+  assert.equal(controller.state.form.preset, 'mockup');
+  assert.equal(controller.state.form.seedLocked, true);
+  assert.equal(controller.state.form.seed, 77);
+});
+
+test('unknown and malformed host messages are dropped without changing state', () => {
+  const { controller } = started();
+  let renders = 0;
+  controller.onChange(() => renders++);
+  const before = JSON.stringify(controller.state);
+  const hostile = [
+    null,
+    'gallery/job/update',
+    { method: 'gallery/unknown/thing', params: {} },
+    { method: JobUpdated.method, params: { job: { ...job({}), state: 'exploded' } } },
+    { method: JobUpdated.method, params: { job: { ...job({}), previewUri: 'javascript:alert(1)' } } },
+    { method: JobUpdated.method, params: { job: { ...job({}), previewUri: 'data:image/png;base64,"><img src=x onerror=alert(1)>' } } },
+    { method: ImagesChanged.method, params: { images: [{ id: 1 }] } },
+    { method: TokensCounted.method, params: { requestId: '1', count: 2, limit: 75 } },
+    { method: FillForm.method, params: { request: { ...request, width: 100 } } },
+    { method: InitState.method },
+  ];
+  for (const message of hostile) assert.equal(controller.receive(message), false, JSON.stringify(message));
+  assert.equal(renders, 0);
+  assert.equal(JSON.stringify(controller.state), before);
+});
+
+test('remaining time follows the pace across all images of the job', () => {
+  const two = { ...request, numImages: 2 };
+  assert.equal(estimateRemainingMs(job({ step: 0 })), undefined);
+  // 2 of 8 steps in 1 s: 6 steps left at 0.5 s each.
+  assert.equal(estimateRemainingMs(job({ request: two, step: 2, totalSteps: 4, elapsedMs: 1000 })), 3000);
+  // Second image, step 2: 6 of 8 done in 3 s.
+  assert.equal(estimateRemainingMs(job({ request: two, image: 1, step: 2, totalSteps: 4, elapsedMs: 3000 })), 1000);
+  assert.equal(formatDuration(65_400), '1:05');
+  assert.equal(formatDuration(0), '0:00');
+});

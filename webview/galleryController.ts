@@ -1,0 +1,367 @@
+// The gallery panel's state and behaviour, free of the DOM and of VS Code so it can be tested with
+// a fake host: the view (webview/main.ts) renders `state` and calls the actions; the host's
+// messages come in through `receive`.
+import {
+  CancelJob,
+  CountTokens,
+  FillForm,
+  ImagesChanged,
+  InitState,
+  JobUpdated,
+  PanelReady,
+  RunImageAction,
+  SubmitJob,
+  TokensCounted,
+  generationLimits,
+  hostToWebview,
+  isGenerationRequest,
+  parseMessage,
+  promptTokenLimit,
+  sizePresets,
+} from './protocol.ts';
+import type {
+  GalleryConfig,
+  GalleryImage,
+  GenerationRequest,
+  ImageAction,
+  JobView,
+  WebviewToHostMessage,
+} from './protocol.ts';
+import type { SchedulerName } from '../runtime/generationTypes.ts';
+
+export interface HostMessenger {
+  postMessage(message: WebviewToHostMessage): void;
+}
+
+export interface FormState {
+  prompt: string;
+  negativePrompt: string;
+  /** A preset id from `sizePresets`, or 'custom' for the width/height fields. */
+  preset: string;
+  width: number;
+  height: number;
+  steps: number;
+  guidanceScale: number;
+  /** '' means the model's default scheduler. */
+  scheduler: SchedulerName | '';
+  seed: number;
+  /** Locked: every job uses `seed`. Unlocked: each job draws a new one (and shows it here). */
+  seedLocked: boolean;
+  numImages: number;
+}
+
+/** What survives a reload of the window (VS Code keeps it with the panel's serializer state). */
+export interface PersistedState {
+  form: FormState;
+  search: string;
+}
+
+export interface TokenCount {
+  count: number;
+  limit: number;
+}
+
+export interface GalleryViewState {
+  config?: GalleryConfig;
+  form: FormState;
+  formErrors: string[];
+  tokens?: TokenCount;
+  /** Newest job first. */
+  jobs: JobView[];
+  /** All images, newest first. */
+  images: GalleryImage[];
+  search: string;
+}
+
+export const defaultForm: FormState = {
+  prompt: '',
+  negativePrompt: '',
+  preset: 'icon',
+  width: 512,
+  height: 512,
+  steps: 25,
+  guidanceScale: 7.5,
+  scheduler: '',
+  seed: 42,
+  seedLocked: false,
+  numImages: 1,
+};
+
+export interface ControllerOptions {
+  /** Source of fresh seeds; injected so tests are deterministic. */
+  randomSeed?: () => number;
+  persisted?: unknown;
+}
+
+function randomSeedFromCrypto(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+function isPersistedState(v: unknown): v is PersistedState {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as Partial<PersistedState>;
+  return typeof p.search === 'string' && typeof p.form === 'object' && p.form !== null;
+}
+
+export class GalleryController {
+  readonly state: GalleryViewState;
+  private readonly listeners = new Set<() => void>();
+  private readonly randomSeed: () => number;
+  private tokenRequestId = 0;
+  /** Whether the form's defaults came from a restored state (then the host's defaults don't override). */
+  private readonly restored: boolean;
+
+  constructor(
+    private readonly host: HostMessenger,
+    options: ControllerOptions = {},
+  ) {
+    this.randomSeed = options.randomSeed ?? randomSeedFromCrypto;
+    const persisted = isPersistedState(options.persisted) ? options.persisted : undefined;
+    this.restored = persisted !== undefined;
+    this.state = {
+      form: { ...defaultForm, ...(persisted?.form ?? {}) },
+      formErrors: [],
+      jobs: [],
+      images: [],
+      search: persisted?.search ?? '',
+    };
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Tells the host the view is listening; it answers with the whole state. */
+  start(): void {
+    this.host.postMessage(PanelReady.create({}));
+    if (this.state.form.prompt) this.requestTokenCount();
+  }
+
+  persistable(): PersistedState {
+    return { form: { ...this.state.form }, search: this.state.search };
+  }
+
+  /** Handles one message from the host; returns false when it was dropped as unknown or malformed. */
+  receive(raw: unknown): boolean {
+    const message = parseMessage(hostToWebview, raw);
+    if (!message) return false;
+    switch (message.method) {
+      case InitState.method: {
+        const { config, images, jobs } = message.params;
+        this.state.config = config;
+        if (!this.restored) {
+          this.state.form.steps = config.defaults.steps;
+          this.state.form.guidanceScale = config.defaults.guidanceScale;
+          this.state.form.scheduler = config.defaults.scheduler ?? '';
+        }
+        this.state.images = sortNewestFirst(images);
+        this.state.jobs = [];
+        for (const job of jobs) this.upsertJob(job);
+        break;
+      }
+      case ImagesChanged.method:
+        this.state.images = sortNewestFirst(message.params.images);
+        break;
+      case JobUpdated.method:
+        this.upsertJob(message.params.job);
+        break;
+      case TokensCounted.method: {
+        // Answers can overtake each other; only the one for the latest text counts.
+        if (message.params.requestId !== this.tokenRequestId) return true;
+        this.state.tokens = { count: message.params.count, limit: message.params.limit };
+        break;
+      }
+      case FillForm.method:
+        this.fillForm(message.params.request);
+        break;
+    }
+    this.changed();
+    return true;
+  }
+
+  private upsertJob(job: JobView): void {
+    const index = this.state.jobs.findIndex((j) => j.jobId === job.jobId);
+    if (index >= 0) this.state.jobs[index] = job;
+    else this.state.jobs.unshift(job);
+  }
+
+  // ---- form ---------------------------------------------------------------------------------
+
+  updateForm(patch: Partial<FormState>): void {
+    const form = this.state.form;
+    Object.assign(form, patch);
+    if (patch.preset !== undefined && patch.preset !== 'custom') {
+      const preset = sizePresets.find((p) => p.id === patch.preset);
+      if (preset) {
+        form.width = preset.width;
+        form.height = preset.height;
+      }
+    } else if (patch.width !== undefined || patch.height !== undefined) {
+      form.preset = sizePresets.find((p) => p.width === form.width && p.height === form.height)?.id ?? 'custom';
+    }
+    if (patch.prompt !== undefined) this.requestTokenCount();
+    this.state.formErrors = [];
+    this.changed();
+  }
+
+  private requestTokenCount(): void {
+    this.tokenRequestId += 1;
+    if (this.state.form.prompt.trim() === '') {
+      this.state.tokens = { count: 0, limit: this.state.tokens?.limit ?? promptTokenLimit };
+      return;
+    }
+    this.host.postMessage(CountTokens.create({ requestId: this.tokenRequestId, text: this.state.form.prompt }));
+  }
+
+  /** True past the model's 75 content tokens: the tail of the prompt would be cut off. */
+  get tokensOverLimit(): boolean {
+    const t = this.state.tokens;
+    return t !== undefined && t.count > t.limit;
+  }
+
+  validateForm(): string[] {
+    const f = this.state.form;
+    const errors: string[] = [];
+    const l = generationLimits;
+    if (f.prompt.trim() === '') errors.push('Enter a prompt: describe the image and put the text to render in quotes.');
+    if (f.prompt.length > l.promptChars) errors.push(`The prompt is longer than ${l.promptChars} characters.`);
+    for (const [name, side] of [['Width', f.width], ['Height', f.height]] as const) {
+      if (!Number.isInteger(side) || side % 8 !== 0 || side < l.minSide || side > l.maxSide) {
+        errors.push(`${name} must be a multiple of 8 between ${l.minSide} and ${l.maxSide}.`);
+      }
+    }
+    if (!Number.isInteger(f.steps) || f.steps < 1 || f.steps > l.maxSteps) errors.push(`Steps must be a whole number from 1 to ${l.maxSteps}.`);
+    if (!Number.isFinite(f.guidanceScale) || f.guidanceScale < 0 || f.guidanceScale > l.maxGuidance) {
+      errors.push(`Guidance must be between 0 and ${l.maxGuidance}.`);
+    }
+    if (f.seedLocked && (!Number.isInteger(f.seed) || f.seed < 0 || f.seed > l.maxSeed)) {
+      errors.push(`The seed must be a whole number from 0 to ${l.maxSeed}.`);
+    }
+    if (!Number.isInteger(f.numImages) || f.numImages < 1 || f.numImages > l.maxImages) {
+      errors.push(`Number of images must be from 1 to ${l.maxImages}.`);
+    }
+    return errors;
+  }
+
+  /** Queues a job from the form; returns it, or undefined when the form has errors (shown in state). */
+  submit(): GenerationRequest | undefined {
+    const errors = this.validateForm();
+    if (this.state.config && !this.state.config.canGenerate) {
+      errors.push(this.state.config.reason ?? 'Generating is not available in this window.');
+    }
+    this.state.formErrors = errors;
+    if (errors.length > 0) {
+      this.changed();
+      return undefined;
+    }
+    const f = this.state.form;
+    if (!f.seedLocked) f.seed = this.randomSeed();
+    const request: GenerationRequest = {
+      prompt: f.prompt,
+      negativePrompt: f.negativePrompt,
+      width: f.width,
+      height: f.height,
+      steps: f.steps,
+      guidanceScale: f.guidanceScale,
+      ...(f.scheduler ? { scheduler: f.scheduler } : {}),
+      seed: f.seed,
+      numImages: f.numImages,
+    };
+    this.host.postMessage(SubmitJob.create({ request }));
+    this.changed();
+    return request;
+  }
+
+  cancel(jobId: string): void {
+    this.host.postMessage(CancelJob.create({ jobId }));
+  }
+
+  fillForm(request: GenerationRequest): void {
+    this.updateForm({
+      prompt: request.prompt,
+      negativePrompt: request.negativePrompt,
+      width: request.width,
+      height: request.height,
+      steps: request.steps,
+      guidanceScale: request.guidanceScale,
+      scheduler: request.scheduler ?? '',
+      seed: request.seed,
+      seedLocked: true,
+      numImages: request.numImages,
+    });
+  }
+
+  // ---- gallery ------------------------------------------------------------------------------
+
+  setSearch(search: string): void {
+    this.state.search = search;
+    this.changed();
+  }
+
+  /** Images whose prompt (or file name) holds every word of the search, newest first. */
+  get visibleImages(): GalleryImage[] {
+    const words = this.state.search.toLowerCase().split(/\s+/).filter(Boolean);
+    if (words.length === 0) return this.state.images;
+    return this.state.images.filter((image) => {
+      const haystack = `${image.settings?.prompt ?? ''}\n${image.name}`.toLowerCase();
+      return words.every((word) => haystack.includes(word));
+    });
+  }
+
+  imageAction(id: string, action: ImageAction): void {
+    this.host.postMessage(RunImageAction.create({ id, action }));
+  }
+
+  /** The job that remakes an image: its own settings, the form's values where the file has none. */
+  requestFromImage(image: GalleryImage, newSeed: boolean): GenerationRequest | undefined {
+    const s = image.settings;
+    if (!s || s.prompt.trim() === '') return undefined;
+    const f = this.state.form;
+    const request: GenerationRequest = {
+      prompt: s.prompt,
+      negativePrompt: s.negativePrompt,
+      width: s.width ?? f.width,
+      height: s.height ?? f.height,
+      steps: s.steps ?? f.steps,
+      guidanceScale: s.guidanceScale ?? f.guidanceScale,
+      ...(s.scheduler ? { scheduler: s.scheduler } : {}),
+      seed: newSeed || s.seed === undefined ? this.randomSeed() : s.seed,
+      numImages: 1,
+    };
+    return isGenerationRequest(request) ? request : undefined;
+  }
+
+  /** "Regenerate" (same seed) or "Vary" (new seed): queues the job right away. */
+  regenerate(id: string, newSeed: boolean): GenerationRequest | undefined {
+    const image = this.state.images.find((i) => i.id === id);
+    const request = image && this.requestFromImage(image, newSeed);
+    if (!request) return undefined;
+    this.host.postMessage(SubmitJob.create({ request }));
+    return request;
+  }
+}
+
+function sortNewestFirst(images: GalleryImage[]): GalleryImage[] {
+  return [...images].sort((a, b) => b.mtimeMs - a.mtimeMs || a.id.localeCompare(b.id));
+}
+
+/** "1:05" style durations for the step counter. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+/** Remaining time from the pace so far, across all images of the job; undefined before the first step. */
+export function estimateRemainingMs(job: JobView): number | undefined {
+  const total = job.totalSteps * job.request.numImages;
+  const done = job.image * job.totalSteps + job.step;
+  if (done <= 0 || total <= 0 || job.elapsedMs <= 0) return undefined;
+  return (job.elapsedMs / done) * Math.max(0, total - done);
+}

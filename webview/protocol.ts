@@ -1,0 +1,309 @@
+// The one protocol between the gallery webview and the extension host; both sides import it.
+// Every message is `{ method, params }` with a method named `scope/noun/verb`. Both ends validate
+// what they receive against the descriptor before acting on it and drop anything else: the webview
+// runs page script, so the host treats its messages as untrusted input, and the webview treats
+// the host's the same way so a version skew after an update cannot corrupt its state.
+import { schedulerNames } from '../runtime/generationTypes.ts';
+import type { SchedulerName } from '../runtime/generationTypes.ts';
+
+export interface IpcMessage<Method extends string = string, Params = unknown> {
+  method: Method;
+  params: Params;
+}
+
+export interface IpcDescriptor<Method extends string, Params> {
+  readonly method: Method;
+  readonly validate: (params: unknown) => params is Params;
+  /** Builds a message; typed so a sender cannot pass the wrong params. */
+  readonly create: (params: Params) => IpcMessage<Method, Params>;
+}
+
+type Check<T> = (value: unknown) => value is T;
+
+function descriptor<Method extends string, Params>(method: Method, validate: Check<Params>): IpcDescriptor<Method, Params> {
+  return { method, validate, create: (params) => ({ method, params }) };
+}
+
+// Small structural checks, enough to reject malformed or hostile messages.
+const isString: Check<string> = (v): v is string => typeof v === 'string';
+const isBoolean: Check<boolean> = (v): v is boolean => typeof v === 'boolean';
+const isFiniteNumber: Check<number> = (v): v is number => typeof v === 'number' && Number.isFinite(v);
+const isInteger: Check<number> = (v): v is number => Number.isSafeInteger(v);
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function optional<T>(check: Check<T>): Check<T | undefined> {
+  return (v): v is T | undefined => v === undefined || check(v);
+}
+function oneOf<T extends string>(values: readonly T[]): Check<T> {
+  return (v): v is T => typeof v === 'string' && (values as readonly string[]).includes(v);
+}
+function arrayOf<T>(check: Check<T>): Check<T[]> {
+  return (v): v is T[] => Array.isArray(v) && v.every(check);
+}
+function shape<T>(fields: { [K in keyof T]-?: Check<T[K]> }): Check<T> {
+  return (v): v is T => {
+    if (!isRecord(v)) return false;
+    for (const key of Object.keys(fields) as (keyof T)[]) {
+      if (!fields[key](v[key as string])) return false;
+    }
+    return true;
+  };
+}
+
+/** Limits the form enforces and the host re-checks (a job far outside them is a bug or an attack). */
+export const generationLimits = {
+  promptChars: 4000,
+  minSide: 64,
+  maxSide: 2048,
+  maxSteps: 150,
+  maxGuidance: 30,
+  maxImages: 8,
+  maxSeed: 2 ** 32 - 1,
+} as const;
+
+/** CLIP reads 77 tokens, two of which are the start and end markers. */
+export const promptTokenLimit = 75;
+
+export interface SizePreset {
+  id: string;
+  label: string;
+  width: number;
+  height: number;
+}
+
+export const sizePresets: readonly SizePreset[] = [
+  { id: 'icon', label: 'Icon 512×512', width: 512, height: 512 },
+  { id: 'banner', label: 'Banner 1024×256', width: 1024, height: 256 },
+  { id: 'bannerSmall', label: 'Banner 768×256', width: 768, height: 256 },
+  { id: 'mockup', label: 'Mockup 768×512', width: 768, height: 512 },
+];
+
+/** What the form submits: a complete job, seed already chosen so it is shown and reproducible. */
+export interface GenerationRequest {
+  prompt: string;
+  negativePrompt: string;
+  width: number;
+  height: number;
+  steps: number;
+  guidanceScale: number;
+  /** Absent: the model's own default scheduler. */
+  scheduler?: SchedulerName;
+  seed: number;
+  numImages: number;
+}
+
+function isSide(v: unknown): v is number {
+  return isInteger(v) && v % 8 === 0 && v >= generationLimits.minSide && v <= generationLimits.maxSide;
+}
+
+export const isGenerationRequest: Check<GenerationRequest> = shape<GenerationRequest>({
+  prompt: (v): v is string => isString(v) && v.trim() !== '' && v.length <= generationLimits.promptChars,
+  negativePrompt: (v): v is string => isString(v) && v.length <= generationLimits.promptChars,
+  width: isSide,
+  height: isSide,
+  steps: (v): v is number => isInteger(v) && v >= 1 && v <= generationLimits.maxSteps,
+  guidanceScale: (v): v is number => isFiniteNumber(v) && v >= 0 && v <= generationLimits.maxGuidance,
+  scheduler: optional(oneOf(schedulerNames)),
+  seed: (v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxSeed,
+  numImages: (v): v is number => isInteger(v) && v >= 1 && v <= generationLimits.maxImages,
+});
+
+/** Settings read back from an image's `parameters` chunk; any of them may be missing. */
+export interface ImageSettings {
+  prompt: string;
+  negativePrompt: string;
+  steps?: number;
+  /** Display name as written in the file ("DDIM", "Euler a"). */
+  sampler?: string;
+  /** The sampler mapped back to our name, when it is one we run. */
+  scheduler?: SchedulerName;
+  guidanceScale?: number;
+  seed?: number;
+  width?: number;
+  height?: number;
+  model?: string;
+}
+
+const isImageSettings: Check<ImageSettings> = shape<ImageSettings>({
+  prompt: isString,
+  negativePrompt: isString,
+  steps: optional(isInteger),
+  sampler: optional(isString),
+  scheduler: optional(oneOf(schedulerNames)),
+  guidanceScale: optional(isFiniteNumber),
+  seed: optional(isInteger),
+  width: optional(isInteger),
+  height: optional(isInteger),
+  model: optional(isString),
+});
+
+export interface GalleryImage {
+  /** Workspace-relative path with forward slashes; the key every image action uses. */
+  id: string;
+  name: string;
+  /** Webview URI of the full image. */
+  uri: string;
+  /** Webview URI of the cached thumbnail (falls back to the full image when none could be made). */
+  thumbnailUri: string;
+  mtimeMs: number;
+  size: number;
+  /** Absent when the PNG has no readable `parameters` chunk (made by another tool). */
+  settings?: ImageSettings;
+}
+
+export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
+  id: isString,
+  name: isString,
+  uri: isString,
+  thumbnailUri: isString,
+  mtimeMs: isFiniteNumber,
+  size: isFiniteNumber,
+  settings: optional(isImageSettings),
+});
+
+export const jobStates = ['queued', 'loading', 'running', 'done', 'failed', 'cancelled'] as const;
+export type JobState = (typeof jobStates)[number];
+
+export interface JobView {
+  jobId: string;
+  request: GenerationRequest;
+  state: JobState;
+  /** Human-readable status of the loading phase ("Converting unet 3/10"). */
+  detail?: string;
+  step: number;
+  totalSteps: number;
+  /** 0-based index of the image being sampled within the job. */
+  image: number;
+  elapsedMs: number;
+  /** data: URI of a small PNG made from the latents, replaced by the final image when done. */
+  previewUri?: string;
+  /** Gallery ids of the images the job wrote. */
+  outputs: string[];
+  error?: string;
+}
+
+const isDataPngUri: Check<string> = (v): v is string =>
+  isString(v) && v.startsWith('data:image/png;base64,') && /^[A-Za-z0-9+/=]*$/.test(v.slice(22));
+
+export const isJobView: Check<JobView> = shape<JobView>({
+  jobId: isString,
+  request: isGenerationRequest,
+  state: oneOf(jobStates),
+  detail: optional(isString),
+  step: isInteger,
+  totalSteps: isInteger,
+  image: isInteger,
+  elapsedMs: isFiniteNumber,
+  previewUri: optional(isDataPngUri),
+  outputs: arrayOf(isString),
+  error: optional(isString),
+});
+
+export interface SchedulerOption {
+  name: SchedulerName;
+  label: string;
+}
+
+export interface GalleryConfig {
+  outputFolder: string;
+  defaults: { steps: number; guidanceScale: number; scheduler?: SchedulerName };
+  schedulers: SchedulerOption[];
+  /** False in Restricted Mode or without a workspace folder: the form is shown disabled. */
+  canGenerate: boolean;
+  reason?: string;
+}
+
+const isGalleryConfig: Check<GalleryConfig> = shape<GalleryConfig>({
+  outputFolder: isString,
+  defaults: shape<GalleryConfig['defaults']>({
+    steps: isInteger,
+    guidanceScale: isFiniteNumber,
+    scheduler: optional(oneOf(schedulerNames)),
+  }),
+  schedulers: arrayOf(shape<SchedulerOption>({ name: oneOf(schedulerNames), label: isString })),
+  canGenerate: isBoolean,
+  reason: optional(isString),
+});
+
+// ---- webview → host -------------------------------------------------------------------------
+
+export const PanelReady = descriptor('gallery/panel/ready', shape<{}>({}));
+
+export interface TokenCountParams {
+  requestId: number;
+  text: string;
+}
+export const CountTokens = descriptor(
+  'gallery/tokens/count',
+  shape<TokenCountParams>({
+    requestId: isInteger,
+    text: (v): v is string => isString(v) && v.length <= generationLimits.promptChars,
+  }),
+);
+
+export const SubmitJob = descriptor('gallery/job/submit', shape<{ request: GenerationRequest }>({ request: isGenerationRequest }));
+export const CancelJob = descriptor('gallery/job/cancel', shape<{ jobId: string }>({ jobId: isString }));
+
+export const imageActions = ['open', 'reveal', 'copyPath', 'insertReference', 'copyPrompt', 'delete'] as const;
+export type ImageAction = (typeof imageActions)[number];
+export interface ImageActionParams {
+  id: string;
+  action: ImageAction;
+}
+export const RunImageAction = descriptor(
+  'gallery/image/act',
+  shape<ImageActionParams>({ id: isString, action: oneOf(imageActions) }),
+);
+
+export const webviewToHost = [PanelReady, CountTokens, SubmitJob, CancelJob, RunImageAction] as const;
+export type WebviewToHostMessage = ReturnType<(typeof webviewToHost)[number]['create']>;
+
+// ---- host → webview -------------------------------------------------------------------------
+
+export interface InitParams {
+  config: GalleryConfig;
+  images: GalleryImage[];
+  jobs: JobView[];
+}
+export const InitState = descriptor(
+  'gallery/state/init',
+  shape<InitParams>({ config: isGalleryConfig, images: arrayOf(isGalleryImage), jobs: arrayOf(isJobView) }),
+);
+export const ImagesChanged = descriptor('gallery/images/update', shape<{ images: GalleryImage[] }>({ images: arrayOf(isGalleryImage) }));
+export const JobUpdated = descriptor('gallery/job/update', shape<{ job: JobView }>({ job: isJobView }));
+
+export interface TokenCountResult {
+  requestId: number;
+  count: number;
+  limit: number;
+}
+export const TokensCounted = descriptor(
+  'gallery/tokens/result',
+  shape<TokenCountResult>({ requestId: isInteger, count: isInteger, limit: isInteger }),
+);
+
+/** Fills the form, e.g. from "Regenerate" in the editor or a restored panel. */
+export const FillForm = descriptor('gallery/form/fill', shape<{ request: GenerationRequest }>({ request: isGenerationRequest }));
+
+export const hostToWebview = [InitState, ImagesChanged, JobUpdated, TokensCounted, FillForm] as const;
+export type HostToWebviewMessage = ReturnType<(typeof hostToWebview)[number]['create']>;
+
+/**
+ * Returns the message typed when it matches one of the descriptors, or undefined (the caller drops
+ * it): unknown methods and malformed params are treated the same way.
+ */
+export function parseMessage<const D extends readonly IpcDescriptor<string, any>[]>(
+  descriptors: D,
+  raw: unknown,
+): ReturnType<D[number]['create']> | undefined {
+  if (!isRecord(raw) || !isString(raw.method)) return undefined;
+  const d = descriptors.find((candidate) => candidate.method === raw.method);
+  if (!d || !d.validate(raw.params)) return undefined;
+  return { method: d.method, params: raw.params } as ReturnType<D[number]['create']>;
+}
+
+/** True when `message` is the given kind; narrows its params. */
+export function isMessage<M extends string, P>(d: IpcDescriptor<M, P>, message: IpcMessage): message is IpcMessage<M, P> {
+  return message.method === d.method;
+}
