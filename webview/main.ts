@@ -1,2 +1,332 @@
-// Gallery webview entry point (browser).
-export {};
+// Gallery webview entry point (browser). Renders GalleryController's state with plain DOM calls:
+// every text from a prompt or a file goes in through textContent or an attribute, never innerHTML,
+// so a prompt like `<img src=x onerror=…>` stays text.
+import { GalleryController, estimateRemainingMs, formatDuration } from './galleryController.ts';
+import type { FormState } from './galleryController.ts';
+import { generationLimits, sizePresets } from './protocol.ts';
+import type { GalleryImage, ImageAction, JobView, WebviewToHostMessage } from './protocol.ts';
+
+interface VsCodeApi {
+  postMessage(message: WebviewToHostMessage): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+type Attrs = Record<string, string | number | boolean | undefined>;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) node.append(typeof child === 'string' ? document.createTextNode(child) : child);
+  return node;
+}
+
+const vscode = acquireVsCodeApi();
+const controller = new GalleryController(vscode, { persisted: vscode.getState() });
+
+// ---- form -----------------------------------------------------------------------------------
+
+function field(label: string, control: HTMLElement, extra?: HTMLElement): HTMLElement {
+  const id = control.id;
+  return el('div', { class: 'field' }, el('label', { for: id }, label), control, ...(extra ? [extra] : []));
+}
+
+const promptInput = el('textarea', {
+  id: 'prompt',
+  rows: 3,
+  maxlength: generationLimits.promptChars,
+  placeholder: 'a neon sign that says "OPEN 24/7"',
+  'aria-describedby': 'token-count',
+});
+const tokenCount = el('span', { id: 'token-count', class: 'token-count', 'aria-live': 'polite' });
+const negativeInput = el('textarea', { id: 'negative-prompt', rows: 2, maxlength: generationLimits.promptChars, placeholder: 'blurry, misspelled' });
+const presetSelect = el(
+  'select',
+  { id: 'preset' },
+  ...sizePresets.map((p) => el('option', { value: p.id }, p.label)),
+  el('option', { value: 'custom' }, 'Custom…'),
+);
+const widthInput = el('input', { id: 'width', type: 'number', min: generationLimits.minSide, max: generationLimits.maxSide, step: 8 });
+const heightInput = el('input', { id: 'height', type: 'number', min: generationLimits.minSide, max: generationLimits.maxSide, step: 8 });
+const stepsInput = el('input', { id: 'steps', type: 'number', min: 1, max: generationLimits.maxSteps, step: 1 });
+const guidanceInput = el('input', { id: 'guidance', type: 'number', min: 0, max: generationLimits.maxGuidance, step: 0.5 });
+const schedulerSelect = el('select', { id: 'scheduler' });
+const seedInput = el('input', { id: 'seed', type: 'number', min: 0, max: generationLimits.maxSeed, step: 1 });
+const seedLock = el('input', { id: 'seed-lock', type: 'checkbox' });
+const imagesInput = el('input', { id: 'num-images', type: 'number', min: 1, max: generationLimits.maxImages, step: 1 });
+const generateButton = el('button', { id: 'generate', type: 'submit', class: 'primary', title: 'Generate (Ctrl+Enter)' }, 'Generate');
+const formErrors = el('ul', { id: 'form-errors', class: 'errors', role: 'alert' });
+
+const form = el(
+  'form',
+  { id: 'generate-form', 'aria-label': 'Generate an image' },
+  field('Prompt', promptInput, tokenCount),
+  field('Negative prompt', negativeInput),
+  el(
+    'div',
+    { class: 'row' },
+    field('Size', presetSelect),
+    field('Width', widthInput),
+    field('Height', heightInput),
+  ),
+  el(
+    'div',
+    { class: 'row' },
+    field('Steps', stepsInput),
+    field('Guidance', guidanceInput),
+    field('Scheduler', schedulerSelect),
+  ),
+  el(
+    'div',
+    { class: 'row' },
+    field('Seed', seedInput, el('label', { class: 'checkbox', for: 'seed-lock' }, seedLock, 'Lock')),
+    field('Images', imagesInput),
+  ),
+  formErrors,
+  el('div', { class: 'actions' }, generateButton),
+);
+
+function numberOf(input: HTMLInputElement): number {
+  return input.value.trim() === '' ? Number.NaN : Number(input.value);
+}
+
+const bindings: [HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, (value: string, input: HTMLElement) => Partial<FormState>][] = [
+  [promptInput, (v) => ({ prompt: v })],
+  [negativeInput, (v) => ({ negativePrompt: v })],
+  [presetSelect, (v) => ({ preset: v })],
+  [widthInput, () => ({ width: numberOf(widthInput) })],
+  [heightInput, () => ({ height: numberOf(heightInput) })],
+  [stepsInput, () => ({ steps: numberOf(stepsInput) })],
+  [guidanceInput, () => ({ guidanceScale: numberOf(guidanceInput) })],
+  [schedulerSelect, (v) => ({ scheduler: v as FormState['scheduler'] })],
+  [seedInput, () => ({ seed: numberOf(seedInput), seedLocked: true })],
+  [imagesInput, () => ({ numImages: numberOf(imagesInput) })],
+];
+for (const [input, toPatch] of bindings) {
+  input.addEventListener('input', () => controller.updateForm(toPatch(input.value, input)));
+}
+seedLock.addEventListener('change', () => controller.updateForm({ seedLocked: seedLock.checked }));
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  controller.submit();
+});
+form.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    controller.submit();
+  }
+});
+
+function setValue(input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, value: string): void {
+  // Rewriting the field being typed in would move the caret.
+  if (document.activeElement !== input && input.value !== value) input.value = value;
+}
+
+function renderForm(): void {
+  const { form: f, config, tokens, formErrors: errors } = controller.state;
+  if (config && schedulerSelect.options.length !== config.schedulers.length + 1) {
+    schedulerSelect.replaceChildren(
+      el('option', { value: '' }, 'Model default'),
+      ...config.schedulers.map((s) => el('option', { value: s.name }, s.label)),
+    );
+  }
+  setValue(promptInput, f.prompt);
+  setValue(negativeInput, f.negativePrompt);
+  setValue(presetSelect, f.preset);
+  setValue(widthInput, Number.isNaN(f.width) ? '' : String(f.width));
+  setValue(heightInput, Number.isNaN(f.height) ? '' : String(f.height));
+  setValue(stepsInput, Number.isNaN(f.steps) ? '' : String(f.steps));
+  setValue(guidanceInput, Number.isNaN(f.guidanceScale) ? '' : String(f.guidanceScale));
+  setValue(schedulerSelect, f.scheduler);
+  setValue(seedInput, Number.isNaN(f.seed) ? '' : String(f.seed));
+  setValue(imagesInput, Number.isNaN(f.numImages) ? '' : String(f.numImages));
+  seedLock.checked = f.seedLocked;
+  seedInput.title = f.seedLocked ? 'This seed is used for every job' : 'A new seed is drawn for each job; lock to keep one';
+  const custom = f.preset === 'custom';
+  widthInput.disabled = !custom;
+  heightInput.disabled = !custom;
+  tokenCount.textContent = tokens ? `${tokens.count}/${tokens.limit} tokens` : '';
+  tokenCount.classList.toggle('over', controller.tokensOverLimit);
+  tokenCount.title = controller.tokensOverLimit ? 'The model reads only the first tokens; the rest of the prompt is ignored' : '';
+  generateButton.disabled = config !== undefined && !config.canGenerate;
+  generateButton.title = config && !config.canGenerate ? config.reason ?? '' : 'Generate (Ctrl+Enter)';
+  formErrors.replaceChildren(...errors.map((e) => el('li', {}, e)));
+}
+
+// ---- jobs -----------------------------------------------------------------------------------
+
+const jobsList = el('ul', { id: 'jobs', class: 'jobs', 'aria-label': 'Jobs', 'aria-live': 'polite' });
+const stateLabels: Record<JobView['state'], string> = {
+  queued: 'Queued',
+  loading: 'Loading',
+  running: 'Generating',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+function jobProgressText(job: JobView): string {
+  if (job.state === 'loading') return job.detail ?? 'Loading the model…';
+  if (job.state !== 'running') return job.error ?? '';
+  const imagePart = job.request.numImages > 1 ? `Image ${job.image + 1}/${job.request.numImages} · ` : '';
+  const remaining = estimateRemainingMs(job);
+  const left = remaining === undefined ? '' : ` · ${formatDuration(remaining)} left`;
+  return `${imagePart}Step ${job.step}/${job.totalSteps} · ${formatDuration(job.elapsedMs)} elapsed${left}`;
+}
+
+function renderJob(job: JobView): HTMLElement {
+  const item = el('li', { class: `job ${job.state}`, 'data-job-id': job.jobId, 'data-state': job.state });
+  const picture = el('div', { class: 'job-picture' });
+  const finished = job.outputs
+    .map((id) => controller.state.images.find((image) => image.id === id))
+    .filter((image): image is GalleryImage => image !== undefined);
+  if (finished.length > 0) {
+    for (const image of finished) picture.append(el('img', { src: image.thumbnailUri, alt: '' }));
+  } else if (job.previewUri) {
+    picture.append(el('img', { class: 'preview', src: job.previewUri, alt: 'Preview of the image being generated' }));
+  }
+  const body = el(
+    'div',
+    { class: 'job-body' },
+    el('div', { class: 'job-prompt' }, job.request.prompt),
+    el('div', { class: 'job-status' }, el('span', { class: 'job-state' }, stateLabels[job.state]), ' ', el('span', { class: 'job-progress' }, jobProgressText(job))),
+  );
+  if (job.state === 'running') {
+    const total = job.totalSteps * job.request.numImages;
+    body.append(el('progress', { max: total, value: job.image * job.totalSteps + job.step, 'aria-label': 'Steps done' }));
+  }
+  if (job.state === 'queued' || job.state === 'loading' || job.state === 'running') {
+    const cancel = el('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': `Cancel job: ${job.request.prompt}` }, 'Cancel');
+    cancel.addEventListener('click', () => controller.cancel(job.jobId));
+    body.append(cancel);
+  }
+  item.append(picture, body);
+  return item;
+}
+
+function renderJobs(): void {
+  const jobs = controller.state.jobs;
+  jobsList.replaceChildren(...jobs.map(renderJob));
+  jobsList.hidden = jobs.length === 0;
+}
+
+// ---- gallery --------------------------------------------------------------------------------
+
+const searchInput = el('input', { id: 'search', type: 'search', placeholder: 'Search prompts', 'aria-label': 'Search prompts' });
+searchInput.addEventListener('input', () => controller.setSearch(searchInput.value));
+const galleryCount = el('span', { class: 'count', 'aria-live': 'polite' });
+const galleryGrid = el('ul', { id: 'gallery', class: 'gallery', 'aria-label': 'Generated images' });
+const emptyNote = el('p', { class: 'empty' });
+
+const actionLabels: [ImageAction | 'regenerate' | 'vary', string, string][] = [
+  ['open', 'Open', 'Open the image in an editor'],
+  ['insertReference', 'Insert', 'Insert a reference at the cursor of the last active editor'],
+  ['copyPath', 'Copy path', 'Copy the workspace-relative path'],
+  ['copyPrompt', 'Copy prompt', 'Copy the prompt'],
+  ['regenerate', 'Regenerate', 'Generate again with the same settings and seed'],
+  ['vary', 'Vary', 'Generate again with the same settings and a new seed'],
+  ['reveal', 'Reveal', 'Reveal in the Explorer'],
+  ['delete', 'Delete', 'Move to the trash'],
+];
+
+function runAction(image: GalleryImage, action: (typeof actionLabels)[number][0]): void {
+  if (action === 'regenerate' || action === 'vary') controller.regenerate(image.id, action === 'vary');
+  else controller.imageAction(image.id, action);
+}
+
+function renderImage(image: GalleryImage): HTMLElement {
+  const settings = image.settings;
+  const caption = settings?.prompt || image.name;
+  const details = settings
+    ? [
+        settings.width && settings.height ? `${settings.width}×${settings.height}` : '',
+        settings.steps ? `${settings.steps} steps` : '',
+        settings.sampler ?? '',
+        settings.seed !== undefined ? `seed ${settings.seed}` : '',
+      ]
+        .filter(Boolean)
+        .join(' · ')
+    : 'No generation settings in this file';
+  const card = el('li', { class: 'card', tabindex: 0, 'data-id': image.id, title: caption, 'aria-label': caption });
+  const toolbar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Image actions' });
+  for (const [action, label, title] of actionLabels) {
+    const needsSettings = action === 'regenerate' || action === 'vary' || action === 'copyPrompt';
+    const button = el('button', { class: 'secondary', 'data-action': action, title, disabled: needsSettings && !settings?.prompt }, label);
+    button.addEventListener('click', (event) => {
+      event.stopPropagation();
+      runAction(image, action);
+    });
+    toolbar.append(button);
+  }
+  card.append(
+    el('img', { class: 'thumb', src: image.thumbnailUri, alt: '', loading: 'lazy' }),
+    el('div', { class: 'caption' }, caption),
+    el('div', { class: 'details' }, details),
+    el('div', { class: 'file' }, image.id),
+    toolbar,
+  );
+  card.addEventListener('dblclick', () => runAction(image, 'open'));
+  card.addEventListener('keydown', (event) => {
+    if (event.target !== card) return;
+    if (event.key === 'Enter') runAction(image, 'open');
+    else if (event.key === 'Delete') runAction(image, 'delete');
+    else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+      const sibling = event.key === 'ArrowRight' ? card.nextElementSibling : card.previousElementSibling;
+      if (sibling instanceof HTMLElement) sibling.focus();
+    }
+  });
+  return card;
+}
+
+let renderedImages: GalleryImage[] | undefined;
+let renderedSearch: string | undefined;
+
+function renderGallery(): void {
+  const { images, search, config } = controller.state;
+  if (images === renderedImages && search === renderedSearch) return;
+  // Keep keyboard focus on the same card across a rebuild caused by a file change.
+  const focusedId = document.activeElement instanceof HTMLElement ? document.activeElement.closest<HTMLElement>('.card')?.dataset.id : undefined;
+  renderedImages = images;
+  renderedSearch = search;
+  setValue(searchInput, search);
+  const visible = controller.visibleImages;
+  galleryGrid.replaceChildren(...visible.map(renderImage));
+  galleryCount.textContent = search ? `${visible.length} of ${images.length}` : `${images.length}`;
+  emptyNote.hidden = visible.length > 0;
+  emptyNote.textContent =
+    images.length === 0 ? `No images in ${config?.outputFolder ?? 'the output folder'} yet.` : 'No image matches the search.';
+  if (focusedId) galleryGrid.querySelector<HTMLElement>(`.card[data-id="${CSS.escape(focusedId)}"]`)?.focus();
+}
+
+// ---- page -----------------------------------------------------------------------------------
+
+document.body.append(
+  el(
+    'main',
+    {},
+    el('section', { class: 'generate', 'aria-labelledby': 'generate-heading' }, el('h2', { id: 'generate-heading' }, 'Generate'), form, jobsList),
+    el(
+      'section',
+      { class: 'browse', 'aria-labelledby': 'gallery-heading' },
+      el('div', { class: 'gallery-header' }, el('h2', { id: 'gallery-heading' }, 'Gallery ', galleryCount), searchInput),
+      galleryGrid,
+      emptyNote,
+    ),
+  ),
+);
+
+function render(): void {
+  renderForm();
+  renderJobs();
+  renderGallery();
+  vscode.setState(controller.persistable());
+}
+
+controller.onChange(render);
+window.addEventListener('message', (event: MessageEvent) => controller.receive(event.data));
+render();
+controller.start();

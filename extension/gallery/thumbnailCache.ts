@@ -1,0 +1,76 @@
+// Small previews of the gallery's images, made once with sharp and kept in the extension's global
+// storage. The file name is a hash of path, mtime and size, so an edited or replaced image gets a
+// new thumbnail and never shows a stale one. Free of `vscode`.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+
+export interface ThumbnailSource {
+  path: string;
+  mtimeMs: number;
+  size: number;
+}
+
+/** Edge of the square box a thumbnail fits in: crisp on a 2× display at the panel's card size. */
+export const thumbnailEdge = 256;
+
+export class ThumbnailCache {
+  private readonly pending = new Map<string, Promise<string | undefined>>();
+
+  constructor(readonly folder: string) {}
+
+  keyOf(source: ThumbnailSource): string {
+    return createHash('sha256').update(`${source.path}\0${source.mtimeMs}\0${source.size}`).digest('hex').slice(0, 32);
+  }
+
+  pathOf(source: ThumbnailSource): string {
+    return join(this.folder, `${this.keyOf(source)}.webp`);
+  }
+
+  /** The thumbnail's path, made if missing; undefined when the image cannot be decoded. */
+  async get(source: ThumbnailSource): Promise<string | undefined> {
+    const target = this.pathOf(source);
+    const running = this.pending.get(target);
+    if (running) return running;
+    const work = this.make(source.path, target).finally(() => this.pending.delete(target));
+    this.pending.set(target, work);
+    return work;
+  }
+
+  private async make(imagePath: string, target: string): Promise<string | undefined> {
+    try {
+      await stat(target);
+      return target;
+    } catch {
+      // not cached yet
+    }
+    await mkdir(this.folder, { recursive: true });
+    const temp = join(this.folder, `.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await sharp(imagePath)
+        .resize(thumbnailEdge, thumbnailEdge, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: 80 })
+        .toFile(temp);
+      await rename(temp, target);
+      return target;
+    } catch {
+      await rm(temp, { force: true });
+      return undefined;
+    }
+  }
+
+  /** Deletes thumbnails of images no longer in the gallery. */
+  async prune(keep: Iterable<ThumbnailSource>): Promise<number> {
+    const wanted = new Set([...keep].map((s) => `${this.keyOf(s)}.webp`));
+    let names: string[];
+    try {
+      names = await readdir(this.folder);
+    } catch {
+      return 0;
+    }
+    const stale = names.filter((name) => !wanted.has(name) && name.endsWith('.webp'));
+    await Promise.all(stale.map((name) => rm(join(this.folder, name), { force: true })));
+    return stale.length;
+  }
+}

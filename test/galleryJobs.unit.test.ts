@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GalleryJobs } from '../extension/gallery/galleryJobs.ts';
+import type { GalleryJobHandle } from '../extension/gallery/galleryJobs.ts';
+import { isJobView } from '../webview/protocol.ts';
+import type { GenerationRequest, JobView } from '../webview/protocol.ts';
+import type { ProgressEvent } from '../runtime/generationTypes.ts';
+
+const request: GenerationRequest = {
+  prompt: 'a sign that says "OPEN"',
+  negativePrompt: '',
+  width: 64,
+  height: 64,
+  steps: 4,
+  guidanceScale: 7.5,
+  seed: 1,
+  numImages: 2,
+};
+
+class FakeJob implements GalleryJobHandle {
+  readonly listeners = new Set<(event: ProgressEvent) => void>();
+  cancelled = false;
+  resolve!: (files: string[]) => void;
+  reject!: (error: unknown) => void;
+  readonly result = new Promise<string[]>((res, rej) => {
+    this.resolve = res;
+    this.reject = rej;
+  });
+  constructor(readonly id: string) {}
+  onProgress(listener: (event: ProgressEvent) => void) {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+  emit(event: ProgressEvent) {
+    for (const l of this.listeners) l(event);
+  }
+  cancel() {
+    this.cancelled = true;
+  }
+}
+
+function setup() {
+  let clock = 1000;
+  const made: FakeJob[] = [];
+  const jobs = new GalleryJobs(
+    {
+      generate: () => {
+        const job = new FakeJob(`job-${made.length + 1}`);
+        made.push(job);
+        return job;
+      },
+    },
+    () => clock,
+  );
+  const updates: JobView[] = [];
+  jobs.onDidUpdate((job) => updates.push(job));
+  return { jobs, made, updates, tick: (ms: number) => (clock += ms) };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a job goes from queued through loading and steps to done, every update valid for the webview', async () => {
+  const { jobs, made, updates, tick } = setup();
+  const view = jobs.submit(request);
+  assert.equal(view.state, 'queued');
+  const job = made[0];
+  job.emit({ status: 'convert', component: 'unet', done: 3, total: 10 });
+  assert.equal(updates.at(-1)?.state, 'loading');
+  assert.match(updates.at(-1)?.detail ?? '', /Converting unet.*3\/10/);
+  tick(5000);
+  const preview = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+  job.emit({ status: 'step', step: 1, total: 4, image: 0, elapsedMs: 100, preview });
+  tick(400);
+  job.emit({ status: 'step', step: 2, total: 4, image: 0, elapsedMs: 500 });
+  const running = updates.at(-1)!;
+  assert.equal(running.state, 'running');
+  assert.equal(running.step, 2);
+  assert.equal(running.detail, undefined);
+  // Elapsed counts from the first step, not from the model load before it.
+  assert.equal(running.elapsedMs, 500);
+  // A step without a preview keeps the last one.
+  assert.equal(running.previewUri, `data:image/png;base64,${Buffer.from(preview).toString('base64')}`);
+  job.resolve(['assets/generated/open.png', 'assets/generated/open-2.png']);
+  await settle();
+  const done = updates.at(-1)!;
+  assert.equal(done.state, 'done');
+  assert.deepEqual(done.outputs, ['assets/generated/open.png', 'assets/generated/open-2.png']);
+  assert.equal(done.previewUri, undefined);
+  for (const update of updates) assert.ok(isJobView(update), JSON.stringify(update));
+  assert.equal(job.listeners.size, 0, 'progress subscription is released');
+});
+
+test('cancel reaches the backend; a cancelled or failed job says so', async () => {
+  const { jobs, made, updates } = setup();
+  const a = jobs.submit(request);
+  const b = jobs.submit(request);
+  assert.equal(jobs.cancel(b.jobId), true);
+  assert.equal(made[1].cancelled, true);
+  made[1].reject(Object.assign(new Error('Cancelled.'), { code: 'cancelled' }));
+  made[0].reject(new Error('Width must be a multiple of 8'));
+  await settle();
+  const byId = new Map(updates.map((u) => [u.jobId, u]));
+  assert.equal(byId.get(b.jobId)?.state, 'cancelled');
+  assert.equal(byId.get(a.jobId)?.state, 'failed');
+  assert.equal(byId.get(a.jobId)?.error, 'Width must be a multiple of 8');
+  assert.equal(jobs.cancel(a.jobId), false, 'a finished job cannot be cancelled');
+  const abort = jobs.submit(request);
+  made[2].reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+  await settle();
+  assert.equal(jobs.list().find((j) => j.jobId === abort.jobId)?.state, 'cancelled');
+});
+
+test('a backend that refuses at once gives a failed job instead of throwing', () => {
+  const jobs = new GalleryJobs({
+    generate: () => {
+      throw new Error('Open a folder to generate images into.');
+    },
+  });
+  const view = jobs.submit(request);
+  assert.equal(view.state, 'failed');
+  assert.equal(view.error, 'Open a folder to generate images into.');
+});
+
+test('progress after the end is ignored and only the last finished jobs are kept', async () => {
+  const { jobs, made } = setup();
+  for (let i = 0; i < 7; i++) jobs.submit(request);
+  made.forEach((job, i) => job.resolve([`a/${i}.png`]));
+  await settle();
+  made[6].emit({ status: 'step', step: 1, total: 4, image: 0, elapsedMs: 1 });
+  const listed = jobs.list();
+  assert.equal(listed.length, 5);
+  assert.deepEqual(listed.map((j) => j.outputs[0]), ['a/2.png', 'a/3.png', 'a/4.png', 'a/5.png', 'a/6.png']);
+  assert.ok(listed.every((j) => j.state === 'done'));
+});
