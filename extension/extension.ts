@@ -1,5 +1,8 @@
 import type * as vscode from 'vscode';
+import { registerGallery } from './gallery/registerGallery.ts';
 
-export function activate(_context: vscode.ExtensionContext): void {}
+export function activate(context: vscode.ExtensionContext): void {
+  registerGallery(context);
+}
 
 export function deactivate(): void {}

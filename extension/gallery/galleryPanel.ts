@@ -1,0 +1,382 @@
+// The gallery webview panel on the host side: serves the page, answers the webview's messages
+// (after validating them), keeps the image list in step with the disk and forwards jobs.
+import * as vscode from 'vscode';
+import { relative, resolve, sep, isAbsolute } from 'node:path';
+import { GalleryIndex } from './galleryIndex.ts';
+import type { IndexedImage } from './galleryIndex.ts';
+import { GalleryJobs } from './galleryJobs.ts';
+import type { GalleryJobBackend } from './galleryJobs.ts';
+import { ThumbnailCache } from './thumbnailCache.ts';
+import { galleryHtml } from './galleryHtml.ts';
+import {
+  CancelJob,
+  CountTokens,
+  ImagesChanged,
+  InitState,
+  JobUpdated,
+  PanelReady,
+  RunImageAction,
+  SubmitJob,
+  TokensCounted,
+  parseMessage,
+  promptTokenLimit,
+  webviewToHost,
+} from '../../webview/protocol.ts';
+import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
+import { schedulerNames } from '../../runtime/generationTypes.ts';
+import type { SchedulerName } from '../../runtime/generationTypes.ts';
+
+export const galleryViewType = 'letterpress.gallery';
+export const defaultOutputFolder = 'assets/generated';
+
+/** What the rest of the extension lends the gallery; each part may be missing (then it is disabled). */
+export interface GalleryServices {
+  /** Runs generation jobs and writes their images into the output folder. */
+  jobs?: GalleryJobBackend;
+  countTokens?(text: string): Promise<{ count: number; limit: number }>;
+  /** The text that references `image` from `document` (Markdown `![]()`, HTML `<img>`, …). */
+  referenceFor?(document: vscode.TextDocument, image: vscode.Uri, altText: string): string;
+  /** Display name of a scheduler ("Euler a"), as written into the images. */
+  samplerLabel?(name: SchedulerName): string;
+  log?: vscode.LogOutputChannel;
+}
+
+/** The editor the user last typed in: the webview takes focus, so activeTextEditor is gone by then. */
+export class LastEditorTracker implements vscode.Disposable {
+  private editor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
+  private readonly subscription = vscode.window.onDidChangeActiveTextEditor((editor) => {
+    if (editor) this.editor = editor;
+  });
+
+  get(): vscode.TextEditor | undefined {
+    const editor = this.editor;
+    if (!editor) return undefined;
+    // The tab may have been closed; a visible editor on the same document is as good.
+    if (vscode.window.visibleTextEditors.includes(editor)) return editor;
+    return vscode.window.visibleTextEditors.find((e) => e.document === editor.document);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+}
+
+interface OutputLocation {
+  workspaceFolder: vscode.WorkspaceFolder;
+  /** Relative to the workspace folder, forward slashes. */
+  relativePath: string;
+  uri: vscode.Uri;
+}
+
+/** The output folder inside the first workspace folder; a setting that leaves it is ignored. */
+export function resolveOutputLocation(): OutputLocation | undefined {
+  const workspaceFolder = vscode.workspace.workspaceFolders?.[0];
+  if (!workspaceFolder) return undefined;
+  let setting = vscode.workspace.getConfiguration('letterpress', workspaceFolder).get<string>('outputFolder') || defaultOutputFolder;
+  // Restricted Mode: a custom output folder is one of the things a hostile repository could set.
+  if (!vscode.workspace.isTrusted) setting = defaultOutputFolder;
+  const root = workspaceFolder.uri.fsPath;
+  const full = resolve(root, setting);
+  const rel = relative(root, full);
+  if (isAbsolute(setting) || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    return { workspaceFolder, relativePath: defaultOutputFolder, uri: vscode.Uri.joinPath(workspaceFolder.uri, defaultOutputFolder) };
+  }
+  return { workspaceFolder, relativePath: rel.split(sep).join('/'), uri: vscode.Uri.file(full) };
+}
+
+export class GalleryPanel implements vscode.Disposable {
+  static current: GalleryPanel | undefined;
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private index: GalleryIndex | undefined;
+  private location: OutputLocation | undefined;
+  private watcher: vscode.FileSystemWatcher | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  private readonly thumbnails: ThumbnailCache;
+  private disposed = false;
+
+  static show(context: vscode.ExtensionContext, services: GalleryServices, editors: LastEditorTracker, jobs: GalleryJobs | undefined): GalleryPanel {
+    if (GalleryPanel.current) {
+      GalleryPanel.current.panel.reveal();
+      return GalleryPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(galleryViewType, 'Letterpress Gallery', vscode.ViewColumn.Active, {});
+    return new GalleryPanel(panel, context, services, editors, jobs);
+  }
+
+  /** Used by the serializer after a reload, with the panel VS Code kept. */
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, services: GalleryServices, editors: LastEditorTracker, jobs: GalleryJobs | undefined): GalleryPanel {
+    GalleryPanel.current?.dispose();
+    return new GalleryPanel(panel, context, services, editors, jobs);
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly context: vscode.ExtensionContext,
+    private readonly services: GalleryServices,
+    private readonly editors: LastEditorTracker,
+    private readonly jobs: GalleryJobs | undefined,
+  ) {
+    GalleryPanel.current = this;
+    this.thumbnails = new ThumbnailCache(vscode.Uri.joinPath(context.globalStorageUri, 'thumbnails').fsPath);
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'gallery-icon.svg');
+    this.configure();
+    panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
+    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message), undefined, this.disposables);
+    if (jobs) this.disposables.push(jobs.onDidUpdate((job) => {
+      this.post(JobUpdated.create({ job }));
+      if (job.state === 'done') this.scheduleRefresh(0);
+    }));
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('letterpress')) this.configure();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.configure()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.configure()),
+    );
+  }
+
+  /** (Re)reads the output folder setting: roots, watcher, page, index. */
+  private configure(): void {
+    this.location = resolveOutputLocation();
+    const extensionUri = this.context.extensionUri;
+    const roots = [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.file(this.thumbnails.folder)];
+    if (this.location) roots.push(this.location.uri);
+    const webview = this.panel.webview;
+    // No command URIs: a link in the page must not be able to run commands.
+    webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: roots };
+    webview.html = galleryHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'gallery.css')).toString(),
+    });
+    this.watcher?.dispose();
+    this.watcher = undefined;
+    this.index = undefined;
+    if (this.location) {
+      this.index = new GalleryIndex({
+        workspaceRoot: this.location.workspaceFolder.uri.fsPath,
+        outputFolder: this.location.uri.fsPath,
+        schedulerForSampler: (sampler) => this.schedulerForSampler(sampler),
+      });
+      const pattern = new vscode.RelativePattern(this.location.workspaceFolder, `${this.location.relativePath}/**/*.png`);
+      this.watcher = vscode.workspace.createFileSystemWatcher(pattern);
+      const onChange = () => this.scheduleRefresh(150);
+      this.watcher.onDidCreate(onChange);
+      this.watcher.onDidChange(onChange);
+      this.watcher.onDidDelete(onChange);
+    }
+    // The page reloads with the new html and says ready again; the state goes out then.
+  }
+
+  private schedulerForSampler(sampler: string): SchedulerName | undefined {
+    return schedulerNames.find((name) => this.samplerLabel(name) === sampler || name === sampler);
+  }
+
+  private samplerLabel(name: SchedulerName): string {
+    return this.services.samplerLabel?.(name) ?? name;
+  }
+
+  private config(): GalleryConfig {
+    const settings = vscode.workspace.getConfiguration('letterpress');
+    const scheduler = settings.get<string>('scheduler');
+    const schedulers: SchedulerOption[] = schedulerNames.map((name) => ({ name, label: this.samplerLabel(name) }));
+    let reason: string | undefined;
+    if (!this.location) reason = 'Open a folder to generate images into it.';
+    else if (!this.jobs) reason = 'The Letterpress runtime is not available in this window.';
+    return {
+      outputFolder: this.location?.relativePath ?? defaultOutputFolder,
+      defaults: {
+        steps: clampInt(settings.get<number>('steps'), 1, 150, 25),
+        guidanceScale: clampNumber(settings.get<number>('guidance') ?? settings.get<number>('guidanceScale'), 0, 30, 7.5),
+        ...((schedulerNames as readonly string[]).includes(scheduler ?? '') ? { scheduler: scheduler as SchedulerName } : {}),
+      },
+      schedulers,
+      canGenerate: reason === undefined,
+      ...(reason ? { reason } : {}),
+    };
+  }
+
+  private post(message: HostToWebviewMessage): void {
+    if (!this.disposed) void this.panel.webview.postMessage(message);
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const message = parseMessage(webviewToHost, raw);
+    if (!message) {
+      this.services.log?.warn(`gallery: dropped an unknown or malformed message from the webview`);
+      return;
+    }
+    try {
+      switch (message.method) {
+        case PanelReady.method: {
+          const images = await this.refreshNow();
+          this.post(InitState.create({ config: this.config(), images, jobs: this.jobs?.list() ?? [] }));
+          break;
+        }
+        case CountTokens.method: {
+          const { requestId, text } = message.params;
+          if (!this.services.countTokens) break;
+          const { count, limit } = await this.services.countTokens(text);
+          this.post(TokensCounted.create({ requestId, count, limit: limit || promptTokenLimit }));
+          break;
+        }
+        case SubmitJob.method:
+          if (!this.jobs || !this.location) {
+            void vscode.window.showErrorMessage(this.config().reason ?? 'Generating is not available.');
+            break;
+          }
+          this.jobs.submit(message.params.request);
+          break;
+        case CancelJob.method:
+          this.jobs?.cancel(message.params.jobId);
+          break;
+        case RunImageAction.method:
+          await this.runImageAction(message.params.id, message.params.action);
+          break;
+      }
+    } catch (error) {
+      this.services.log?.error(`gallery: ${message.method} failed: ${error instanceof Error ? error.stack : String(error)}`);
+      void vscode.window.showErrorMessage(`Letterpress: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async runImageAction(id: string, action: ImageAction): Promise<void> {
+    // Only images the index knows: the id from the page never becomes a path by itself.
+    const image = this.index?.get(id);
+    if (!image) {
+      void vscode.window.showWarningMessage(`Letterpress: ${id} is no longer in the gallery.`);
+      this.scheduleRefresh(0);
+      return;
+    }
+    const uri = vscode.Uri.file(image.path);
+    switch (action) {
+      case 'open':
+        await vscode.commands.executeCommand('vscode.open', uri);
+        break;
+      case 'reveal':
+        await vscode.commands.executeCommand('revealInExplorer', uri);
+        break;
+      case 'copyPath':
+        await vscode.env.clipboard.writeText(image.id);
+        void vscode.window.setStatusBarMessage(`Copied ${image.id}`, 3000);
+        break;
+      case 'copyPrompt':
+        if (!image.settings?.prompt) {
+          void vscode.window.showInformationMessage(`${image.name} has no prompt in its metadata.`);
+          break;
+        }
+        await vscode.env.clipboard.writeText(image.settings.prompt);
+        void vscode.window.setStatusBarMessage('Copied the prompt', 3000);
+        break;
+      case 'insertReference':
+        await this.insertReference(image, uri);
+        break;
+      case 'delete':
+        await this.deleteImage(image, uri);
+        break;
+    }
+  }
+
+  private async insertReference(image: IndexedImage, uri: vscode.Uri): Promise<void> {
+    const editor = this.editors.get();
+    if (!editor) {
+      void vscode.window.showWarningMessage('Letterpress: open a file and put the cursor where the image reference should go, then try again.');
+      return;
+    }
+    const alt = (image.settings?.prompt ?? image.name.replace(/\.png$/i, '')).replace(/\s+/g, ' ').trim();
+    const text = this.services.referenceFor?.(editor.document, uri, alt) ?? relativeFrom(editor.document.uri, uri);
+    const inserted = await editor.edit((edit) => {
+      if (editor.selection.isEmpty) edit.insert(editor.selection.active, text);
+      else edit.replace(editor.selection, text);
+    });
+    if (!inserted) throw new Error(`could not edit ${vscode.workspace.asRelativePath(editor.document.uri)}`);
+    await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+  }
+
+  private async deleteImage(image: IndexedImage, uri: vscode.Uri): Promise<void> {
+    const choice = await vscode.window.showWarningMessage(
+      `Delete ${image.name}?`,
+      { modal: true, detail: `${image.id} will be moved to the trash.` },
+      'Move to Trash',
+    );
+    if (choice !== 'Move to Trash') return;
+    try {
+      await vscode.workspace.fs.delete(uri, { useTrash: true });
+    } catch (error) {
+      // Remote and web hosts may have no trash; never delete for good without asking.
+      const permanent = await vscode.window.showWarningMessage(
+        `${image.name} could not be moved to the trash. Delete it permanently?`,
+        { modal: true, detail: error instanceof Error ? error.message : String(error) },
+        'Delete Permanently',
+      );
+      if (permanent !== 'Delete Permanently') return;
+      await vscode.workspace.fs.delete(uri, { useTrash: false });
+    }
+    this.scheduleRefresh(0);
+  }
+
+  private scheduleRefresh(delayMs: number): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refreshNow().then((images) => this.post(ImagesChanged.create({ images })));
+    }, delayMs);
+  }
+
+  /** One refresh at a time; callers get the list as it is after theirs. */
+  private refreshNow(): Promise<GalleryImage[]> {
+    const run = this.refreshing.then(async () => {
+      const indexed = this.index ? await this.index.refresh() : [];
+      const images = await Promise.all(indexed.map((image) => this.toGalleryImage(image)));
+      void this.thumbnails.prune(indexed).catch(() => undefined);
+      return images;
+    });
+    this.refreshing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async toGalleryImage(image: IndexedImage): Promise<GalleryImage> {
+    const webview = this.panel.webview;
+    const uri = webview.asWebviewUri(vscode.Uri.file(image.path)).toString();
+    const thumb = await this.thumbnails.get(image).catch(() => undefined);
+    // The cache key changes with mtime, so the URI changes whenever the image does.
+    const thumbnailUri = thumb ? webview.asWebviewUri(vscode.Uri.file(thumb)).toString() : uri;
+    return {
+      id: image.id,
+      name: image.name,
+      uri,
+      thumbnailUri,
+      mtimeMs: image.mtimeMs,
+      size: image.size,
+      ...(image.settings ? { settings: image.settings } : {}),
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (GalleryPanel.current === this) GalleryPanel.current = undefined;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.watcher?.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+function relativeFrom(document: vscode.Uri, target: vscode.Uri): string {
+  const rel = relative(resolve(document.fsPath, '..'), target.fsPath).split(sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+function clampInt(value: number | undefined, min: number, max: number, fallback: number): number {
+  return Number.isInteger(value) && value! >= min && value! <= max ? value! : fallback;
+}
+
+function clampNumber(value: number | undefined, min: number, max: number, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fallback;
+}
