@@ -5,7 +5,12 @@ import { CliError } from './cli/cliError.ts';
 
 type CommandRunner = (args: string[]) => Promise<void>;
 
-const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {};
+const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  tokenize: {
+    summary: "Print a prompt's CLIP token ids as JSON (--model <dir> --prompt <text>)",
+    load: async () => (await import('./cli/tokenizeCommand.ts')).runTokenizeCommand,
+  },
+};
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

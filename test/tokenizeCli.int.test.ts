@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { referenceDir, tinyModelDir } from './fixturePaths.ts';
+
+const run = promisify(execFile);
+const cli = resolve('runtime/cli.ts');
+
+// The real command line in a real child process (TypeScript through tsx, as the test runner uses).
+async function letterpress(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const cases = JSON.parse(readFileSync(join(referenceDir, 'tokenizer-cases.json'), 'utf8')).cases as {
+  prompt: string;
+  input_ids: number[];
+  untruncated_length: number;
+}[];
+
+test('letterpress tokenize prints the reference ids as one JSON object', async () => {
+  for (const reference of [cases[3], cases.find((c) => c.untruncated_length > 77)!]) {
+    const { code, stdout, stderr } = await letterpress('tokenize', '--model', tinyModelDir, '--prompt', reference.prompt);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim().split('\n').length, 1);
+    assert.deepEqual(JSON.parse(stdout), { input_ids: reference.input_ids, untruncated_length: reference.untruncated_length });
+  }
+});
+
+test('letterpress tokenize explains a missing model, a partial tokenizer folder and missing options', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'letterpress-cli-'));
+  try {
+    const missing = await letterpress('tokenize', '--model', join(dir, 'absent'), '--prompt', 'x');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^letterpress: model folder not found: /);
+    assert.equal(missing.stdout, '');
+
+    await mkdir(join(dir, 'partial', 'tokenizer'), { recursive: true });
+    await symlink(join(tinyModelDir, 'tokenizer', 'vocab.json'), join(dir, 'partial', 'tokenizer', 'vocab.json'));
+    const partial = await letterpress('tokenize', '--model', join(dir, 'partial'), '--prompt', 'x');
+    assert.equal(partial.code, 2);
+    assert.match(partial.stderr, /merges\.txt, tokenizer_config\.json are missing/);
+    assert.doesNotMatch(partial.stderr, /\n\s+at /); // no stack trace
+
+    const noPrompt = await letterpress('tokenize', '--model', tinyModelDir);
+    assert.equal(noPrompt.code, 2);
+    assert.match(noPrompt.stderr, /--prompt/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
