@@ -1,0 +1,219 @@
+// The built webview bundle in real Chromium under the panel's real CSP, served from a loopback
+// HTTP server. Only `acquireVsCodeApi` (which VS Code injects) is stood in for: it records what the
+// page posts, and the test plays the host by posting messages into the page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { galleryHtml } from '../extension/gallery/galleryHtml.ts';
+import { encodeSmallRgbPng } from '../runtime/preview/latentPreview.ts';
+import { ImagesChanged, InitState, JobUpdated, TokensCounted } from '../webview/protocol.ts';
+import type { GalleryImage, GenerationRequest, HostToWebviewMessage, JobView } from '../webview/protocol.ts';
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const artifacts = resolve('test-artifacts');
+const xssPrompt = 'a sign that says <img src=x onerror=alert(1)>';
+const nonce = 'testNonce0123456789abcd';
+
+let server: Server;
+let origin: string;
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+
+function squarePng(r: number, g: number, b: number, size = 16): Buffer {
+  const rgb = new Uint8Array(size * size * 3);
+  for (let i = 0; i < rgb.length; i += 3) rgb.set([r, g, b], i);
+  return encodeSmallRgbPng(rgb, size, size);
+}
+
+before(async () => {
+  const bundle = resolve('dist/webview.js');
+  assert.ok(existsSync(bundle), 'dist/webview.js is missing: run `npm run build` first (npm test does)');
+  const files: Record<string, [string, Buffer]> = {
+    '/dist/webview.js': ['text/javascript', readFileSync(bundle)],
+    '/media/gallery.css': ['text/css', readFileSync(resolve('media/gallery.css'))],
+    '/img/xss.png': ['image/png', squarePng(200, 40, 40)],
+    '/img/plain.png': ['image/png', squarePng(40, 40, 200)],
+  };
+  server = createServer((req, res) => {
+    if (req.url === '/') {
+      const html = galleryHtml({ cspSource: origin, nonce, scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/media/gallery.css` });
+      // What VS Code provides inside a webview: acquireVsCodeApi, here recording posted messages.
+      const stub = `<script nonce="${nonce}">
+        window.__posted = []; window.__state = undefined;
+        window.acquireVsCodeApi = () => ({
+          postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
+          getState: () => window.__state,
+          setState: (s) => { window.__state = s; },
+        });
+      </script>`;
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html.replace('<body>', `<body>${stub}`));
+      return;
+    }
+    const file = files[req.url ?? ''];
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => (window as any).__posted.some((m: any) => m.method === 'gallery/panel/ready'));
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((done) => server?.close(done));
+});
+
+async function send(message: HostToWebviewMessage): Promise<void> {
+  await page.evaluate((m) => window.postMessage(m, '*'), message);
+}
+
+async function posted(method: string): Promise<any[]> {
+  return page.evaluate((name) => (window as any).__posted.filter((m: any) => m.method === name).map((m: any) => m.params), method);
+}
+
+const images: GalleryImage[] = [
+  {
+    id: 'assets/generated/xss.png',
+    name: 'xss.png',
+    uri: '',
+    thumbnailUri: '',
+    mtimeMs: 2,
+    size: 100,
+    settings: { prompt: xssPrompt, negativePrompt: '', steps: 8, sampler: 'DDIM', scheduler: 'ddim', guidanceScale: 7.5, seed: 42, width: 512, height: 512 },
+  },
+  { id: 'assets/generated/plain.png', name: 'plain.png', uri: '', thumbnailUri: '', mtimeMs: 1, size: 100 },
+];
+
+test('renders the gallery with the XSS prompt as text and nothing executed', async () => {
+  const withUris = images.map((i) => ({ ...i, uri: `${origin}/img/${i.name}`, thumbnailUri: `${origin}/img/${i.name}` }));
+  await send(
+    InitState.create({
+      config: {
+        outputFolder: 'assets/generated',
+        defaults: { steps: 4, guidanceScale: 7.5 },
+        schedulers: [
+          { name: 'ddim', label: 'DDIM' },
+          { name: 'euler_a', label: 'Euler a' },
+        ],
+        canGenerate: true,
+      },
+      images: withUris,
+      jobs: [],
+    }),
+  );
+  const cards = page.locator('.card');
+  await cards.first().waitFor();
+  assert.equal(await cards.count(), 2);
+  assert.equal(await cards.first().locator('.caption').textContent(), xssPrompt);
+  assert.equal(await page.locator('img[src="x"]').count(), 0);
+  // The thumbnails themselves load under the CSP.
+  await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.card img')].every((i) => i.complete && i.naturalWidth === 16));
+  assert.deepEqual(dialogs, []);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, 'webview-gallery.png') });
+});
+
+test('the prompt shows its token count from the host and warns past the limit', async () => {
+  await page.locator('#prompt').fill('a neon sign that says "OPEN 24/7"');
+  const asks = await posted('gallery/tokens/count');
+  const last = asks.at(-1);
+  assert.equal(last.text, 'a neon sign that says "OPEN 24/7"');
+  await send(TokensCounted.create({ requestId: last.requestId, count: 12, limit: 75 }));
+  await page.locator('#token-count', { hasText: '12/75 tokens' }).waitFor();
+  assert.equal(await page.locator('#token-count.over').count(), 0);
+  await page.locator('#prompt').fill('a neon sign that says "OPEN 24/7" '.repeat(8));
+  const longAsk = (await posted('gallery/tokens/count')).at(-1);
+  await send(TokensCounted.create({ requestId: longAsk.requestId, count: 96, limit: 75 }));
+  await page.locator('#token-count.over', { hasText: '96/75' }).waitFor();
+  await page.locator('#prompt').fill('a neon sign that says "OPEN 24/7"');
+});
+
+test('the form is usable by keyboard and submits a complete job', async () => {
+  await page.locator('#preset').selectOption('banner');
+  await page.locator('#steps').fill('6');
+  await page.locator('#seed').fill('1234');
+  await page.locator('#scheduler').selectOption('euler_a');
+  await page.locator('#prompt').focus();
+  await page.keyboard.press('Control+Enter');
+  const submitted: { request: GenerationRequest }[] = await posted('gallery/job/submit');
+  assert.equal(submitted.length, 1);
+  assert.deepEqual(submitted[0].request, {
+    prompt: 'a neon sign that says "OPEN 24/7"',
+    negativePrompt: '',
+    width: 1024,
+    height: 256,
+    steps: 6,
+    guidanceScale: 7.5,
+    scheduler: 'euler_a',
+    seed: 1234,
+    numImages: 1,
+  });
+  assert.equal(await page.locator('#seed-lock').isChecked(), true, 'typing a seed locks it');
+});
+
+test('a running job shows its data: preview and step counter, then can be cancelled', async () => {
+  const request = (await posted('gallery/job/submit'))[0].request as GenerationRequest;
+  const preview = `data:image/png;base64,${squarePng(10, 200, 10, 8).toString('base64')}`;
+  const job: JobView = { jobId: 'job-1', request, state: 'running', step: 2, totalSteps: 6, image: 0, elapsedMs: 1500, previewUri: preview, outputs: [] };
+  await send(JobUpdated.create({ job }));
+  const row = page.locator('.job[data-job-id="job-1"]');
+  await row.locator('.job-progress', { hasText: 'Step 2/6' }).waitFor();
+  assert.match((await row.locator('.job-progress').textContent()) ?? '', /0:02 elapsed · 0:03 left/);
+  await page.waitForFunction(() => {
+    const img = document.querySelector<HTMLImageElement>('.job img.preview');
+    return img !== null && img.complete && img.naturalWidth === 8;
+  });
+  await page.screenshot({ path: join(artifacts, 'webview-job-running.png') });
+  await row.locator('button[data-action="cancel"]').click();
+  assert.deepEqual((await posted('gallery/job/cancel')).at(-1), { jobId: 'job-1' });
+});
+
+test('image actions, keyboard delete and search', async () => {
+  const xssCard = page.locator('.card[data-id="assets/generated/xss.png"]');
+  await xssCard.locator('button[data-action="insertReference"]').click();
+  await page.locator('.card[data-id="assets/generated/plain.png"]').focus();
+  await page.keyboard.press('Delete');
+  await xssCard.locator('button[data-action="vary"]').click();
+  assert.deepEqual(await posted('gallery/image/act'), [
+    { id: 'assets/generated/xss.png', action: 'insertReference' },
+    { id: 'assets/generated/plain.png', action: 'delete' },
+  ]);
+  const varied = (await posted('gallery/job/submit')).at(-1).request as GenerationRequest;
+  assert.equal(varied.prompt, xssPrompt);
+  assert.notEqual(varied.seed, 42);
+  assert.equal(await page.locator('.card[data-id="assets/generated/plain.png"] button[data-action="regenerate"]').isDisabled(), true);
+
+  await page.locator('#search').fill('sign');
+  await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
+  await send(ImagesChanged.create({ images: [] }));
+  await page.locator('.empty', { hasText: 'No images in assets/generated yet.' }).waitFor();
+});
+
+test('malformed host messages leave the page as it was', async () => {
+  const before = await page.locator('main').innerHTML();
+  await page.evaluate(() => {
+    window.postMessage({ method: 'gallery/images/update', params: { images: [{ id: '<b>x</b>' }] } }, '*');
+    window.postMessage({ method: 'gallery/job/update', params: { job: { jobId: 'x', previewUri: 'javascript:alert(1)' } } }, '*');
+    window.postMessage('not an object', '*');
+  });
+  await page.waitForTimeout(100);
+  assert.equal(await page.locator('main').innerHTML(), before);
+  assert.deepEqual(dialogs, []);
+});
