@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -232,6 +232,29 @@ describe('safetensors reader on malformed files', () => {
       assert.deepEqual([...(await file.readFloat32('f'))], [1.5, -2.25]);
       assert.deepEqual([...(await file.readFloat32('d'))], [Math.fround(1 / 3)]);
       assert.deepEqual([...(await file.readBytes('u'))], [7, 8, 9]);
+    } finally {
+      await file.close();
+    }
+  });
+
+  test('a 5 GB file opens from its header alone and tensors past 4 GB read by position', async () => {
+    // Sparse: the 5 GB of zeros take no disk space, and reading them all would take seconds.
+    const big = 5 * 2 ** 30;
+    let header = `{"big":${tensor('F32', [big / 4], [0, big])},"tail":${tensor('F32', [2], [big, big + 8])}}`;
+    header = header.padEnd(Math.ceil(header.length / 8) * 8);
+    const path = await fileWith(header);
+    await truncate(path, 8 + header.length + big);
+    const tail = Buffer.alloc(8);
+    tail.writeFloatLE(3.5, 0);
+    tail.writeFloatLE(-1, 4);
+    await appendFile(path, tail);
+    const started = performance.now();
+    const file = await openSafetensors(path);
+    try {
+      assert.equal(file.fileSize, 8 + header.length + big + 8);
+      assert.equal(file.tensors.get('tail')?.byteOffset, 8 + header.length + big);
+      assert.deepEqual([...(await file.readFloat32('tail'))], [3.5, -1]);
+      assert.ok(performance.now() - started < 2000);
     } finally {
       await file.close();
     }
