@@ -220,6 +220,25 @@ describe('loading a tokenizer folder', () => {
     assert.deepEqual(sd1Tokenizer.encode('wow!!').inputIds.slice(1, 3), [id('wow</w>'), id('!!</w>')]);
   });
 
+  test('tokens listed under added_tokens_decoder are matched before BPE, like the roles', async () => {
+    const added = await modelWith('added', {
+      'vocab.json': 'link',
+      'merges.txt': 'link',
+      'tokenizer_config.json': JSON.stringify({
+        pad_token: '!',
+        model_max_length: 77,
+        added_tokens_decoder: {
+          '0': { content: '!', lstrip: false, normalized: false, rstrip: false, single_word: false, special: true },
+          '49405': { content: '<logo>', normalized: false, special: true },
+        },
+      }),
+    });
+    const withAdded = await loadClipTokenizer(added);
+    assert.deepEqual(withAdded.encode('my <logo> here!').inputIds.slice(0, 6), [bos, id('my</w>'), 49405, id('here</w>'), 0, eos]);
+    // Without the entry the same text is ordinary punctuation and letters.
+    assert.ok(content('<logo>').length > 1);
+  });
+
   test('the fixture tokenizer files load from a copy too (no dependence on the fixture path)', async () => {
     const copy = join(dir, 'copy', 'tokenizer');
     await mkdir(copy, { recursive: true });

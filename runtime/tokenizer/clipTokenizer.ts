@@ -100,12 +100,34 @@ export async function loadClipTokenizer(modelDir: string): Promise<ClipTokenizer
     typeof configuredLength === 'number' && Number.isInteger(configuredLength) && configuredLength >= 2 && configuredLength <= 1_000_000
       ? configuredLength
       : defaults.maxLength;
-  const specials = [bos, eos, unk, pad];
   const bpe = new BytePairEncoder(vocab, ranks, idOf(unk, 'unknown'));
   const bosTokenId = idOf(bos, 'start');
   const eosTokenId = idOf(eos, 'end');
   const padTokenId = idOf(pad, 'padding');
-  const specialIds = new Map(specials.map((s) => [s.normalized ? normalizeClipText(s.content) : s.content, idOf(s, 'special')]));
+
+  // Added tokens are matched before BPE: the four roles above, plus any that tokenizer_config.json
+  // lists under added_tokens_decoder (id -> token), as newer transformers versions save them.
+  const specials: SpecialToken[] = [];
+  const specialIds = new Map<string, number>();
+  const addSpecial = (token: SpecialToken, tokenId: number) => {
+    const key = token.normalized ? normalizeClipText(token.content) : token.content;
+    if (!token.content || specialIds.has(key)) return;
+    specials.push(token);
+    specialIds.set(key, tokenId);
+  };
+  const decoder = config.added_tokens_decoder;
+  if (decoder && typeof decoder === 'object') {
+    for (const [key, value] of Object.entries(decoder as JsonObject)) {
+      const entry = value as JsonObject | null;
+      const tokenId = Number(key);
+      if (!Number.isInteger(tokenId) || !entry || typeof entry.content !== 'string') continue;
+      const normalized = typeof entry.normalized === 'boolean' ? entry.normalized : entry.special !== true;
+      addSpecial({ content: entry.content, normalized }, tokenId);
+    }
+  }
+  for (const [token, role] of [[bos, 'start'], [eos, 'end'], [unk, 'unknown'], [pad, 'padding']] as const) {
+    addSpecial(token, idOf(token, role));
+  }
 
   const contentIds = (text: string): number[] => {
     const ids: number[] = [];
