@@ -1,0 +1,64 @@
+// One image's legibility: what OCR read, how far that is from the target, and where the text sits.
+// Stored as JSON in the PNG's `letterpress` tEXt chunk for the gallery and the result notification.
+import type { OcrReader, OcrReading, TextBox } from './ocrReader.ts';
+import { readingBox, readingText } from './ocrText.ts';
+import { scoreText } from './textScore.ts';
+
+export interface LegibilityScore {
+  target: string;
+  /** What OCR read, less the words it took from texture (see ocrText.ts). */
+  ocrText: string;
+  cer: number;
+  exactMatch: boolean;
+  /** Tesseract's page confidence, 0–100. */
+  ocrConfidence: number;
+  bbox: TextBox | null;
+}
+
+export async function scoreImage(reader: OcrReader, image: Buffer, target: string): Promise<LegibilityScore> {
+  return scoreReading(await reader.read(image), target);
+}
+
+export function scoreReading(reading: OcrReading, target: string): LegibilityScore {
+  const ocrText = readingText(reading, target);
+  const { cer, exactMatch } = scoreText(target, ocrText);
+  return { target, ocrText, cer, exactMatch, ocrConfidence: reading.confidence, bbox: readingBox(reading, target) };
+}
+
+/** Best first: an exact match, then the lower error rate, then the higher OCR confidence. */
+export function compareScores(a: LegibilityScore, b: LegibilityScore): number {
+  if (a.exactMatch !== b.exactMatch) return a.exactMatch ? -1 : 1;
+  if (a.cer !== b.cer) return a.cer - b.cer;
+  return b.ocrConfidence - a.ocrConfidence;
+}
+
+/** Key of the PNG tEXt chunk that carries the legibility record. */
+export const legibilityChunkKey = 'letterpress';
+
+export interface LegibilityRecord {
+  legibility: LegibilityScore;
+  /** True when the exact text was composited over the generated image. */
+  exactTextFallback?: boolean;
+  /** How many candidates were generated and which seed won. */
+  candidates?: { count: number; seeds: number[]; chosenSeed: number };
+}
+
+export function legibilityChunkText(record: LegibilityRecord): string {
+  const { legibility } = record;
+  return JSON.stringify({
+    ...record,
+    legibility: { ...legibility, cer: Math.round(legibility.cer * 1e4) / 1e4, ocrConfidence: Math.round(legibility.ocrConfidence * 10) / 10 },
+  });
+}
+
+/** Parses a chunk written by legibilityChunkText; null for text that is not such a record. */
+export function parseLegibilityChunk(text: string): LegibilityRecord | null {
+  try {
+    const value = JSON.parse(text) as Partial<LegibilityRecord>;
+    const l = value.legibility;
+    if (!l || typeof l.target !== 'string' || typeof l.cer !== 'number' || typeof l.exactMatch !== 'boolean') return null;
+    return value as LegibilityRecord;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,41 @@
+// Turning tesseract's words into the text an image shows. On busy, generated backgrounds tesseract
+// also "reads" texture: such words come with very low confidence (under 20 where real lettering,
+// even misspelt, scores over 30) or are lone symbols. They are left out, so that neither the score
+// nor the text box is spoilt by them.
+import type { OcrReading, OcrWord, TextBox } from './ocrReader.ts';
+
+/** Below this a word is taken for texture. */
+export const textureWordConfidence = 25;
+
+function isTexture(word: OcrWord, target: string | undefined): boolean {
+  if (word.confidence < textureWordConfidence) return true;
+  if (/[\p{L}\p{N}]/u.test(word.text)) return false;
+  // A lone symbol ("|", "—", "™") is kept only when the target has it ("R & D").
+  return !(target !== undefined && Array.from(word.text).every((ch) => target.includes(ch)));
+}
+
+export function keptWords(reading: OcrReading, target?: string): OcrWord[][] {
+  return reading.lines.map((line) => line.filter((word) => !isTexture(word, target))).filter((line) => line.length > 0);
+}
+
+/** The text read, without texture words, one line per "\n". */
+export function readingText(reading: OcrReading, target?: string): string {
+  return keptWords(reading, target)
+    .map((line) => line.map((word) => word.text).join(' '))
+    .join('\n');
+}
+
+/** Union of the kept words' boxes; null when no word is kept. */
+export function readingBox(reading: OcrReading, target?: string): TextBox | null {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const word of keptWords(reading, target).flat()) {
+    x0 = Math.min(x0, word.box.left);
+    y0 = Math.min(y0, word.box.top);
+    x1 = Math.max(x1, word.box.left + word.box.width);
+    y1 = Math.max(y1, word.box.top + word.box.height);
+  }
+  return x0 === Infinity ? null : { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+}

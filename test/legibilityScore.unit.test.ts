@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
+import { compareScores, legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { comparableText, levenshtein, scoreText } from '../runtime/legibility/textScore.ts';
+
+test('levenshtein: textbook cases', () => {
+  assert.equal(levenshtein('kitten', 'sitting'), 3);
+  assert.equal(levenshtein('flaw', 'lawn'), 2);
+  assert.equal(levenshtein('', 'abc'), 3);
+  assert.equal(levenshtein('abc', ''), 3);
+  assert.equal(levenshtein('same', 'same'), 0);
+  assert.equal(levenshtein('\u{1F600}a', 'a'), 1);
+});
+
+test('exact match ignores case and whitespace, not spelling', () => {
+  assert.equal(scoreText('OPEN 24/7', 'open  24/7\n').exactMatch, true);
+  assert.equal(scoreText('SALE\n50% OFF', 'SALE 50% OFF').exactMatch, true);
+  assert.equal(scoreText('Don\u2019t Panic', "Don't panic").exactMatch, true);
+  assert.equal(scoreText('OPEN 24/7', 'OPEN 2477').exactMatch, false);
+});
+
+test('character error rate is edit distance over target length', () => {
+  assert.equal(scoreText('OPEN 24/7', 'OPEN 2477').cer, 1 / 9);
+  assert.equal(scoreText('OPEN', '').cer, 1);
+  assert.equal(scoreText('OPEN', 'OPEN NOW PLEASE').cer, 11 / 4);
+  assert.equal(scoreText('Bean There', 'bean there').cer, 0);
+  assert.throws(() => scoreText('  ', 'x'), /empty target/);
+  assert.equal(comparableText(' A\tB\n C '), 'a b c');
+});
+
+function score(partial: Partial<LegibilityScore>): LegibilityScore {
+  return { target: 'T', ocrText: '', cer: 1, exactMatch: false, ocrConfidence: 0, bbox: null, ...partial };
+}
+
+test('ranking: exact match first, then lower CER, then higher OCR confidence', () => {
+  const exactLowConfidence = score({ exactMatch: true, cer: 0, ocrConfidence: 20 });
+  const closeConfident = score({ cer: 0.1, ocrConfidence: 95 });
+  const closeUnsure = score({ cer: 0.1, ocrConfidence: 40 });
+  const far = score({ cer: 0.8, ocrConfidence: 99 });
+  const ranked = [far, closeUnsure, closeConfident, exactLowConfidence].sort(compareScores);
+  assert.deepEqual(ranked, [exactLowConfidence, closeConfident, closeUnsure, far]);
+});
+
+test('legibility chunk round-trips and rejects other text', () => {
+  const record = {
+    legibility: score({ target: 'OPEN 24/7', ocrText: 'OPEN 2477', cer: 1 / 9, ocrConfidence: 87.654, bbox: { left: 1, top: 2, width: 3, height: 4 } }),
+    exactTextFallback: false,
+    candidates: { count: 4, seeds: [1, 2, 3, 4], chosenSeed: 3 },
+  };
+  const parsed = parseLegibilityChunk(legibilityChunkText(record));
+  assert.ok(parsed);
+  assert.equal(parsed.legibility.cer, 0.1111);
+  assert.equal(parsed.legibility.ocrConfidence, 87.7);
+  assert.deepEqual(parsed.candidates, record.candidates);
+  assert.deepEqual(parsed.legibility.bbox, record.legibility.bbox);
+  assert.equal(parseLegibilityChunk('Steps: 20, Sampler: DDIM'), null);
+  assert.equal(parseLegibilityChunk('{"legibility":{"target":3}}'), null);
+});
