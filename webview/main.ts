@@ -208,8 +208,16 @@ function renderJob(job: JobView): HTMLElement {
   return item;
 }
 
+let renderedJobsKey = '';
+let jobsImages: GalleryImage[] | undefined;
+
 function renderJobs(): void {
   const jobs = controller.state.jobs;
+  // Typing in the form re-renders too; leave the job rows (and a focused Cancel button) alone then.
+  const key = JSON.stringify(jobs);
+  if (key === renderedJobsKey && jobsImages === controller.state.images) return;
+  renderedJobsKey = key;
+  jobsImages = controller.state.images;
   jobsList.replaceChildren(...jobs.map(renderJob));
   jobsList.hidden = jobs.length === 0;
 }
