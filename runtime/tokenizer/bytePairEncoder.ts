@@ -45,21 +45,87 @@ export class BytePairEncoder {
     return symbols;
   }
 
+  /**
+   * Lowest rank first, leftmost on ties: the reference's order. A heap keeps this O(n log n), so a
+   * pasted 10,000-character "word" (a URL, base64) costs milliseconds, not a quadratic scan.
+   */
   private merge(symbols: string[]): string[] {
-    // Lowest rank first, leftmost on ties: the order of the reference's priority queue.
-    while (symbols.length > 1) {
-      let best = -1;
-      let bestRank = Infinity;
-      for (let i = 0; i < symbols.length - 1; i++) {
-        const rank = this.ranks.get(`${symbols[i]} ${symbols[i + 1]}`);
-        if (rank !== undefined && rank < bestRank) {
-          bestRank = rank;
-          best = i;
-        }
-      }
-      if (best < 0) break;
-      symbols.splice(best, 2, symbols[best] + symbols[best + 1]);
+    const count = symbols.length;
+    if (count < 2) return symbols;
+    const next = Int32Array.from({ length: count }, (_, i) => (i + 1 < count ? i + 1 : -1));
+    const prev = Int32Array.from({ length: count }, (_, i) => i - 1);
+    // Bumped whenever a symbol changes, so queued pairs that mention an old version are skipped.
+    const version = new Int32Array(count);
+    const heap = new MergeHeap();
+    const consider = (left: number) => {
+      const right = next[left];
+      if (left < 0 || right < 0) return;
+      const rank = this.ranks.get(`${symbols[left]} ${symbols[right]}`);
+      if (rank !== undefined) heap.push({ rank, left, right, leftVersion: version[left], rightVersion: version[right] });
+    };
+    for (let i = 0; i < count - 1; i++) consider(i);
+    for (let top = heap.pop(); top; top = heap.pop()) {
+      const { left, right } = top;
+      if (next[left] !== right || version[left] !== top.leftVersion || version[right] !== top.rightVersion) continue;
+      symbols[left] += symbols[right];
+      version[left]++;
+      version[right] = -1; // removed
+      next[left] = next[right];
+      if (next[right] >= 0) prev[next[right]] = left;
+      consider(prev[left]);
+      consider(left);
     }
-    return symbols;
+    const merged: string[] = [];
+    for (let i = 0; i >= 0; i = next[i]) merged.push(symbols[i]);
+    return merged;
+  }
+}
+
+interface QueuedMerge {
+  rank: number;
+  /** Index of the pair's left symbol in the original spelling; ties go to the leftmost. */
+  left: number;
+  right: number;
+  leftVersion: number;
+  rightVersion: number;
+}
+
+class MergeHeap {
+  private readonly items: QueuedMerge[] = [];
+
+  private static before(a: QueuedMerge, b: QueuedMerge): boolean {
+    return a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
+  }
+
+  push(item: QueuedMerge): void {
+    const items = this.items;
+    let i = items.length;
+    items.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!MergeHeap.before(item, items[parent])) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): QueuedMerge | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || !last) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= items.length) break;
+      const r = l + 1;
+      const child = r < items.length && MergeHeap.before(items[r], items[l]) ? r : l;
+      if (!MergeHeap.before(items[child], last)) break;
+      items[i] = items[child];
+      i = child;
+    }
+    items[i] = last;
+    return top;
   }
 }
