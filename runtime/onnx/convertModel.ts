@@ -1,0 +1,244 @@
+// safetensors → ONNX for one pipeline component, cached next to the model.
+//
+// Cache layout: <cacheRoot>/<component>-<fp32|fp16>-<key>/{model.onnx, weights.safetensors}, where
+// the key hashes the source files' identity (real path, size, mtime), the config and the converter
+// version. The float32 graph uses the diffusers file in place (a hard link to it, so ORT's
+// "external data stays inside the model folder" rule holds even for hub-cache symlinks); a float16
+// graph, or a float32 graph from float16 weights, gets a cast copy written tensor by tensor. Each
+// conversion is written into a temp folder that is renamed into place, so a crash never leaves a
+// half cache behind.
+import { createHash, randomBytes } from 'node:crypto';
+import { access, constants, copyFile, link, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { ProgressListener } from '../generationTypes.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float16.ts';
+import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
+import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';
+import { chooseWeights, findComponentFiles, readComponentConfig, type MatchedTensor } from './componentSource.ts';
+import { GraphBuilder, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
+import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
+import { encodeModel } from './onnxSchema.ts';
+import { buildTextEncoderGraph } from './textEncoderGraph.ts';
+import { buildUnetGraph } from './unetGraph.ts';
+import { buildVaeDecoderGraph } from './vaeDecoderGraph.ts';
+
+/** Bump when graphs change, so older caches are not reused. */
+export const converterVersion = 1;
+
+export interface ConvertOptions {
+  fp16?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  linearMode?: LinearMode;
+}
+
+export interface ConvertedComponent {
+  onnxPath: string;
+  fromCache: boolean;
+  notes: string[];
+}
+
+const weightsFileName = 'weights.safetensors';
+
+export function buildComponentModel(
+  component: ComponentName,
+  config: JsonConfig,
+  options: { fp16: boolean; weights: (name: string) => ResolvedWeight; linearMode?: LinearMode },
+) {
+  const b = new GraphBuilder({
+    name: component,
+    computeType: options.fp16 ? 'float16' : 'float32',
+    weights: options.weights,
+    linearMode: options.linearMode,
+  });
+  if (component === 'text_encoder') buildTextEncoderGraph(b, config);
+  else if (component === 'unet') buildUnetGraph(b, config);
+  else buildVaeDecoderGraph(b, config);
+  return b.toModel({ 'letterpress.component': component, 'letterpress.converter_version': String(converterVersion) });
+}
+
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `<modelDir>/.letterpress/onnx`, else beside a hub cache's repo folder, else the user's cache. */
+async function cacheRoot(modelDir: string): Promise<string> {
+  const inModel = join(modelDir, '.letterpress', 'onnx');
+  if (await writable(inModel)) return inModel;
+  const real = await realpath(modelDir);
+  const snapshots = dirname(real);
+  if (basename(snapshots) === 'snapshots') {
+    const besideRepo = join(dirname(snapshots), 'letterpress-onnx', basename(real));
+    if (await writable(besideRepo)) return besideRepo;
+  }
+  const hash = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  const fallback = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'letterpress', 'onnx', hash);
+  if (await writable(fallback)) return fallback;
+  throw new Error(`no writable folder for converted models (tried ${inModel} and ${fallback})`);
+}
+
+async function fileIdentity(path: string | null) {
+  if (!path) return null;
+  const real = await realpath(path);
+  const s = await stat(real);
+  return { real, size: s.size, mtimeMs: s.mtimeMs };
+}
+
+/** Hard link (no copy, same bytes); a copy where linking is refused, e.g. across file systems. */
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  try {
+    await link(source, target);
+  } catch {
+    await copyFile(source, target);
+  }
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) {
+    const error = new Error('conversion cancelled');
+    error.name = 'AbortError';
+    throw error;
+  }
+}
+
+function targetDtype(fp16: boolean) {
+  return fp16 ? ('F16' as const) : ('F32' as const);
+}
+
+async function castTensor(file: SafetensorsFile, tensor: MatchedTensor, fp16: boolean): Promise<ArrayBufferView> {
+  if (tensor.info.dtype === targetDtype(fp16)) return file.readBytes(tensor.info.name);
+  if (fp16) return float32ToFloat16Bits(await file.readFloat32(tensor.info.name));
+  if (tensor.info.dtype === 'F16') {
+    const bytes = await file.readBytes(tensor.info.name);
+    return float16BitsToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
+  }
+  return file.readFloat32(tensor.info.name);
+}
+
+/** Converts into `outDir` (which must exist and be empty). */
+export async function convertComponentInto(
+  outDir: string,
+  component: ComponentName,
+  config: JsonConfig,
+  source: { path: string; tensors: MatchedTensor[] },
+  options: ConvertOptions,
+): Promise<void> {
+  const fp16 = options.fp16 === true;
+  const dtype = targetDtype(fp16);
+  const total = source.tensors.length + 1;
+  const progress = (done: number) => options.onProgress?.({ status: 'convert', component, done, total });
+  progress(0);
+  const weightsPath = join(outDir, weightsFileName);
+  const byName = new Map<string, ResolvedWeight>();
+
+  if (source.tensors.every((t) => t.info.dtype === dtype)) {
+    await linkOrCopy(await realpath(source.path), weightsPath);
+    for (const t of source.tensors) {
+      byName.set(t.spec.name, { dtype: fp16 ? 'float16' : 'float32', shape: t.spec.shape, location: weightsFileName, offset: t.info.byteOffset, length: t.info.byteLength });
+    }
+    progress(source.tensors.length);
+  } else {
+    const file = await openSafetensors(source.path);
+    try {
+      await writeSafetensors(
+        weightsPath,
+        source.tensors.map((t) => ({ name: t.spec.name, dtype, shape: t.spec.shape })),
+        async (_entry, index) => {
+          throwIfAborted(options.signal);
+          const data = await castTensor(file, source.tensors[index]!, fp16);
+          progress(index + 1);
+          return data;
+        },
+        { format: 'pt', converted_by: 'letterpress' },
+      );
+    } finally {
+      await file.close();
+    }
+    const written = await openSafetensors(weightsPath);
+    try {
+      for (const [name, info] of written.tensors) {
+        byName.set(name, { dtype: fp16 ? 'float16' : 'float32', shape: info.shape, location: weightsFileName, offset: info.byteOffset, length: info.byteLength });
+      }
+    } finally {
+      await written.close();
+    }
+  }
+  throwIfAborted(options.signal);
+
+  const model = buildComponentModel(component, config, {
+    fp16,
+    linearMode: options.linearMode,
+    weights: (name) => {
+      const found = byName.get(name);
+      if (!found) throw new Error(`graph asked for ${name}, which the weight list does not name`);
+      return found;
+    },
+  });
+  await writeFile(join(outDir, 'model.onnx'), encodeModel(model));
+  progress(total);
+}
+
+export async function ensureConvertedComponent(
+  modelDir: string,
+  component: ComponentName,
+  options: ConvertOptions = {},
+): Promise<ConvertedComponent> {
+  const fp16 = options.fp16 === true;
+  throwIfAborted(options.signal);
+  const files = await findComponentFiles(modelDir, component);
+  const configText = await readFile(files.configPath, 'utf8');
+  const identity = {
+    converterVersion,
+    component,
+    fp16,
+    linearMode: options.linearMode ?? 'matmul',
+    config: createHash('sha256').update(configText).digest('hex'),
+    float32: await fileIdentity(files.float32Path),
+    float16: await fileIdentity(files.float16Path),
+  };
+  const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
+  const root = await cacheRoot(modelDir);
+  const finalDir = join(root, `${component}-${fp16 ? 'fp16' : 'fp32'}-${key}`);
+  const onnxPath = join(finalDir, 'model.onnx');
+  const notesPath = join(finalDir, 'notes.json');
+
+  const cached = await stat(onnxPath).then(
+    () => true,
+    () => false,
+  );
+  if (cached) {
+    const notes = await readFile(notesPath, 'utf8').then(
+      (text) => JSON.parse(text) as string[],
+      () => [],
+    );
+    return { onnxPath, fromCache: true, notes };
+  }
+
+  const config = await readComponentConfig(files);
+  const chosen = await chooseWeights(component, files, config, fp16);
+  const tempDir = join(root, `.tmp-${component}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tempDir, { recursive: true });
+  try {
+    await convertComponentInto(tempDir, component, config, chosen, options);
+    await writeFile(join(tempDir, 'notes.json'), JSON.stringify(chosen.notes));
+    throwIfAborted(options.signal);
+    try {
+      await rename(tempDir, finalDir);
+    } catch (error) {
+      // Another process finished the same conversion first: use its result.
+      if (!(await stat(onnxPath).then(() => true, () => false))) throw error;
+      await rm(tempDir, { recursive: true, force: true });
+    }
+  } catch (error) {
+    await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  return { onnxPath, fromCache: false, notes: chosen.notes };
+}

@@ -1,0 +1,90 @@
+// Converted graphs against diffusers' own outputs (test/fixtures/reference/components.safetensors),
+// run in a real onnxruntime-node CPU session.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
+import {
+  assertAgrees,
+  copyTinyModel,
+  createSession,
+  removeTempDirs,
+  runComponent,
+  useReferenceUnetWeights,
+} from './onnxTestSupport.ts';
+
+// Float32 on CPU: the README's "about 1e-4 of the reference's largest magnitude".
+const float32Tolerance = 1e-4;
+// Float16 weights and activations (norms and the time embedding in float32): a few float16 ulps
+// (2^-10 ≈ 1e-3) accumulated over the network.
+const float16Tolerance = 5e-3;
+
+after(removeTempDirs);
+
+describe('float32 graphs agree with diffusers', () => {
+  test('text encoder: last_hidden_state', async () => {
+    const modelDir = await copyTinyModel();
+    const converted = await ensureConvertedComponent(modelDir, 'text_encoder');
+    assert.deepEqual(converted.notes, []);
+    const { actual, expected } = await runComponent(await createSession(converted.onnxPath), 'text_encoder');
+    assertAgrees('text_encoder', actual, expected, float32Tolerance);
+  });
+
+  test('unet: square and wide latents', async () => {
+    const modelDir = await copyTinyModel();
+    await useReferenceUnetWeights(modelDir);
+    const converted = await ensureConvertedComponent(modelDir, 'unet');
+    assert.deepEqual(converted.notes, []);
+    // The diffusers file is used in place: the graph's weights file is a hard link to it.
+    const [linked, original] = await Promise.all([
+      stat(join(converted.onnxPath, '..', 'weights.safetensors')),
+      stat(join(modelDir, 'unet', 'diffusion_pytorch_model.safetensors')),
+    ]);
+    assert.equal(linked.ino, original.ino);
+    const session = await createSession(converted.onnxPath);
+    for (const caseName of ['square', 'wide'] as const) {
+      const { actual, expected } = await runComponent(session, 'unet', caseName);
+      assertAgrees(`unet ${caseName}`, actual, expected, float32Tolerance);
+    }
+  });
+
+  test('vae decoder: square and wide latents', async () => {
+    const modelDir = await copyTinyModel();
+    const converted = await ensureConvertedComponent(modelDir, 'vae_decoder');
+    const session = await createSession(converted.onnxPath);
+    for (const caseName of ['square', 'wide'] as const) {
+      const { actual, expected } = await runComponent(session, 'vae_decoder', caseName);
+      assertAgrees(`vae_decoder ${caseName}`, actual, expected, float32Tolerance);
+    }
+  });
+});
+
+describe('float16 graphs', () => {
+  test('unet from the fixture .fp16 file: used in place, agrees within float16 tolerance', async () => {
+    const modelDir = await copyTinyModel();
+    const converted = await ensureConvertedComponent(modelDir, 'unet', { fp16: true });
+    assert.deepEqual(converted.notes, []);
+    const [linked, original] = await Promise.all([
+      stat(join(converted.onnxPath, '..', 'weights.safetensors')),
+      stat(join(modelDir, 'unet', 'diffusion_pytorch_model.fp16.safetensors')),
+    ]);
+    assert.equal(linked.ino, original.ino);
+    const session = await createSession(converted.onnxPath);
+    for (const caseName of ['square', 'wide'] as const) {
+      const { actual, expected } = await runComponent(session, 'unet', caseName);
+      assertAgrees(`unet fp16 ${caseName}`, actual, expected, float16Tolerance);
+    }
+  });
+
+  test('text encoder and vae decoder cast from float32 weights', async () => {
+    const modelDir = await copyTinyModel();
+    for (const component of ['text_encoder', 'vae_decoder'] as const) {
+      const converted = await ensureConvertedComponent(modelDir, component, { fp16: true });
+      assert.match(converted.notes.join('\n'), /cast to float16/);
+      const session = await createSession(converted.onnxPath);
+      const { actual, expected } = await runComponent(session, component, 'square');
+      assertAgrees(`${component} fp16`, actual, expected, float16Tolerance);
+    }
+  });
+});
