@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
 import {
   assertAgrees,
@@ -87,4 +88,19 @@ describe('float16 graphs', () => {
       assertAgrees(`${component} fp16`, actual, expected, float16Tolerance);
     }
   });
+});
+
+test('unet at latent sizes that do not halve evenly: each up-sampler resizes to its skip connection', async () => {
+  const modelDir = await copyTinyModel();
+  const converted = await ensureConvertedComponent(modelDir, 'unet');
+  const session = await createSession(converted.onnxPath);
+  // 18x20 latents go down 18→9→5→3 and 20→10→5→3; a plain 2x upsample (3→6) cannot meet a 5-wide skip.
+  const [h, w] = [18, 20];
+  const out = await session.run({
+    sample: new ort.Tensor('float32', new Float32Array(4 * h * w).fill(0.5), [1, 4, h, w]),
+    timestep: new ort.Tensor('float32', Float32Array.from([500]), [1]),
+    encoder_hidden_states: new ort.Tensor('float32', new Float32Array(77 * 32).fill(0.1), [1, 77, 32]),
+  });
+  assert.deepEqual(out.out_sample!.dims, [1, 4, h, w]);
+  assert.ok((out.out_sample!.data as Float32Array).every(Number.isFinite));
 });

@@ -1,0 +1,117 @@
+// What ensureConvertedComponent does around the graphs: checking a weights file before using it,
+// falling back from a bad float16 variant, older tensor names, the cache, progress and cancellation.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, rename, rm, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ProgressEvent } from '../runtime/generationTypes.ts';
+import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
+import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
+import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
+import {
+  assertAgrees,
+  copyTinyModel,
+  createSession,
+  removeTempDirs,
+  runComponent,
+  useReferenceUnetWeights,
+} from './onnxTestSupport.ts';
+
+after(removeTempDirs);
+
+/** Rewrites a safetensors file with renamed (and optionally dropped) tensors, bytes unchanged. */
+async function renameTensors(path: string, mapName: (name: string) => string | null): Promise<void> {
+  const source = await openSafetensors(path);
+  const kept = [...source.tensors.values()].filter((t) => mapName(t.name) !== null);
+  const renamedPath = `${path}.renamed`;
+  try {
+    await writeSafetensors(
+      renamedPath,
+      kept.map((t) => ({ name: mapName(t.name)!, dtype: t.dtype, shape: t.shape })),
+      (_entry, index) => source.readBytes(kept[index]!.name),
+    );
+  } finally {
+    await source.close();
+  }
+  await rm(path);
+  await rename(renamedPath, path);
+}
+
+test('a float16 variant that is a whole single-file checkpoint falls back to the float32 file, with a note', async () => {
+  const modelDir = await copyTinyModel();
+  await useReferenceUnetWeights(modelDir);
+  await renameTensors(join(modelDir, 'unet', 'diffusion_pytorch_model.fp16.safetensors'), (name) => `model.diffusion_model.${name}`);
+  const converted = await ensureConvertedComponent(modelDir, 'unet', { fp16: true });
+  const notes = converted.notes.join('\n');
+  assert.match(notes, /diffusion_pytorch_model\.fp16\.safetensors does not match its config\.json: missing conv_in\.weight/);
+  assert.match(notes, /converted from .*diffusion_pytorch_model\.safetensors, cast to float16/);
+  const { actual, expected } = await runComponent(await createSession(converted.onnxPath), 'unet', 'square');
+  assertAgrees('unet fp16 from float32 file', actual, expected, 5e-3);
+});
+
+test('older tensor names: text_model.* text encoder and query/key/value/proj_attn VAE attention', async () => {
+  const modelDir = await copyTinyModel();
+  await renameTensors(join(modelDir, 'text_encoder', 'model.safetensors'), (name) => `text_model.${name}`);
+  const legacy: Record<string, string> = { to_q: 'query', to_k: 'key', to_v: 'value', 'to_out.0': 'proj_attn' };
+  await renameTensors(join(modelDir, 'vae', 'diffusion_pytorch_model.safetensors'), (name) =>
+    name.replace(/(mid_block\.attentions\.0)\.(to_q|to_k|to_v|to_out\.0)\./, (_m, block: string, proj: string) => `${block}.${legacy[proj]}.`),
+  );
+  const textEncoder = await ensureConvertedComponent(modelDir, 'text_encoder');
+  const te = await runComponent(await createSession(textEncoder.onnxPath), 'text_encoder');
+  assertAgrees('text_encoder (text_model.*)', te.actual, te.expected, 1e-4);
+  const vae = await ensureConvertedComponent(modelDir, 'vae_decoder');
+  const decoded = await runComponent(await createSession(vae.onnxPath), 'vae_decoder', 'square');
+  assertAgrees('vae_decoder (legacy attention names)', decoded.actual, decoded.expected, 1e-4);
+});
+
+test('missing or mis-shaped tensors are named in the error', async () => {
+  const modelDir = await copyTinyModel();
+  await rm(join(modelDir, 'vae', 'diffusion_pytorch_model.safetensors'));
+  await assert.rejects(ensureConvertedComponent(modelDir, 'vae_decoder'), /has no diffusion_pytorch_model\.safetensors/);
+
+  await renameTensors(join(modelDir, 'text_encoder', 'model.safetensors'), (name) =>
+    name === 'final_layer_norm.bias' ? null : name === 'encoder.layers.1.mlp.fc1.weight' ? 'encoder.layers.1.mlp.fc1.weight_renamed' : name,
+  );
+  await assert.rejects(
+    ensureConvertedComponent(modelDir, 'text_encoder'),
+    /model\.safetensors does not match its config\.json: missing encoder\.layers\.1\.mlp\.fc1\.weight \[64, 32\]; missing final_layer_norm\.bias \[32\]/,
+  );
+});
+
+test('converted graphs are cached, keyed by the source files, and written atomically', async () => {
+  const modelDir = await copyTinyModel();
+  const events: ProgressEvent[] = [];
+  const first = await ensureConvertedComponent(modelDir, 'text_encoder', { onProgress: (e) => events.push(e) });
+  assert.equal(first.fromCache, false);
+  assert.ok(first.onnxPath.startsWith(join(modelDir, '.letterpress', 'onnx', 'text_encoder-fp32-')));
+  const last = events.at(-1);
+  assert.ok(last && last.status === 'convert' && last.component === 'text_encoder' && last.done === last.total);
+  assert.ok(events.length >= 2);
+
+  const second = await ensureConvertedComponent(modelDir, 'text_encoder');
+  assert.deepEqual(second, { ...first, fromCache: true });
+
+  // A changed source file is converted again, into a new folder.
+  await utimes(join(modelDir, 'text_encoder', 'model.safetensors'), new Date(), new Date(Date.now() + 5000));
+  const third = await ensureConvertedComponent(modelDir, 'text_encoder');
+  assert.equal(third.fromCache, false);
+  assert.notEqual(third.onnxPath, first.onnxPath);
+
+  const leftovers = (await readdir(dirname(first.onnxPath) + '/..')).filter((name) => name.startsWith('.tmp'));
+  assert.deepEqual(leftovers, []);
+});
+
+test('cancellation rejects with AbortError and leaves no partial cache', async () => {
+  const modelDir = await copyTinyModel();
+  const controller = new AbortController();
+  const pending = ensureConvertedComponent(modelDir, 'text_encoder', {
+    fp16: true,
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.status === 'convert' && e.done === 3) controller.abort();
+    },
+  });
+  await assert.rejects(pending, (error: Error) => error.name === 'AbortError');
+  const cacheDir = join(modelDir, '.letterpress', 'onnx');
+  assert.deepEqual(await readdir(cacheDir), []);
+});
