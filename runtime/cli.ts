@@ -10,6 +10,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: "Print a prompt's CLIP token ids as JSON (--model <dir> --prompt <text>)",
     load: async () => (await import('./cli/tokenizeCommand.ts')).runTokenizeCommand,
   },
+  download: {
+    summary: 'fetch the model into the Hugging Face cache and print its folder',
+    load: async () => (await import('./cli/downloadCommand.ts')).runDownloadCommand,
+  },
 };
 
 function usage(): string {

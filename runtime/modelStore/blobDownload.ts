@@ -1,0 +1,242 @@
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { ContentHasher } from './contentHasher.ts';
+import type { DownloadProgress } from './downloadProgress.ts';
+import { acquireFileLock, type FileLockOptions } from './fileLock.ts';
+import { httpError, type HubClient } from './hubClient.ts';
+import type { RepoCachePaths } from './hubPaths.ts';
+import { abortError, ModelStoreError } from './modelStoreError.ts';
+
+/** One file to fetch, with everything needed to prove the bytes are the right ones. */
+export interface RemoteFile {
+  path: string;
+  /** The blob's name in the cache: the sha256 for LFS files, the git sha1 ETag otherwise. */
+  etag: string;
+  size: number;
+  sha256?: string;
+  gitSha1?: string;
+  url: string;
+}
+
+export interface BlobDownloadContext {
+  client: HubClient;
+  paths: RepoCachePaths;
+  repoId: string;
+  revision: string;
+  progress: DownloadProgress;
+  signal?: AbortSignal;
+  /** A connection that sends nothing for this long counts as dropped (and is resumed). */
+  stallTimeoutMs?: number;
+  /** Automatic resumes after a dropped connection, per file, before giving up. */
+  maxResumes?: number;
+  lock?: Omit<FileLockOptions, 'signal' | 'onWait'>;
+  onMessage?: (text: string) => void;
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  return (await stat(path).catch(() => undefined))?.size;
+}
+
+function parseContentRange(value: string | null): { start: number; total?: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value?.trim() ?? '');
+  if (!match) return undefined;
+  return { start: Number(match[1]), total: match[3] === '*' ? undefined : Number(match[3]) };
+}
+
+function describe(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} bytes`;
+}
+
+class DroppedConnection extends Error {}
+
+/**
+ * Makes sure blobs/<etag> holds the verified bytes of `file`, downloading into
+ * blobs/<etag>.incomplete (kept across runs and resumed with Range) under a per-blob lock file.
+ * The blob only appears, by rename, once its size and hash match; a mismatch deletes the partial
+ * file and throws an integrity error naming the file and both values.
+ */
+export async function downloadBlob(file: RemoteFile, context: BlobDownloadContext): Promise<string> {
+  const { paths, signal } = context;
+  const blobPath = paths.blob(file.etag);
+  if ((await sizeOf(blobPath)) === file.size) return blobPath;
+  await mkdir(paths.blobsDir, { recursive: true });
+  const lock = await acquireFileLock(paths.lock(file.etag), {
+    ...context.lock,
+    signal,
+    onWait: (holder) =>
+      context.onMessage?.(
+        `Waiting for another Letterpress process${holder ? ` (pid ${holder.pid})` : ''} that is downloading ${file.path}.`,
+      ),
+  });
+  try {
+    const existing = await sizeOf(blobPath);
+    if (existing === file.size) return blobPath;
+    // A blob of the wrong size was not made by a verified download: replace it.
+    if (existing !== undefined) await rm(blobPath, { force: true });
+    const incomplete = `${blobPath}.incomplete`;
+    const { hasher, contentType } = await fetchIntoFile(file, incomplete, context);
+    await verify(file, incomplete, hasher, contentType);
+    await rename(incomplete, blobPath);
+    context.progress.finishFile();
+    return blobPath;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function verify(file: RemoteFile, incomplete: string, hasher: ContentHasher, contentType: string): Promise<void> {
+  const actualSize = (await sizeOf(incomplete)) ?? 0;
+  const digest = hasher.digest();
+  let problem: string | undefined;
+  if (actualSize !== file.size || hasher.bytes !== file.size) {
+    const got = actualSize > file.size ? `more (${describe(actualSize)} before stopping)` : describe(actualSize);
+    problem = `expected ${describe(file.size)}, got ${got}`;
+  } else if (file.sha256 && digest.sha256 !== file.sha256) {
+    problem = `expected sha256 ${file.sha256}, got ${digest.sha256}`;
+  } else if (file.gitSha1 && digest.gitSha1 !== file.gitSha1) {
+    problem = `expected git blob sha1 ${file.gitSha1}, got ${digest.gitSha1}`;
+  }
+  if (!problem) return;
+  await rm(incomplete, { force: true });
+  throw integrityError(file, problem, contentType);
+}
+
+function integrityError(file: RemoteFile, problem: string, contentType: string): ModelStoreError {
+  const html = /html/i.test(contentType) && !/\.html?$/.test(file.path)
+    ? ' The server sent a web page instead of the file (a proxy, captive portal or hub error page?).'
+    : '';
+  return new ModelStoreError(
+    'integrity',
+    `${file.path}: the downloaded file is corrupt (${problem}).${html} The bad file was deleted; run the download again.`,
+  );
+}
+
+async function fetchIntoFile(
+  file: RemoteFile,
+  incomplete: string,
+  context: BlobDownloadContext,
+): Promise<{ hasher: ContentHasher; contentType: string }> {
+  const { signal, progress } = context;
+  const maxResumes = context.maxResumes ?? 3;
+  const what = `downloading ${file.path}`;
+  let hasher = new ContentHasher(file.size);
+  let resumes = 0;
+  let startOver = false;
+  let rangeRefused = false;
+  let contentType = '';
+  let offset = (await sizeOf(incomplete)) ?? 0;
+  if (offset > file.size) offset = 0;
+  progress.startFile(file.path, file.size, offset);
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    if (startOver) offset = 0;
+    startOver = false;
+    if (offset === 0) await open(incomplete, 'w').then((h) => h.close());
+    if (hasher.bytes !== offset) {
+      hasher = new ContentHasher(file.size);
+      await hasher.updateFromFile(incomplete, offset);
+    }
+    progress.setFileBytes(offset);
+    if (offset === file.size) return { hasher, contentType };
+
+    const stall = new AbortController();
+    const attemptSignal = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
+    const stallMs = context.stallTimeoutMs ?? 60_000;
+    let stallTimer = setTimeout(() => stall.abort(), stallMs);
+    const resetStall = () => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => stall.abort(), stallMs);
+    };
+    try {
+      let response: Response;
+      try {
+        response = await context.client.openDownload(file.url, offset, attemptSignal, what);
+      } catch (error) {
+        if (signal?.aborted) throw abortError(signal);
+        if (stall.signal.aborted) throw new ModelStoreError('network', `The server stopped answering while ${what}. Run it again to resume.`);
+        throw error;
+      }
+      contentType = response.headers.get('content-type') ?? '';
+      if (response.status === 416) {
+        // Our partial file is longer than, or inconsistent with, what the server has.
+        await response.body?.cancel().catch(() => undefined);
+        if (offset === 0 || rangeRefused) throw await httpError(response, context.repoId, context.revision, file.path);
+        rangeRefused = true;
+        startOver = true;
+        continue;
+      }
+      if (response.status === 206) {
+        const range = parseContentRange(response.headers.get('content-range'));
+        if (offset === 0 || !range || range.start !== offset) {
+          // Appending bytes from anywhere else would corrupt the file: start from zero without Range.
+          await response.body?.cancel().catch(() => undefined);
+          if (rangeRefused) throw new ModelStoreError('http', `The server sent an unusable byte range while ${what}.`);
+          rangeRefused = true;
+          startOver = true;
+          continue;
+        }
+        if (range.total !== undefined && range.total !== file.size) {
+          await response.body?.cancel().catch(() => undefined);
+          await rm(incomplete, { force: true });
+          throw integrityError(file, `the server offers ${describe(range.total)}, expected ${describe(file.size)}`, contentType);
+        }
+      } else if (response.status === 200) {
+        if (offset > 0) {
+          // The server ignored Range and sends the whole file.
+          await truncate(incomplete, 0);
+          offset = 0;
+          hasher = new ContentHasher(file.size);
+          progress.setFileBytes(0);
+        }
+        const length = response.headers.get('content-length');
+        if (length !== null && Number(length) !== file.size) {
+          await response.body?.cancel().catch(() => undefined);
+          await rm(incomplete, { force: true });
+          throw integrityError(file, `expected ${describe(file.size)}, the server sends ${describe(Number(length))}`, contentType);
+        }
+      } else {
+        throw await httpError(response, context.repoId, context.revision, file.path);
+      }
+      if (!response.body) throw new ModelStoreError('http', `The server sent no content while ${what}.`);
+
+      const handle = await open(incomplete, offset > 0 ? 'a' : 'w');
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          resetStall();
+          await handle.write(chunk);
+          hasher.update(chunk);
+          progress.addReceived(chunk.byteLength);
+          if (hasher.bytes > file.size) {
+            // More than the file's size: no need to receive the rest of whatever this is.
+            await response.body.cancel().catch(() => undefined);
+            break;
+          }
+        }
+        await handle.sync();
+      } catch (error) {
+        if (signal?.aborted) throw abortError(signal);
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+          throw new ModelStoreError('disk-space', `The disk filled up while ${what}. Free some space and run it again to resume.`);
+        }
+        const detail = stall.signal.aborted ? `no data for ${stallMs / 1000} s` : String((error as Error)?.message ?? error);
+        throw new DroppedConnection(detail, { cause: error });
+      } finally {
+        await handle.close();
+      }
+      return { hasher, contentType };
+    } catch (error) {
+      if (!(error instanceof DroppedConnection)) throw error;
+      offset = (await sizeOf(incomplete)) ?? 0;
+      if (resumes >= maxResumes) {
+        throw new ModelStoreError(
+          'network',
+          `The connection kept dropping while ${what} (${error.message}). ${describe(offset)} are kept; run the download again to resume.`,
+          { cause: error },
+        );
+      }
+      resumes++;
+      context.onMessage?.(`The connection dropped while ${what} (${error.message}); resuming at ${describe(offset)}.`);
+    } finally {
+      clearTimeout(stallTimer);
+    }
+  }
+}

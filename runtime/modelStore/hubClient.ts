@@ -1,0 +1,208 @@
+import { abortError, isAbortError, ModelStoreError } from './modelStoreError.ts';
+
+/** What a HEAD on `/<repo>/resolve/<revision>/<file>` tells about one file (huggingface_hub's HfFileMetadata). */
+export interface HubFileMetadata {
+  /** The 40-hex commit the revision resolved to (X-Repo-Commit). */
+  commit: string;
+  /** X-Linked-Etag (LFS: the sha256) or ETag (git blob sha1), without quotes or W/. */
+  etag: string;
+  /** X-Linked-Size, or Content-Length when the file is served without a redirect. */
+  size: number;
+  /** Where to GET the bytes: the file store for LFS files (a signed URL), else the resolve URL. */
+  location: string;
+}
+
+/** One entry of `siblings` in `/api/models/<repo>/revision/<rev>?blobs=true`. */
+export interface HubSibling {
+  rfilename: string;
+  size?: number;
+  blobId?: string;
+  lfs?: { sha256: string; size: number; pointerSize?: number };
+}
+
+export interface HubModelInfo {
+  sha?: string;
+  siblings: HubSibling[];
+}
+
+export interface HubClientOptions {
+  endpoint: string;
+  token?: string;
+  signal?: AbortSignal;
+  /** Limit for metadata requests (HEAD, model info); downloads have a stall watchdog instead. */
+  metadataTimeoutMs?: number;
+}
+
+const maxRedirects = 10;
+const userAgent = 'letterpress/0.1 (huggingface_hub-compatible)';
+
+function isAbsoluteUrl(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(location) || location.startsWith('//');
+}
+
+export function normalizeEtag(etag: string | null): string | undefined {
+  if (etag === null) return undefined;
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+function parseSize(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+export class HubClient {
+  readonly endpoint: string;
+  private readonly endpointHost: string;
+
+  constructor(private readonly options: HubClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/+$/, '');
+    let url: URL;
+    try {
+      url = new URL(this.endpoint);
+    } catch {
+      throw new ModelStoreError('bad-input', `The hub endpoint "${options.endpoint}" (HF_ENDPOINT) is not a URL.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ModelStoreError('bad-input', `The hub endpoint "${options.endpoint}" must be an http(s) URL.`);
+    }
+    this.endpointHost = url.host;
+  }
+
+  resolveUrl(repoId: string, revision: string, file: string): string {
+    const path = file.split('/').map(encodeURIComponent).join('/');
+    return `${this.endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${path}`;
+  }
+
+  private headers(url: string, withAuth: boolean, extra: Record<string, string> = {}): Record<string, string> {
+    // Identity encoding: sizes, hashes and Range offsets all refer to the stored bytes.
+    const headers: Record<string, string> = { 'user-agent': userAgent, 'accept-encoding': 'identity', ...extra };
+    if (withAuth && this.options.token && new URL(url).host === this.endpointHost) {
+      headers.authorization = `Bearer ${this.options.token}`;
+    }
+    return headers;
+  }
+
+  private metadataSignal(): AbortSignal {
+    const timeout = AbortSignal.timeout(this.options.metadataTimeoutMs ?? 30_000);
+    return this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
+  }
+
+  private async request(url: string, init: RequestInit & { signal: AbortSignal }, what: string): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, redirect: 'manual' });
+    } catch (error) {
+      if (this.options.signal?.aborted) throw abortError(this.options.signal);
+      if (isAbortError(error) || init.signal.aborted) {
+        throw new ModelStoreError('network', `${new URL(url).host} did not answer in time while ${what}. Check your connection and try again.`, { cause: error });
+      }
+      throw networkError(url, what, error);
+    }
+  }
+
+  /** HEAD without following redirects to the file store; relative redirects (a renamed repo) are followed. */
+  async fileMetadata(repoId: string, revision: string, file: string): Promise<HubFileMetadata> {
+    let url = this.resolveUrl(repoId, revision, file);
+    const what = `asking ${this.endpoint} about ${repoId}/${file}`;
+    for (let hop = 0; ; hop++) {
+      const response = await this.request(url, { method: 'HEAD', headers: this.headers(url, true), signal: this.metadataSignal() }, what);
+      const location = response.headers.get('location');
+      const redirected = response.status >= 300 && response.status < 400;
+      if (redirected && location && !isAbsoluteUrl(location) && hop < maxRedirects) {
+        url = new URL(location, url).toString();
+        continue;
+      }
+      if (!redirected && !response.ok) throw await httpError(response, repoId, revision, file);
+      const commit = response.headers.get('x-repo-commit') ?? undefined;
+      const etag = normalizeEtag(response.headers.get('x-linked-etag') ?? response.headers.get('etag'));
+      const size = parseSize(response.headers.get('x-linked-size')) ?? (redirected ? undefined : parseSize(response.headers.get('content-length')));
+      if (!commit || !/^[0-9a-f]{40}$/.test(commit)) {
+        throw new ModelStoreError(
+          'http',
+          `${this.endpoint} answered for ${file} without a commit id (X-Repo-Commit), so it does not look like a Hugging Face hub. Check HF_ENDPOINT and any proxy or firewall.`,
+        );
+      }
+      if (!etag) throw new ModelStoreError('http', `${this.endpoint} sent no ETag for ${repoId}/${file}; the file cannot be verified.`);
+      if (size === undefined) throw new ModelStoreError('http', `${this.endpoint} sent no size for ${repoId}/${file}; the file cannot be verified.`);
+      // Served here: download it at the commit, not at a branch that could move meanwhile.
+      const pinnedUrl = url.replace(/\/resolve\/[^/]+\//, `/resolve/${commit}/`);
+      return { commit, etag, size, location: redirected && location ? new URL(location, url).toString() : pinnedUrl };
+    }
+  }
+
+  async modelInfo(repoId: string, revision: string): Promise<HubModelInfo> {
+    const url = `${this.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
+    const response = await this.request(url, { headers: this.headers(url, true, { accept: 'application/json' }), signal: this.metadataSignal() }, `listing ${repoId}`);
+    if (!response.ok) throw await httpError(response, repoId, revision);
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch (error) {
+      throw new ModelStoreError('http', `${this.endpoint} sent a file list for ${repoId} that is not JSON.`, { cause: error });
+    }
+    const info = body as { sha?: unknown; siblings?: unknown };
+    if (!info || !Array.isArray(info.siblings) || info.siblings.some((s) => typeof (s as HubSibling)?.rfilename !== 'string')) {
+      throw new ModelStoreError('http', `${this.endpoint} sent a file list for ${repoId} without "siblings".`);
+    }
+    return { sha: typeof info.sha === 'string' ? info.sha : undefined, siblings: info.siblings as HubSibling[] };
+  }
+
+  /**
+   * GET with an optional Range, following redirects by hand so that the token only ever goes to the
+   * hub's own host: a signed file-store URL must not receive it.
+   */
+  async openDownload(url: string, offset: number, signal: AbortSignal, what: string): Promise<Response> {
+    let withAuth = true;
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const extra: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+      const headers = this.headers(current, withAuth, extra);
+      if (!headers.authorization) withAuth = false;
+      const response = await this.request(current, { headers, signal }, what);
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location) {
+        await response.body?.cancel().catch(() => undefined);
+        if (hop >= maxRedirects) throw new ModelStoreError('http', `Too many redirects while ${what}.`);
+        const next = new URL(location, current);
+        if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+          throw new ModelStoreError('http', `Refusing a redirect to ${next.protocol} while ${what}.`);
+        }
+        current = next.toString();
+        continue;
+      }
+      return response;
+    }
+  }
+}
+
+export function networkError(url: string, what: string, error: unknown): ModelStoreError {
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return new ModelStoreError(
+    'network',
+    `Cannot reach ${new URL(url).host} while ${what} (${detail}). Check your internet connection or proxy; a model downloaded before can be used offline with HF_HUB_OFFLINE=1.`,
+    { cause: error },
+  );
+}
+
+export async function httpError(response: Response, repoId: string, revision: string, file?: string): Promise<ModelStoreError> {
+  await response.body?.cancel().catch(() => undefined);
+  const code = response.headers.get('x-error-code');
+  const serverMessage = response.headers.get('x-error-message');
+  const target = file ? `${repoId}/${file} at "${revision}"` : `${repoId} at "${revision}"`;
+  const suffix = serverMessage ? ` The hub says: ${serverMessage}` : '';
+  let message: string;
+  if (response.status === 401 || code === 'RepoNotFound') {
+    message = `${repoId} was not found or needs a Hugging Face token (HTTP ${response.status}). Check the repository id, or set HF_TOKEN / add a token in Letterpress settings if it is private or gated.`;
+  } else if (response.status === 403 || code === 'GatedRepo') {
+    message = `Access to ${repoId} is refused (HTTP ${response.status}). If it is gated, accept its terms on huggingface.co with the account of your token.`;
+  } else if (code === 'RevisionNotFound') {
+    message = `${repoId} has no revision "${revision}". Check --revision.`;
+  } else if (code === 'EntryNotFound' || response.status === 404) {
+    message = `${target} does not exist on the hub (HTTP 404).`;
+  } else if (response.status === 429) {
+    message = `The hub is rate-limiting requests (HTTP 429). Wait a minute and try again.`;
+  } else {
+    message = `The hub answered HTTP ${response.status} for ${target}. Try again later.`;
+  }
+  return new ModelStoreError('http', message + suffix);
+}

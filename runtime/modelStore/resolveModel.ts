@@ -1,0 +1,256 @@
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve, win32 } from 'node:path';
+import type { ProgressListener } from '../generationTypes.ts';
+import { downloadBlob, type RemoteFile } from './blobDownload.ts';
+import { formatBytes, freeDiskSpace } from './diskSpace.ts';
+import { DownloadProgress } from './downloadProgress.ts';
+import { HubClient, type HubFileMetadata, type HubSibling } from './hubClient.ts';
+import {
+  assertSafeBlobName,
+  assertSafeRepoPath,
+  defaultHubCacheDir,
+  hubEndpoint,
+  isTruthyEnv,
+  RepoCachePaths,
+  validateRepoId,
+} from './hubPaths.ts';
+import { ModelStoreError } from './modelStoreError.ts';
+import { findMissingModelFiles, requiredModelFiles } from './requiredModelFiles.ts';
+import { findCompleteSnapshot, linkBlobIntoSnapshot, readRef, writeRef } from './snapshotCache.ts';
+
+export const defaultModelId = 'pbevan11/stable-diffusion-2-typography';
+
+export interface ResolveModelOptions {
+  /** A Hugging Face repository id ("org/name") or a local folder in the diffusers layout. */
+  model?: string;
+  /** Branch, tag or commit; "main" by default. */
+  revision?: string;
+  /** The hub cache; $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub by default. */
+  cacheDir?: string;
+  /** Hugging Face token; $HF_TOKEN by default. Sent only to the hub's own host. */
+  token?: string;
+  /** Use the cache only and open no connection; $HF_HUB_OFFLINE by default. */
+  offline?: boolean;
+  /** The hub; $HF_ENDPOINT or https://huggingface.co by default. */
+  endpoint?: string;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  /**
+   * Ask the hub where the revision points now even when a complete snapshot of it is cached.
+   * Off by default: a model on disk starts with no network round trip, and works offline.
+   */
+  refresh?: boolean;
+  /** Free bytes at the cache folder; tests replace it to simulate a full disk. */
+  freeDiskSpace?: (dir: string) => Promise<number>;
+  /** A download that receives nothing for this long counts as dropped and is resumed. */
+  stallTimeoutMs?: number;
+}
+
+export interface ResolvedModel {
+  modelDir: string;
+  source: 'local' | 'cache' | 'download';
+  /** The commit of the snapshot, for hub models. */
+  revision?: string;
+}
+
+function looksLikePath(model: string): boolean {
+  return (
+    model.startsWith('.') ||
+    model.startsWith('~') ||
+    isAbsolute(model) ||
+    win32.isAbsolute(model) ||
+    model.includes('\\') ||
+    model.split('/').length > 2
+  );
+}
+
+async function resolveLocalFolder(model: string): Promise<ResolvedModel> {
+  const modelDir = resolve(model);
+  const info = await stat(modelDir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new ModelStoreError('bad-input', `The model folder ${modelDir} does not exist.`);
+  }
+  const missing = await findMissingModelFiles(modelDir);
+  if (missing.length > 0) {
+    throw new ModelStoreError(
+      'missing-files',
+      `${modelDir} is not a complete diffusers model folder: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`,
+    );
+  }
+  return { modelDir, source: 'local' };
+}
+
+/**
+ * Finds the model on disk or fetches it: a local folder is checked and returned as is; a hub
+ * repository is looked up in the huggingface_hub cache (shared with diffusers and other Python
+ * tools) and only the files the pipeline needs are downloaded, verified and linked into
+ * snapshots/<commit>/.
+ */
+export async function resolveModel(options: ResolveModelOptions = {}): Promise<ResolvedModel> {
+  const model = options.model?.trim() || defaultModelId;
+  if (looksLikePath(model) || (await stat(model).catch(() => undefined))?.isDirectory()) {
+    return resolveLocalFolder(model);
+  }
+  validateRepoId(model);
+  const revision = options.revision?.trim() || 'main';
+  assertSafeRepoPath(revision, 'the revision');
+  const cacheDir = resolve(options.cacheDir || defaultHubCacheDir());
+  const paths = new RepoCachePaths(cacheDir, model);
+  const offline = options.offline ?? (isTruthyEnv(process.env.HF_HUB_OFFLINE) || isTruthyEnv(process.env.TRANSFORMERS_OFFLINE));
+
+  const cached = await findCompleteSnapshot(paths, revision);
+  if (cached && (offline || !options.refresh)) {
+    return { modelDir: paths.snapshot(cached), source: 'cache', revision: cached };
+  }
+  if (offline) throw await notCachedError(paths, model, revision);
+
+  const client = new HubClient({
+    endpoint: hubEndpoint(options.endpoint),
+    token: options.token || process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined,
+    signal: options.signal,
+  });
+  let pinned: HubFileMetadata;
+  try {
+    pinned = await client.fileMetadata(model, revision, requiredModelFiles[0]);
+  } catch (error) {
+    // As huggingface_hub does: when the hub cannot be reached, what is cached is good enough.
+    if (cached && error instanceof ModelStoreError && (error.code === 'network' || error.code === 'http')) {
+      options.onProgress?.({ status: 'message', level: 'warning', text: `${error.message} Using the cached snapshot ${cached}.` });
+      return { modelDir: paths.snapshot(cached), source: 'cache', revision: cached };
+    }
+    throw error;
+  }
+  return downloadSnapshot(client, paths, model, revision, pinned, options);
+}
+
+async function notCachedError(paths: RepoCachePaths, model: string, revision: string): Promise<ModelStoreError> {
+  const commit = await readRef(paths, revision);
+  const missing = commit ? await findMissingModelFiles(paths.snapshot(commit)) : [];
+  const partial = commit && missing.length < requiredModelFiles.length ? ` (snapshot ${commit} lacks ${missing.join(', ')})` : '';
+  return new ModelStoreError(
+    'not-cached',
+    `${model} at "${revision}" is not in the cache ${paths.cacheDir}${partial}, and offline mode is on (HF_HUB_OFFLINE). ` +
+      'Go online and run `letterpress download` once, or use a local model folder.',
+  );
+}
+
+function mismatch(file: string, what: string, hub: string | number, listing: string | number): never {
+  throw new ModelStoreError(
+    'http',
+    `The hub contradicts itself about ${file}: its ${what} is ${hub} in the file headers but ${listing} in the file list. Try again later.`,
+  );
+}
+
+/** Combines the HEAD headers and the model-info entry into what the bytes must match. */
+function remoteFile(file: string, meta: HubFileMetadata, sibling: HubSibling | undefined): RemoteFile {
+  const remote: RemoteFile = { path: file, etag: meta.etag, size: meta.size, url: meta.location };
+  if (/^[0-9a-f]{64}$/.test(meta.etag)) remote.sha256 = meta.etag;
+  else if (/^[0-9a-f]{40}$/.test(meta.etag)) remote.gitSha1 = meta.etag;
+  if (sibling?.lfs) {
+    if (remote.sha256 && remote.sha256 !== sibling.lfs.sha256) mismatch(file, 'sha256', remote.sha256, sibling.lfs.sha256);
+    if (sibling.lfs.size !== meta.size) mismatch(file, 'size', meta.size, sibling.lfs.size);
+    remote.sha256 = sibling.lfs.sha256;
+    remote.gitSha1 = undefined;
+  } else if (sibling) {
+    if (sibling.size !== undefined && sibling.size !== meta.size) mismatch(file, 'size', meta.size, sibling.size);
+    if (sibling.blobId && remote.gitSha1 && sibling.blobId !== remote.gitSha1) {
+      mismatch(file, 'git blob id', remote.gitSha1, sibling.blobId);
+    }
+    remote.gitSha1 ??= sibling.blobId;
+  }
+  return remote;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+async function downloadSnapshot(
+  client: HubClient,
+  paths: RepoCachePaths,
+  model: string,
+  revision: string,
+  pinned: HubFileMetadata,
+  options: ResolveModelOptions,
+): Promise<ResolvedModel> {
+  // Every file is asked for at this commit, so a branch that moves meanwhile cannot mix versions.
+  const commit = pinned.commit;
+  const snapshotDir = paths.snapshot(commit);
+  const message = (text: string) => options.onProgress?.({ status: 'message', level: 'info', text });
+
+  if ((await findMissingModelFiles(snapshotDir)).length === 0) {
+    await writeRef(paths, revision, commit);
+    return { modelDir: snapshotDir, source: 'cache', revision: commit };
+  }
+
+  let listing: Map<string, HubSibling> | undefined;
+  try {
+    const info = await client.modelInfo(model, commit);
+    if (info.sha && info.sha !== commit) {
+      throw new ModelStoreError('http', `The hub listed commit ${info.sha} when asked for ${commit}. Try again later.`);
+    }
+    for (const sibling of info.siblings) assertSafeRepoPath(sibling.rfilename, 'the file name');
+    listing = new Map(info.siblings.map((s) => [s.rfilename, s]));
+  } catch (error) {
+    // Mirrors without the model-info API still serve files with their headers, which suffice.
+    if (!(error instanceof ModelStoreError) || error.code !== 'http' || error.message.startsWith('The hub listed')) throw error;
+    message(`No file list from the hub (${error.message}); relying on the file headers.`);
+  }
+  if (listing) {
+    const absent = requiredModelFiles.filter((file) => !listing.has(file));
+    if (absent.length > 0) {
+      throw new ModelStoreError(
+        'missing-files',
+        `${model} at ${commit} lacks ${absent.join(', ')}; Letterpress needs a diffusers model with safetensors weights.`,
+      );
+    }
+  }
+
+  const wanted: RemoteFile[] = [];
+  for (const file of requiredModelFiles) {
+    if (await fileExists(paths.snapshotFile(commit, file))) continue;
+    const meta = file === requiredModelFiles[0] ? pinned : await client.fileMetadata(model, commit, file);
+    if (meta.commit !== commit) {
+      throw new ModelStoreError('http', `The hub answered for ${file} with commit ${meta.commit} when asked for ${commit}. Try again later.`);
+    }
+    assertSafeBlobName(meta.etag, file);
+    wanted.push(remoteFile(file, meta, listing?.get(file)));
+  }
+
+  let needed = 0;
+  let total = 0;
+  for (const file of wanted) {
+    const blob = await stat(paths.blob(file.etag)).catch(() => undefined);
+    if (blob?.size === file.size) continue;
+    total += file.size;
+    const partial = (await stat(`${paths.blob(file.etag)}.incomplete`).catch(() => undefined))?.size ?? 0;
+    needed += partial <= file.size ? file.size - partial : file.size;
+  }
+  const free = await (options.freeDiskSpace ?? freeDiskSpace)(paths.cacheDir);
+  if (needed > free) {
+    throw new ModelStoreError(
+      'disk-space',
+      `Not enough free disk space for ${model}: the download needs ${formatBytes(needed)} (${needed} bytes) but ${paths.cacheDir} has ${formatBytes(free)} (${free} bytes) free. ` +
+        'Free some space, or choose another cache folder (--cache-dir or HF_HUB_CACHE).',
+    );
+  }
+
+  const progress = new DownloadProgress(total, options.onProgress);
+  for (const file of wanted) {
+    const blobPath = await downloadBlob(file, {
+      client,
+      paths,
+      repoId: model,
+      revision: commit,
+      progress,
+      signal: options.signal,
+      stallTimeoutMs: options.stallTimeoutMs,
+      onMessage: message,
+    });
+    if ((await linkBlobIntoSnapshot(blobPath, paths.snapshotFile(commit, file.path))) === 'copy') {
+      message(`Symbolic links are not allowed here; ${file.path} was copied into the snapshot.`);
+    }
+  }
+  await writeRef(paths, revision, commit);
+  return { modelDir: snapshotDir, source: 'download', revision: commit };
+}

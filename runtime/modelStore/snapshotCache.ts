@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
+import { isCommitHash, type RepoCachePaths } from './hubPaths.ts';
+import { findMissingModelFiles } from './requiredModelFiles.ts';
+
+function tempSibling(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/** The commit a branch or tag pointed to when it was last downloaded (huggingface_hub's refs/). */
+export async function readRef(paths: RepoCachePaths, revision: string): Promise<string | undefined> {
+  if (isCommitHash(revision)) return revision;
+  const text = await readFile(paths.ref(revision), 'utf8').catch(() => undefined);
+  const commit = text?.trim();
+  return commit && isCommitHash(commit) ? commit : undefined;
+}
+
+export async function writeRef(paths: RepoCachePaths, revision: string, commit: string): Promise<void> {
+  if (revision === commit) return;
+  if ((await readRef(paths, revision)) === commit) return;
+  const refPath = paths.ref(revision);
+  await mkdir(dirname(refPath), { recursive: true });
+  const temp = tempSibling(refPath);
+  // No trailing newline: huggingface_hub reads the file verbatim as the commit hash.
+  await writeFile(temp, commit);
+  await rename(temp, refPath);
+}
+
+/**
+ * The commit whose snapshot holds every file the pipeline needs, for a revision already resolved
+ * once (by us, diffusers or any huggingface_hub tool), or undefined.
+ */
+export async function findCompleteSnapshot(paths: RepoCachePaths, revision: string): Promise<string | undefined> {
+  const commit = await readRef(paths, revision);
+  if (!commit) return undefined;
+  const missing = await findMissingModelFiles(paths.snapshot(commit));
+  return missing.length === 0 ? commit : undefined;
+}
+
+/**
+ * Points snapshots/<commit>/<file> at its blob with a relative symlink, as huggingface_hub does (the
+ * cache stays valid when moved). Where symlinks are not allowed (Windows without developer mode)
+ * the blob is copied instead. The link is made under a temporary name and renamed over the final
+ * one, so a concurrent process never sees a missing or half-made entry.
+ */
+export async function linkBlobIntoSnapshot(
+  blobPath: string,
+  snapshotFile: string,
+  makeSymlink: (target: string, path: string) => Promise<void> = (target, path) => symlink(target, path),
+): Promise<'symlink' | 'copy'> {
+  await mkdir(dirname(snapshotFile), { recursive: true });
+  const temp = tempSibling(snapshotFile);
+  try {
+    await makeSymlink(relative(dirname(snapshotFile), blobPath), temp);
+    await rename(temp, snapshotFile);
+    return 'symlink';
+  } catch (error) {
+    await rm(temp, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'EINVAL') throw error;
+  }
+  await copyFile(blobPath, temp);
+  await rename(temp, snapshotFile);
+  return 'copy';
+}
