@@ -68,6 +68,20 @@ function storeFile(path: string, content: Buffer): StoredFile {
   };
 }
 
+const treeCache = new Map<string, Map<string, StoredFile>>();
+
+/** Reads and hashes a model folder once per test process; every server of the file shares it. */
+function loadTree(dir: string): Map<string, StoredFile> {
+  let tree = treeCache.get(dir);
+  if (!tree) {
+    tree = new Map();
+    for (const [path, content] of readTree(dir)) tree.set(path, storeFile(path, content));
+    tree.set('README.md', storeFile('README.md', Buffer.from('# tiny-sd2\nA test model.\n')));
+    treeCache.set(dir, tree);
+  }
+  return tree;
+}
+
 function readTree(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const walk = (current: string) => {
@@ -123,10 +137,7 @@ export class HubServer {
   constructor(private readonly options: HubServerOptions = {}) {
     this.repoId = options.repoId ?? 'letterpress-test/tiny-sd2';
     this.bytesPerSecond = options.bytesPerSecond ?? 0;
-    const files = new Map<string, StoredFile>();
-    for (const [path, content] of readTree(options.modelDir ?? tinyModelDir)) files.set(path, storeFile(path, content));
-    files.set('README.md', storeFile('README.md', Buffer.from('# tiny-sd2\nA test model.\n')));
-    this.branches.set('main', this.addCommitFiles(files));
+    this.branches.set('main', this.addCommitFiles(new Map(loadTree(options.modelDir ?? tinyModelDir))));
     this.hub = createServer((req, res) => void this.handle('hub', req, res));
     this.cdn = createServer((req, res) => void this.handle('cdn', req, res));
     for (const server of [this.hub, this.cdn]) {

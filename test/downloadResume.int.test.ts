@@ -1,0 +1,119 @@
+// Partial downloads are resumed, restarted or discarded as the server's answer requires, and
+// cancelling leaves a partial file that the next run resumes.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { resolveModel } from '../runtime/modelStore/resolveModel.ts';
+import { assertSameAsFixture, type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
+
+const lfsFile = 'unet/diffusion_pytorch_model.safetensors';
+
+describe('download resume', () => {
+  let server: HubServer;
+  let cache: ReturnType<typeof makeTempDir>;
+  beforeEach(async () => {
+    server = await startHubServer();
+    cache = makeTempDir();
+  });
+  afterEach(async () => {
+    await server.close();
+    cache.remove();
+  });
+
+  const blobsDir = () => join(cache.dir, 'models--letterpress-test--tiny-sd2', 'blobs');
+  const incompletePath = () => join(blobsDir(), `${server.file(lfsFile).sha256}.incomplete`);
+  const fileRequests = () => server.requests.filter((r) => r.host === 'cdn' && r.url.includes(server.file(lfsFile).sha256));
+
+  function leavePartial(bytes: Buffer): void {
+    mkdirSync(blobsDir(), { recursive: true });
+    writeFileSync(incompletePath(), bytes);
+  }
+
+  const run = (messages: string[] = []) =>
+    resolveModel({
+      model: server.repoId,
+      cacheDir: cache.dir,
+      endpoint: server.endpoint,
+      onProgress: (e) => e.status === 'message' && messages.push(e.text),
+    });
+
+  it('appends a 206 answer to a partial file', async () => {
+    const offset = 3_000_000;
+    leavePartial(server.file(lfsFile).content.subarray(0, offset));
+    assertSameAsFixture((await run()).modelDir);
+    const [request] = fileRequests();
+    assert.equal(request.range, `bytes=${offset}-`);
+    assert.equal(request.status, 206);
+    assert.equal(server.servedBytes(lfsFile), server.file(lfsFile).content.length - offset);
+  });
+
+  it('starts over when the server answers a Range request with 200', async () => {
+    // Garbage on purpose: if it were kept and appended to, the hash check would fail.
+    leavePartial(Buffer.alloc(2_000_000, 0x55));
+    server.setFault(lfsFile, { kind: 'ignoreRange' });
+    assertSameAsFixture((await run()).modelDir);
+    const [request] = fileRequests();
+    assert.equal(request.range, 'bytes=2000000-');
+    assert.equal(request.status, 200);
+    assert.equal(server.servedBytes(lfsFile), server.file(lfsFile).content.length);
+  });
+
+  it('discards the partial file on 416 and downloads the whole file', async () => {
+    leavePartial(Buffer.alloc(1_000_000, 0x55));
+    server.setFault(lfsFile, { kind: 'rangeNotSatisfiable' });
+    assertSameAsFixture((await run()).modelDir);
+    const requests = fileRequests();
+    assert.deepEqual(
+      requests.map((r) => [r.range, r.status]),
+      [
+        ['bytes=1000000-', 416],
+        [undefined, 200],
+      ],
+    );
+  });
+
+  it('discards a partial file longer than the file without asking for a range', async () => {
+    leavePartial(Buffer.alloc(server.file(lfsFile).content.length + 10, 0x55));
+    assertSameAsFixture((await run()).modelDir);
+    assert.deepEqual(fileRequests().map((r) => [r.range, r.status]), [[undefined, 200]]);
+  });
+
+  it('resumes by itself with Range when the connection drops mid-file', async () => {
+    server.setFault(lfsFile, { kind: 'dropConnection', afterBytes: 1_048_576 });
+    const messages: string[] = [];
+    assertSameAsFixture((await run(messages)).modelDir);
+    const requests = fileRequests();
+    assert.equal(requests.length, 2);
+    assert.equal(requests[0].range, undefined);
+    assert.match(requests[1].range ?? '', /^bytes=\d+-$/);
+    const resumedAt = Number(/bytes=(\d+)-/.exec(requests[1].range!)![1]);
+    assert.ok(resumedAt > 0 && resumedAt <= 1_048_576, `resumed at ${resumedAt}`);
+    assert.match(messages.join('\n'), /connection dropped while downloading unet\/diffusion_pytorch_model\.safetensors/);
+  });
+
+  it('leaves a resumable partial file when cancelled, and the next run resumes it', async () => {
+    server.bytesPerSecond = 16_000_000;
+    const controller = new AbortController();
+    await assert.rejects(
+      resolveModel({
+        model: server.repoId,
+        cacheDir: cache.dir,
+        endpoint: server.endpoint,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.status === 'download' && e.file === lfsFile && e.fileBytes > 500_000) controller.abort();
+        },
+      }),
+      (e: Error) => e.name === 'AbortError',
+    );
+    const kept = statSync(incompletePath()).size;
+    assert.ok(kept > 500_000 && kept < server.file(lfsFile).content.length, `kept ${kept} bytes`);
+    assert.ok(!readdirSync(blobsDir()).includes(server.file(lfsFile).sha256));
+    assert.ok(!existsSync(join(cache.dir, '.locks', 'models--letterpress-test--tiny-sd2', `${server.file(lfsFile).sha256}.letterpress.lock`)));
+
+    server.bytesPerSecond = 0;
+    assertSameAsFixture((await run()).modelDir);
+    assert.equal(fileRequests().at(-1)!.range, `bytes=${kept}-`);
+  });
+});
