@@ -1,0 +1,143 @@
+// `letterpress download` as real processes against the local hub: the snapshot folder on stdout,
+// a kill -9 mid-file that the next run resumes, two processes sharing one cache, and exit codes.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { assertSameAsFixture, type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
+
+const repoFolder = 'models--letterpress-test--tiny-sd2';
+
+interface CliRun {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+function startCli(args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', 'download', ...args], {
+    env: { ...process.env, HF_HUB_OFFLINE: '', HF_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function lastLine(text: string): string {
+  return text.trimEnd().split('\n').at(-1) ?? '';
+}
+
+describe('letterpress download (child processes)', () => {
+  let server: HubServer;
+  before(async () => {
+    server = await startHubServer();
+  });
+  after(() => server.close());
+
+  it('resumes after kill -9 in the middle of a file and never leaves a corrupt file in place', async () => {
+    const cache = makeTempDir();
+    try {
+      const file = server.file('text_encoder/model.safetensors');
+      const incomplete = join(cache.dir, repoFolder, 'blobs', `${file.sha256}.incomplete`);
+      server.bytesPerSecond = 2_000_000;
+      const env = { HF_ENDPOINT: server.endpoint };
+      const first = startCli(['--model', server.repoId, '--cache-dir', cache.dir], env);
+      const deadline = Date.now() + 30_000;
+      while (!(existsSync(incomplete) && statSync(incomplete).size > 300_000)) {
+        assert.ok(Date.now() < deadline, 'the download did not start');
+        await sleep(20);
+      }
+      first.child.kill('SIGKILL');
+      const killed = await first.done;
+      assert.equal(killed.signal, 'SIGKILL');
+      const kept = statSync(incomplete).size;
+      assert.ok(kept > 300_000 && kept < file.content.length, `kept ${kept}`);
+      assert.ok(!existsSync(join(cache.dir, repoFolder, 'blobs', file.sha256)), 'no blob from a killed download');
+      assert.ok(!existsSync(join(cache.dir, repoFolder, 'snapshots', server.main(), 'text_encoder/model.safetensors')));
+
+      server.bytesPerSecond = 0;
+      const second = await startCli(['--model', server.repoId, '--cache-dir', cache.dir], env).done;
+      assert.equal(second.code, 0, second.stderr);
+      const snapshot = join(cache.dir, repoFolder, 'snapshots', server.main());
+      assert.equal(lastLine(second.stdout), snapshot);
+      assertSameAsFixture(snapshot);
+      const resumed = server.requests.filter((r) => r.host === 'cdn' && r.url.includes(file.sha256)).at(-1)!;
+      assert.equal(resumed.range, `bytes=${kept}-`);
+      assert.equal(resumed.status, 206);
+      assert.match(second.stderr, /text_encoder\/model\.safetensors/);
+    } finally {
+      server.bytesPerSecond = 0;
+      cache.remove();
+    }
+  });
+
+  it('lets two processes download into one cache at once without fetching or writing a file twice', async () => {
+    const cache = makeTempDir();
+    const fresh = await startHubServer();
+    try {
+      fresh.bytesPerSecond = 8_000_000;
+      const env = { HF_ENDPOINT: fresh.endpoint };
+      const args = ['--model', fresh.repoId, '--cache-dir', cache.dir];
+      const [a, b] = await Promise.all([startCli(args, env).done, startCli(args, env).done]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      const snapshot = join(cache.dir, repoFolder, 'snapshots', fresh.main());
+      assert.equal(lastLine(a.stdout), snapshot);
+      assert.equal(lastLine(b.stdout), snapshot);
+      assertSameAsFixture(snapshot);
+      for (const path of ['text_encoder/model.safetensors', 'unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors']) {
+        assert.equal(fresh.servedBytes(path), fresh.file(path).content.length, `${path} was sent exactly once`);
+      }
+      assert.match(a.stderr + b.stderr, /Waiting for another Letterpress process \(pid \d+\)/);
+      assert.ok(!readdirSync(join(cache.dir, repoFolder, 'blobs')).some((n) => n.includes('incomplete')));
+      assert.deepEqual(readdirSync(join(cache.dir, '.locks', repoFolder)), [], 'locks released');
+    } finally {
+      await fresh.close();
+      cache.remove();
+    }
+  });
+
+  it('exits non-zero with a one-line reason on corrupt data, an unreachable hub and offline mode', async () => {
+    const cache = makeTempDir();
+    try {
+      server.setFault('vae/diffusion_pytorch_model.safetensors', { kind: 'flipByte', offset: 99 });
+      const corrupt = await startCli(['--model', server.repoId, '--cache-dir', cache.dir], { HF_ENDPOINT: server.endpoint }).done;
+      assert.equal(corrupt.code, 1);
+      assert.match(corrupt.stderr, /letterpress: vae\/diffusion_pytorch_model\.safetensors: the downloaded file is corrupt \(expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}\)/);
+      assert.doesNotMatch(corrupt.stderr, /at .*\.ts:\d+/, 'no stack trace');
+      assert.equal(corrupt.stdout, '');
+
+      const closedPort = await freePort();
+      const unreachable = await startCli(['--model', server.repoId, '--cache-dir', cache.dir], { HF_ENDPOINT: `http://127.0.0.1:${closedPort}` }).done;
+      assert.equal(unreachable.code, 1);
+      assert.match(unreachable.stderr, new RegExp(`letterpress: Cannot reach 127\\.0\\.0\\.1:${closedPort} .*ECONNREFUSED`));
+
+      const connections = server.connections;
+      const offline = await startCli(['--model', server.repoId, '--cache-dir', cache.dir], { HF_ENDPOINT: server.endpoint, HF_HUB_OFFLINE: '1' }).done;
+      assert.equal(offline.code, 1);
+      assert.match(offline.stderr, /is not in the cache .*offline mode is on/);
+      assert.equal(server.connections, connections);
+    } finally {
+      server.clearFaults();
+      cache.remove();
+    }
+  });
+});
