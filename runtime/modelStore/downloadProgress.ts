@@ -12,6 +12,7 @@ export class DownloadProgress {
   private fileTotal = 0;
   private received = 0;
   private lastEmit = -Infinity;
+  private lastState = '';
   private readonly samples: { at: number; received: number }[] = [];
 
   constructor(
@@ -57,6 +58,9 @@ export class DownloadProgress {
   private emit(force: boolean): void {
     const at = this.now();
     if (!force && at - this.lastEmit < this.intervalMs) return;
+    const state = `${this.bytesBefore}:${this.file}:${this.fileBytes}`;
+    if (state === this.lastState) return;
+    this.lastState = state;
     this.lastEmit = at;
     const bytesPerSecond = this.rate(at);
     const bytes = Math.min(this.total, this.bytesBefore + this.fileBytes);

@@ -1,0 +1,100 @@
+// The per-blob lock file between processes, and the snapshot entry where symlinks are refused.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import { acquireFileLock } from '../runtime/modelStore/fileLock.ts';
+import { linkBlobIntoSnapshot } from '../runtime/modelStore/snapshotCache.ts';
+import { makeTempDir } from './hubServer.ts';
+
+describe('blob lock file', () => {
+  const temp = makeTempDir('lp-lock-');
+  after(() => temp.remove());
+  let n = 0;
+  const lockPath = () => join(temp.dir, `blob${n++}.letterpress.lock`);
+
+  it('makes a second taker wait until the holder releases it', async () => {
+    const path = lockPath();
+    const first = await acquireFileLock(path);
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, process.pid);
+    let waitedFor: number | undefined;
+    let acquired = false;
+    const second = acquireFileLock(path, { pollMs: 10, onWait: (h) => (waitedFor = h?.pid) }).then((lock) => {
+      acquired = true;
+      return lock;
+    });
+    await sleep(100);
+    assert.equal(acquired, false);
+    assert.equal(waitedFor, process.pid);
+    await first.release();
+    await (await second).release();
+    assert.equal(acquired, true);
+  });
+
+  it('takes over a lock left by a process that died (kill -9 leaves it behind)', async () => {
+    const path = lockPath();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(path, JSON.stringify({ pid: Number(dead.stdout), host: hostname(), since: new Date().toISOString() }));
+    let waited = false;
+    const lock = await acquireFileLock(path, { onWait: () => (waited = true) });
+    assert.equal(waited, false);
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, process.pid);
+    await lock.release();
+  });
+
+  it('takes over a lock nobody refreshed for staleMs (a holder on another host, or an empty file)', async () => {
+    const path = lockPath();
+    writeFileSync(path, JSON.stringify({ pid: 1, host: 'another-host', since: '2020-01-01T00:00:00Z' }));
+    const started = performance.now();
+    const lock = await acquireFileLock(path, { staleMs: 300, pollMs: 20 });
+    assert.ok(performance.now() - started >= 250, 'waited until the lock went stale');
+    await lock.release();
+
+    const empty = lockPath();
+    writeFileSync(empty, '');
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(empty, old, old);
+    await (await acquireFileLock(empty)).release();
+  });
+
+  it('keeps a live holder\'s lock fresh, so a waiter does not steal it, and a waiter can be cancelled', async () => {
+    const path = lockPath();
+    const holder = await acquireFileLock(path, { staleMs: 200, heartbeatMs: 40 });
+    // Pretend the holder lives on another host: only the heartbeat keeps the lock from going stale.
+    writeFileSync(path, JSON.stringify({ pid: 1, host: 'another-host', since: new Date().toISOString() }));
+    const controller = new AbortController();
+    const waiter = acquireFileLock(path, { staleMs: 200, pollMs: 20, signal: controller.signal });
+    await sleep(600);
+    controller.abort();
+    await assert.rejects(waiter, (e: Error) => e.name === 'AbortError');
+    await holder.release();
+  });
+});
+
+describe('snapshot entries', () => {
+  it('links snapshot files to blobs with relative symlinks, and copies where symlinks are refused', async () => {
+    const temp = makeTempDir('lp-link-');
+    try {
+      const blob = join(temp.dir, 'blobs', 'abc');
+      mkdirSync(join(temp.dir, 'blobs'));
+      writeFileSync(blob, 'weights');
+      const linked = join(temp.dir, 'snapshots', 'c1', 'unet', 'x.safetensors');
+      assert.equal(await linkBlobIntoSnapshot(blob, linked), 'symlink');
+      assert.equal(readlinkSync(linked), '../../../blobs/abc');
+      assert.equal(readFileSync(linked, 'utf8'), 'weights');
+
+      const copied = join(temp.dir, 'snapshots', 'c2', 'x.safetensors');
+      const refuse = async () => {
+        throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
+      };
+      assert.equal(await linkBlobIntoSnapshot(blob, copied, refuse), 'copy');
+      assert.ok(!lstatSync(copied).isSymbolicLink());
+      assert.equal(readFileSync(copied, 'utf8'), 'weights');
+    } finally {
+      temp.remove();
+    }
+  });
+});
