@@ -11,7 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     load: async () => (await import('./cli/tokenizeCommand.ts')).runTokenizeCommand,
   },
   download: {
-    summary: 'fetch the model into the Hugging Face cache and print its folder',
+    summary: 'Fetch the model into the Hugging Face cache and print its folder (--model --revision --cache-dir)',
     load: async () => (await import('./cli/downloadCommand.ts')).runDownloadCommand,
   },
 };
