@@ -6,6 +6,10 @@ import { CliError } from './cli/cliError.ts';
 type CommandRunner = (args: string[]) => Promise<void>;
 
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  convert: {
+    summary: 'Convert a model folder to ONNX ahead of time (--model <dir> [--fp16]) and print where to',
+    load: async () => (await import('./cli/convertCommand.ts')).runConvertCommand,
+  },
   tokenize: {
     summary: "Print a prompt's CLIP token ids as JSON (--model <dir> --prompt <text>)",
     load: async () => (await import('./cli/tokenizeCommand.ts')).runTokenizeCommand,

@@ -50,6 +50,14 @@ describe('float32 graphs agree with diffusers', () => {
     }
   });
 
+  test('unet from the .fp16 variant cast to float32 (the weights the reference was computed with)', async () => {
+    const modelDir = await copyTinyModel();
+    const converted = await ensureConvertedComponent(modelDir, 'unet', { variant: 'fp16' });
+    assert.deepEqual(converted.notes, []);
+    const { actual, expected } = await runComponent(await createSession(converted.onnxPath), 'unet', 'wide');
+    assertAgrees('unet from fp16 variant', actual, expected, float32Tolerance);
+  });
+
   test('vae decoder: square and wide latents', async () => {
     const modelDir = await copyTinyModel();
     const converted = await ensureConvertedComponent(modelDir, 'vae_decoder');

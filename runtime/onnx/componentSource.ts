@@ -136,15 +136,16 @@ async function inspect(component: ComponentName, specs: WeightSpec[], path: stri
   }
 }
 
-/** The weights file to convert from, validated. Float16 graphs prefer the .fp16 variant. */
+/** The weights file to convert from, validated: the preferred variant first, then the other. */
 export async function chooseWeights(
   component: ComponentName,
   files: ComponentFiles,
   config: JsonConfig,
   fp16: boolean,
+  preferFloat16Variant = fp16,
 ): Promise<ChosenWeights> {
   const specs = listComponentWeights(component, config);
-  const order = fp16 ? [files.float16Path, files.float32Path] : [files.float32Path, files.float16Path];
+  const order = preferFloat16Variant ? [files.float16Path, files.float32Path] : [files.float32Path, files.float16Path];
   const notes: string[] = [];
   let firstFailure: string | null = null;
   for (const path of order) {
@@ -152,8 +153,9 @@ export async function chooseWeights(
     const check = await inspect(component, specs, path);
     if (check.ok) {
       if (path !== order[0]) {
-        const want = order[0] ? `${order[0]} could not be used` : `no ${fp16 ? 'float16' : 'float32'} weights file`;
-        notes.push(`${want}; converted from ${path}, cast to ${fp16 ? 'float16' : 'float32'}`);
+        const want = order[0] ? `${order[0]} could not be used` : `no ${preferFloat16Variant ? 'float16' : 'float32'} weights file`;
+        const cast = check.tensors.some((t) => t.info.dtype !== (fp16 ? 'F16' : 'F32'));
+        notes.push(`${want}; converted from ${path}${cast ? `, cast to ${fp16 ? 'float16' : 'float32'}` : ''}`);
       }
       return { path, tensors: check.tensors, notes };
     }

@@ -28,6 +28,9 @@ export const converterVersion = 1;
 
 export interface ConvertOptions {
   fp16?: boolean;
+  /** Which weights file to convert from when both exist; defaults to the graph's precision
+   *  ('fp16' = the .fp16.safetensors variant). A file that fails validation is skipped, with a note. */
+  variant?: 'fp16' | 'fp32';
   onProgress?: ProgressListener;
   signal?: AbortSignal;
   linearMode?: LinearMode;
@@ -198,6 +201,7 @@ export async function ensureConvertedComponent(
     converterVersion,
     component,
     fp16,
+    variant: options.variant ?? (fp16 ? 'fp16' : 'fp32'),
     linearMode: options.linearMode ?? 'matmul',
     config: createHash('sha256').update(configText).digest('hex'),
     float32: await fileIdentity(files.float32Path),
@@ -222,7 +226,7 @@ export async function ensureConvertedComponent(
   }
 
   const config = await readComponentConfig(files);
-  const chosen = await chooseWeights(component, files, config, fp16);
+  const chosen = await chooseWeights(component, files, config, fp16, identity.variant === 'fp16');
   const tempDir = join(root, `.tmp-${component}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tempDir, { recursive: true });
   try {
