@@ -1,0 +1,71 @@
+// The sampler registry: names users pick (A1111 style) → scheduler classes built from the model's
+// scheduler_config.json, the way diffusers' `SomeScheduler.from_config(config)` builds them.
+import { schedulerNames, type SchedulerName } from '../generationTypes.ts';
+import type { Scheduler, SchedulerConfig } from './scheduler.ts';
+import { DdimScheduler } from './ddimScheduler.ts';
+import { DpmSolverMultistepScheduler } from './dpmSolverMultistepScheduler.ts';
+import { EulerAncestralScheduler } from './eulerAncestralScheduler.ts';
+import { EulerScheduler } from './eulerScheduler.ts';
+import { LmsScheduler } from './lmsScheduler.ts';
+import { PndmScheduler } from './pndmScheduler.ts';
+import { UniPcScheduler } from './uniPcScheduler.ts';
+
+const displayNames: Record<SchedulerName, string> = {
+  ddim: 'DDIM',
+  pndm: 'PNDM',
+  euler: 'Euler',
+  euler_a: 'Euler a',
+  lms: 'LMS',
+  dpmpp_2m: 'DPM++ 2M',
+  dpmpp_2m_karras: 'DPM++ 2M Karras',
+  unipc: 'UniPC',
+};
+
+export function samplerDisplayName(name: SchedulerName): string {
+  return displayNames[name];
+}
+
+export function createScheduler(name: SchedulerName, config: SchedulerConfig): Scheduler {
+  switch (name) {
+    case 'ddim':
+      return new DdimScheduler(config);
+    case 'pndm':
+      return new PndmScheduler(config);
+    case 'euler':
+      return new EulerScheduler(config);
+    case 'euler_a':
+      return new EulerAncestralScheduler(config);
+    case 'lms':
+      return new LmsScheduler(config);
+    // The name promises DPM++ 2M: pin the algorithm and order whatever a DPM-Solver config says.
+    case 'dpmpp_2m':
+      return new DpmSolverMultistepScheduler({ ...config, algorithm_type: 'dpmsolver++', solver_order: 2, use_karras_sigmas: false });
+    case 'dpmpp_2m_karras':
+      return new DpmSolverMultistepScheduler({ ...config, algorithm_type: 'dpmsolver++', solver_order: 2, use_karras_sigmas: true });
+    case 'unipc':
+      return new UniPcScheduler(config);
+    default:
+      throw new Error(`unknown sampler "${String(name)}"; choose one of ${schedulerNames.join(', ')}`);
+  }
+}
+
+/** The sampler matching the model's own scheduler (`_class_name`); DDIM when it is none of ours. */
+export function defaultSchedulerName(config: SchedulerConfig): SchedulerName {
+  switch (config._class_name) {
+    case 'PNDMScheduler':
+      return 'pndm';
+    case 'EulerDiscreteScheduler':
+      return 'euler';
+    case 'EulerAncestralDiscreteScheduler':
+      return 'euler_a';
+    case 'LMSDiscreteScheduler':
+      return 'lms';
+    case 'DPMSolverMultistepScheduler':
+    case 'DPMSolverSinglestepScheduler':
+      return config.use_karras_sigmas ? 'dpmpp_2m_karras' : 'dpmpp_2m';
+    case 'UniPCMultistepScheduler':
+      return 'unipc';
+    default:
+      return 'ddim';
+  }
+}

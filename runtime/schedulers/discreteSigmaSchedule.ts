@@ -1,0 +1,113 @@
+// Shared by the k-diffusion style samplers (Euler, Euler ancestral, LMS): the sigma schedule for a
+// number of steps, the input scaling x / sqrt(sigma² + 1) and the step counter.
+import type { Scheduler } from './scheduler.ts';
+import {
+  exponentialSigmas,
+  f32,
+  interpOnIntegerGrid,
+  karrasSigmas,
+  sigmaToTimestep,
+  torchLinspaceFloat32,
+} from './referenceNumerics.ts';
+import { sigmaTimesteps } from './timestepSpacing.ts';
+
+export interface SigmaScheduleOptions {
+  spacing: string;
+  trainSteps: number;
+  steps: number;
+  stepsOffset: number;
+  interpolation?: string;
+  conversion: 'none' | 'karras' | 'exponential';
+  sigmaMin?: number | null;
+  sigmaMax?: number | null;
+  finalSigma: number;
+}
+
+/** `conversion` from the use_*_sigmas flags, rejecting the combinations diffusers rejects. */
+export function sigmaConversion(config: Record<string, unknown>, scheduler: string): SigmaScheduleOptions['conversion'] {
+  if (config.use_beta_sigmas) throw new Error(`${scheduler}: use_beta_sigmas is not supported by Letterpress`);
+  if (config.use_karras_sigmas && config.use_exponential_sigmas) {
+    throw new Error(`${scheduler}: only one of use_karras_sigmas and use_exponential_sigmas can be set`);
+  }
+  return config.use_karras_sigmas ? 'karras' : config.use_exponential_sigmas ? 'exponential' : 'none';
+}
+
+/**
+ * Timesteps and sigmas (one more than timesteps, ending with finalSigma) for `steps` steps, from
+ * the training sigmas `table` (ascending with t, float32).
+ */
+export function discreteSigmaSchedule(
+  table: Float32Array,
+  options: SigmaScheduleOptions,
+): { timesteps: number[]; sigmas: number[] } {
+  let timesteps = sigmaTimesteps(options.spacing, options.trainSteps, options.steps, options.stepsOffset);
+  let sigmas: number[];
+  const interpolation = options.interpolation ?? 'linear';
+  if (interpolation === 'linear') {
+    sigmas = timesteps.map((t) => interpOnIntegerGrid(t, table));
+  } else if (interpolation === 'log_linear') {
+    const logMax = f32(Math.log(table[table.length - 1]));
+    const logMin = f32(Math.log(table[0]));
+    sigmas = Array.from(torchLinspaceFloat32(logMax, logMin, options.steps + 1), (v) => f32(Math.exp(v)));
+  } else {
+    throw new Error(`interpolation_type "${interpolation}" is not supported (linear, log_linear)`);
+  }
+  if (options.conversion !== 'none') {
+    const sigmaMin = options.sigmaMin ?? sigmas[sigmas.length - 1];
+    const sigmaMax = options.sigmaMax ?? sigmas[0];
+    sigmas =
+      options.conversion === 'karras'
+        ? karrasSigmas(sigmaMin, sigmaMax, options.steps)
+        : exponentialSigmas(sigmaMin, sigmaMax, options.steps);
+    const logSigmas = table.map((s) => Math.log(s));
+    timesteps = sigmas.map((s) => f32(sigmaToTimestep(s, logSigmas)));
+  }
+  return { timesteps, sigmas: [...sigmas, options.finalSigma].map(f32) };
+}
+
+/** The part of Scheduler that every sigma-space sampler shares. */
+export abstract class DiscreteSigmaScheduler implements Scheduler {
+  timesteps: readonly number[] = [];
+  sigmas: readonly number[] = [];
+  protected stepIndex: number | null = null;
+
+  protected abstract readonly timestepSpacing: string;
+
+  get initNoiseSigma(): number {
+    const maxSigma = this.sigmas.reduce((a, b) => Math.max(a, b), 0);
+    if (this.timestepSpacing === 'linspace' || this.timestepSpacing === 'trailing') return maxSigma;
+    return f32(Math.sqrt(f32(f32(maxSigma * maxSigma) + 1)));
+  }
+
+  abstract setTimesteps(numInferenceSteps: number): void;
+  abstract step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: unknown): Float32Array;
+
+  /** Resets the step counter after a new schedule. */
+  protected useSchedule(timesteps: number[], sigmas: number[]): void {
+    this.timesteps = timesteps;
+    this.sigmas = sigmas;
+    this.stepIndex = null;
+  }
+
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+    const sigma = this.sigmas[this.currentStepIndex(timestep)];
+    const divisor = f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
+    return sample.map((x) => x / divisor);
+  }
+
+  /**
+   * The index of the step being run. Like diffusers it is found from the first timestep seen
+   * (the second match when a timestep repeats) and then just counts.
+   */
+  protected currentStepIndex(timestep: number): number {
+    if (this.timesteps.length === 0) throw new Error('call setTimesteps before running steps');
+    if (this.stepIndex === null) {
+      const matches: number[] = [];
+      this.timesteps.forEach((t, i) => t === timestep && matches.push(i));
+      if (matches.length === 0) throw new RangeError(`timestep ${timestep} is not in the current schedule`);
+      this.stepIndex = matches[matches.length > 1 ? 1 : 0];
+    }
+    if (this.stepIndex >= this.timesteps.length) throw new Error('all steps of the schedule have been run; call setTimesteps again');
+    return this.stepIndex;
+  }
+}
