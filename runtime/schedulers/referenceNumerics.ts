@@ -38,8 +38,9 @@ export function npArange(start: number, stop: number, step: number): number[] {
 }
 
 /**
- * torch.linspace(start, end, steps, dtype=float32) on the CPU: both ends and the step are float32
- * and the first half counts up from start, the second half down from end.
+ * torch.linspace(start, end, steps, dtype=float32) on the CPU: both ends and the step are float32,
+ * the first half counts up from start and the second half down from end, and each value is
+ * rounded once (the kernel fuses the multiply-add; i * step is exact in float64).
  */
 export function torchLinspaceFloat32(start: number, end: number, steps: number): Float32Array {
   const out = new Float32Array(steps);
@@ -51,9 +52,7 @@ export function torchLinspaceFloat32(start: number, end: number, steps: number):
   const e = f32(end);
   const step = f32(f32(e - s) / (steps - 1));
   const halfway = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) {
-    out[i] = i < halfway ? f32(s + f32(step * i)) : f32(e - f32(step * (steps - i - 1)));
-  }
+  for (let i = 0; i < steps; i++) out[i] = i < halfway ? s + step * i : e - step * (steps - i - 1);
   return out;
 }
 
