@@ -87,7 +87,7 @@ for (const record of reference.cases) {
     assert.ok(Math.abs(scheduler.initNoiseSigma - record.init_noise_sigma) <= 1e-6 * record.init_noise_sigma);
 
     const noise = createGaussianNoise(1234); // what scheduler-steps.py was given for Euler a
-    let sample = Float32Array.from(record.initial);
+    let sample: Float32Array = Float32Array.from(record.initial);
     record.trajectory.forEach((step, i) => {
       const timestep = scheduler.timesteps[i];
       const scaled = scheduler.scaleModelInput(sample, timestep);

@@ -56,7 +56,7 @@ function sample(
 ): Float32Array {
   scheduler.setTimesteps(steps);
   const noise = createGaussianNoise(seed);
-  let latents = noise.randn(SIZE).map((v) => v * scheduler.initNoiseSigma);
+  let latents: Float32Array = noise.randn(SIZE).map((v) => v * scheduler.initNoiseSigma);
   for (const t of scheduler.timesteps) {
     const output = model(scheduler.scaleModelInput(latents, t), t);
     latents = scheduler.step(output, t, latents, noise);
@@ -141,7 +141,7 @@ test('setTimesteps resets every sampler, including histories and step counters',
     // Leave it mid-run with another step count, then start over.
     reused.setTimesteps(10);
     const noise = createGaussianNoise(1);
-    let latents = noise.randn(SIZE);
+    let latents: Float32Array = noise.randn(SIZE);
     for (const t of reused.timesteps.slice(0, 3)) latents = reused.step(toyModel(reused.scaleModelInput(latents, t), t), t, latents, noise);
     const rerun = sample(reused, 6, toyModel);
     assert.deepEqual(Array.from(rerun), Array.from(fresh), name);
