@@ -36,8 +36,8 @@ describe('hub download (happy path)', () => {
     assert.equal(result.revision, server.main());
     assert.equal(result.modelDir, join(cache.dir, 'models--letterpress-test--tiny-sd2', 'snapshots', server.main()));
     assertSameAsFixture(result.modelDir);
-    const fetched = server.requests.filter((r) => r.method === 'GET' && !r.url.startsWith('/api/'));
-    assert.equal(fetched.length, requiredModelFiles.length, 'one GET per needed file');
+    const fetched = server.requests.filter((r) => r.method === 'GET' && (r.host === 'cdn' || r.status === 200) && !r.url.startsWith('/api/'));
+    assert.equal(fetched.length, requiredModelFiles.length, 'the bytes of each needed file are fetched once');
     assert.ok(!server.requests.some((r) => r.url.includes('fp16') || r.url.includes('README')), 'fp16 variant and README not fetched');
   });
 
@@ -71,6 +71,8 @@ describe('hub download (happy path)', () => {
   it('sends the token to the hub host only, never to the file store it redirects to', () => {
     const cdn = server.requests.filter((r) => r.host === 'cdn');
     assert.equal(cdn.length, 3, 'the three safetensors files come from the second loopback host');
+    const redirected = server.requests.filter((r) => r.host === 'hub' && r.method === 'GET' && r.status === 302);
+    assert.equal(redirected.length, 3, 'each download starts at the resolve URL, so the signed URL is fresh');
     assert.ok(cdn.every((r) => r.authorization === undefined));
     assert.ok(server.requests.filter((r) => r.host === 'hub').every((r) => r.authorization === 'Bearer hf_secret'));
   });
@@ -146,6 +148,27 @@ describe('hub download (revisions, tokens, hostile listings)', () => {
       assert.equal(server.requests.filter((r) => r.host === 'cdn').length, cdnBefore, 'unchanged weights are reused from blobs/');
       assert.equal(readFileSync(join(cache.dir, 'models--letterpress-test--tiny-sd2/refs/main'), 'utf8'), moved);
       assertSameAsFixture(result.modelDir);
+    } finally {
+      await server.close();
+      cache.remove();
+    }
+  });
+
+  it('follows the relative redirect of a renamed repository, keeping the token on the hub host', async () => {
+    const server = await startHubServer({ renamedFrom: 'letterpress-test/old-name', requireToken: 'hf_t' });
+    const cache = makeTempDir();
+    try {
+      const result = await resolveModel({ model: 'letterpress-test/old-name', cacheDir: cache.dir, endpoint: server.endpoint, token: 'hf_t' });
+      assert.equal(result.modelDir, join(cache.dir, 'models--letterpress-test--old-name', 'snapshots', server.main()));
+      assertSameAsFixture(result.modelDir);
+      const first = server.requests.slice(0, 2).map((r) => [r.method, r.url, r.status]);
+      assert.deepEqual(first, [
+        ['HEAD', '/letterpress-test/old-name/resolve/main/model_index.json', 307],
+        ['HEAD', '/letterpress-test/tiny-sd2/resolve/main/model_index.json', 200],
+      ]);
+      assert.ok(server.requests.some((r) => r.url.startsWith('/api/models/letterpress-test/tiny-sd2/') && r.status === 200));
+      assert.ok(server.requests.filter((r) => r.host === 'hub').every((r) => r.authorization === 'Bearer hf_t'));
+      assert.ok(server.requests.filter((r) => r.host === 'cdn').every((r) => r.authorization === undefined));
     } finally {
       await server.close();
       cache.remove();

@@ -51,6 +51,8 @@ export interface HubServerOptions {
   requireToken?: string;
   /** Throttles every file body (bytes per second); 0 = as fast as possible. */
   bytesPerSecond?: number;
+  /** An earlier name of the repository: its URLs answer 307 with a relative Location, as the hub does after a rename. */
+  renamedFrom?: string;
 }
 
 const lfsSuffixes = ['.safetensors', '.bin', '.ckpt', '.pt', '.onnx', '.msgpack', '.h5'];
@@ -230,6 +232,12 @@ export class HubServer {
       }
       const url = new URL(req.url ?? '/', this.endpoint);
       const path = url.pathname;
+      const old = this.options.renamedFrom;
+      if (old && (path.startsWith(`/${old}/`) || path.startsWith(`/api/models/${old}/`))) {
+        const location = `${path.replace(`/${old}/`, `/${this.repoId}/`)}${url.search}`;
+        res.writeHead(307, { location, 'content-type': 'text/plain' }).end(`Temporary Redirect. Redirecting to ${location}`);
+        return;
+      }
       const repoPrefix = `/${this.repoId}/resolve/`;
       const apiPrefix = `/api/models/${this.repoId}/revision/`;
       if (path.startsWith(repoPrefix)) return await this.serveResolve(req, res, path.slice(repoPrefix.length));

@@ -66,8 +66,8 @@ describe('model store: cache, offline, local folders, disk space', () => {
       assert.equal(result.source, 'download');
       assertSameAsFixture(snapshot);
       const gets = server.requests.slice(before).filter((r) => r.method === 'GET' && !r.url.startsWith('/api/'));
-      assert.deepEqual(gets.map((r) => r.host), ['cdn']);
-      assert.ok(gets[0].url.includes(server.file(missing).sha256));
+      assert.deepEqual(gets.map((r) => [r.host, r.status]), [['hub', 302], ['cdn', 200]]);
+      assert.ok(gets[1].url.includes(server.file(missing).sha256));
     } finally {
       cache.remove();
     }

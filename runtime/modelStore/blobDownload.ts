@@ -48,6 +48,10 @@ function describe(bytes: number): string {
 
 class DroppedConnection extends Error {}
 
+function newHasher(file: RemoteFile): ContentHasher {
+  return new ContentHasher(file.size, { sha256: file.sha256 !== undefined, gitSha1: file.gitSha1 !== undefined });
+}
+
 /**
  * Makes sure blobs/<etag> holds the verified bytes of `file`, downloading into
  * blobs/<etag>.incomplete (kept across runs and resumed with Range) under a per-blob lock file.
@@ -118,7 +122,7 @@ async function fetchIntoFile(
   const { signal, progress } = context;
   const maxResumes = context.maxResumes ?? 3;
   const what = `downloading ${file.path}`;
-  let hasher = new ContentHasher(file.size);
+  let hasher = newHasher(file);
   let resumes = 0;
   let startOver = false;
   let rangeRefused = false;
@@ -132,7 +136,7 @@ async function fetchIntoFile(
     startOver = false;
     if (offset === 0) await open(incomplete, 'w').then((h) => h.close());
     if (hasher.bytes !== offset) {
-      hasher = new ContentHasher(file.size);
+      hasher = newHasher(file);
       await hasher.updateFromFile(incomplete, offset);
     }
     progress.setFileBytes(offset);
@@ -184,7 +188,7 @@ async function fetchIntoFile(
           // The server ignored Range and sends the whole file.
           await truncate(incomplete, 0);
           offset = 0;
-          hasher = new ContentHasher(file.size);
+          hasher = newHasher(file);
           progress.setFileBytes(0);
         }
         const length = response.headers.get('content-length');

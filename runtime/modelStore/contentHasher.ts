@@ -6,17 +6,19 @@ import { createReadStream } from 'node:fs';
  * git blob sha1 (`sha1("blob <size>\0" + bytes)`, the ETag of small files) for the others.
  */
 export class ContentHasher {
-  private readonly sha256: Hash = createHash('sha256');
-  private readonly gitSha1: Hash;
+  private readonly sha256?: Hash;
+  private readonly gitSha1?: Hash;
   bytes = 0;
 
-  constructor(expectedSize: number) {
-    this.gitSha1 = createHash('sha1').update(`blob ${expectedSize}\0`);
+  /** Only the wanted hashes are computed: on a 3.5 GB UNet a second hash costs seconds of CPU. */
+  constructor(expectedSize: number, wanted: { sha256: boolean; gitSha1: boolean } = { sha256: true, gitSha1: true }) {
+    if (wanted.sha256) this.sha256 = createHash('sha256');
+    if (wanted.gitSha1) this.gitSha1 = createHash('sha1').update(`blob ${expectedSize}\0`);
   }
 
   update(chunk: Uint8Array): void {
-    this.sha256.update(chunk);
-    this.gitSha1.update(chunk);
+    this.sha256?.update(chunk);
+    this.gitSha1?.update(chunk);
     this.bytes += chunk.byteLength;
   }
 
@@ -26,7 +28,7 @@ export class ContentHasher {
     for await (const chunk of createReadStream(path, { start: 0, end: length - 1 })) this.update(chunk as Buffer);
   }
 
-  digest(): { sha256: string; gitSha1: string } {
-    return { sha256: this.sha256.digest('hex'), gitSha1: this.gitSha1.digest('hex') };
+  digest(): { sha256?: string; gitSha1?: string } {
+    return { sha256: this.sha256?.digest('hex'), gitSha1: this.gitSha1?.digest('hex') };
   }
 }

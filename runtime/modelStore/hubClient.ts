@@ -130,8 +130,18 @@ export class HubClient {
   }
 
   async modelInfo(repoId: string, revision: string): Promise<HubModelInfo> {
-    const url = `${this.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
-    const response = await this.request(url, { headers: this.headers(url, true, { accept: 'application/json' }), signal: this.metadataSignal() }, `listing ${repoId}`);
+    let url = `${this.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
+    let response: Response;
+    for (let hop = 0; ; hop++) {
+      response = await this.request(url, { headers: this.headers(url, true, { accept: 'application/json' }), signal: this.metadataSignal() }, `listing ${repoId}`);
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location && !isAbsoluteUrl(location) && hop < maxRedirects) {
+        await response.body?.cancel().catch(() => undefined);
+        url = new URL(location, url).toString();
+        continue;
+      }
+      break;
+    }
     if (!response.ok) throw await httpError(response, repoId, revision);
     let body: unknown;
     try {

@@ -142,8 +142,10 @@ function mismatch(file: string, what: string, hub: string | number, listing: str
 }
 
 /** Combines the HEAD headers and the model-info entry into what the bytes must match. */
-function remoteFile(file: string, meta: HubFileMetadata, sibling: HubSibling | undefined): RemoteFile {
-  const remote: RemoteFile = { path: file, etag: meta.etag, size: meta.size, url: meta.location };
+function remoteFile(url: string, file: string, meta: HubFileMetadata, sibling: HubSibling | undefined): RemoteFile {
+  // The resolve URL rather than the file-store URL the HEAD pointed to: signed URLs expire (about
+  // an hour), and the last files of a 5 GB download start later than that on a slow line.
+  const remote: RemoteFile = { path: file, etag: meta.etag, size: meta.size, url };
   if (/^[0-9a-f]{64}$/.test(meta.etag)) remote.sha256 = meta.etag;
   else if (/^[0-9a-f]{40}$/.test(meta.etag)) remote.gitSha1 = meta.etag;
   if (sibling?.lfs) {
@@ -214,7 +216,7 @@ async function downloadSnapshot(
       throw new ModelStoreError('http', `The hub answered for ${file} with commit ${meta.commit} when asked for ${commit}. Try again later.`);
     }
     assertSafeBlobName(meta.etag, file);
-    wanted.push(remoteFile(file, meta, listing?.get(file)));
+    wanted.push(remoteFile(client.resolveUrl(model, commit, file), file, meta, listing?.get(file)));
   }
 
   let needed = 0;
