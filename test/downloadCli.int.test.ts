@@ -41,6 +41,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';
 }
@@ -60,11 +68,7 @@ describe('letterpress download (child processes)', () => {
       server.bytesPerSecond = 2_000_000;
       const env = { HF_ENDPOINT: server.endpoint };
       const first = startCli(['--model', server.repoId, '--cache-dir', cache.dir], env);
-      const deadline = Date.now() + 30_000;
-      while (!(existsSync(incomplete) && statSync(incomplete).size > 300_000)) {
-        assert.ok(Date.now() < deadline, 'the download did not start');
-        await sleep(20);
-      }
+      await waitFor(() => existsSync(incomplete) && statSync(incomplete).size > 300_000, 'the text encoder download');
       first.child.kill('SIGKILL');
       const killed = await first.done;
       assert.equal(killed.signal, 'SIGKILL');
@@ -83,6 +87,7 @@ describe('letterpress download (child processes)', () => {
       assert.equal(resumed.range, `bytes=${kept}-`);
       assert.equal(resumed.status, 206);
       assert.match(second.stderr, /text_encoder\/model\.safetensors/);
+      assert.doesNotMatch(second.stderr, /Waiting/, 'the dead process\'s lock was taken over at once');
     } finally {
       server.bytesPerSecond = 0;
       cache.remove();
@@ -93,12 +98,22 @@ describe('letterpress download (child processes)', () => {
     const cache = makeTempDir();
     const fresh = await startHubServer();
     try {
-      fresh.bytesPerSecond = 8_000_000;
+      // Slow until the second process is seen waiting on the first one's lock, then full speed.
+      fresh.bytesPerSecond = 1_000_000;
       const env = { HF_ENDPOINT: fresh.endpoint };
       const args = ['--model', fresh.repoId, '--cache-dir', cache.dir];
-      const [a, b] = await Promise.all([startCli(args, env).done, startCli(args, env).done]);
+      const first = startCli(args, env);
+      const incomplete = join(cache.dir, repoFolder, 'blobs', `${fresh.file('text_encoder/model.safetensors').sha256}.incomplete`);
+      await waitFor(() => existsSync(incomplete), 'the first process to start the text encoder');
+      const second = startCli(args, env);
+      let secondErr = '';
+      second.child.stderr!.on('data', (d) => (secondErr += d));
+      await waitFor(() => /Waiting for another Letterpress process \(pid \d+\)/.test(secondErr), 'the second process to wait');
+      fresh.bytesPerSecond = 0;
+      const [a, b] = await Promise.all([first.done, second.done]);
       assert.equal(a.code, 0, a.stderr);
       assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stderr, new RegExp(`Waiting for another Letterpress process \\(pid ${first.child.pid}\\) that is downloading text_encoder/model.safetensors`));
       const snapshot = join(cache.dir, repoFolder, 'snapshots', fresh.main());
       assert.equal(lastLine(a.stdout), snapshot);
       assert.equal(lastLine(b.stdout), snapshot);
@@ -106,7 +121,6 @@ describe('letterpress download (child processes)', () => {
       for (const path of ['text_encoder/model.safetensors', 'unet/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors']) {
         assert.equal(fresh.servedBytes(path), fresh.file(path).content.length, `${path} was sent exactly once`);
       }
-      assert.match(a.stderr + b.stderr, /Waiting for another Letterpress process \(pid \d+\)/);
       assert.ok(!readdirSync(join(cache.dir, repoFolder, 'blobs')).some((n) => n.includes('incomplete')));
       assert.deepEqual(readdirSync(join(cache.dir, '.locks', repoFolder)), [], 'locks released');
     } finally {
