@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { schedulerNames, type SchedulerName } from '../runtime/generationTypes.ts';
-import { createScheduler, defaultSchedulerName, samplerDisplayName } from '../runtime/schedulers/createScheduler.ts';
+import {
+  createScheduler,
+  defaultSchedulerName,
+  samplerDisplayName,
+  schedulerNameForDisplayName,
+} from '../runtime/schedulers/createScheduler.ts';
 import type { SchedulerConfig } from '../runtime/schedulers/scheduler.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 
@@ -68,6 +73,10 @@ test('display names follow the A1111 sampler names', () => {
     schedulerNames.map(samplerDisplayName),
     ['DDIM', 'PNDM', 'Euler', 'Euler a', 'LMS', 'DPM++ 2M', 'DPM++ 2M Karras', 'UniPC'],
   );
+  for (const name of schedulerNames) assert.equal(schedulerNameForDisplayName(samplerDisplayName(name)), name);
+  assert.equal(schedulerNameForDisplayName(' dpm++ 2m karras '), 'dpmpp_2m_karras');
+  assert.equal(schedulerNameForDisplayName('Euler'), 'euler');
+  assert.equal(schedulerNameForDisplayName('DPM++ SDE'), undefined);
 });
 
 test('defaultSchedulerName follows the config _class_name', () => {

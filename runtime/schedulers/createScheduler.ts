@@ -69,3 +69,9 @@ export function defaultSchedulerName(config: SchedulerConfig): SchedulerName {
       return 'ddim';
   }
 }
+
+/** The sampler a display name (as written in A1111 "Sampler:" parameters) stands for. */
+export function schedulerNameForDisplayName(displayName: string): SchedulerName | undefined {
+  const wanted = displayName.trim().toLowerCase();
+  return schedulerNames.find((name) => displayNames[name].toLowerCase() === wanted);
+}

@@ -20,16 +20,24 @@ export interface SchedulerConfig {
 export interface Scheduler {
   /** Timesteps of the current schedule, in the order the model is called (after setTimesteps). */
   readonly timesteps: readonly number[];
-  /** Noise level per step for sigma-based samplers (empty for the alpha-based ones). */
+  /**
+   * Noise level per step for sigma-based samplers, one more than timesteps (ending at the final
+   * sigma, usually 0); empty for the alpha-based ones (DDIM, PNDM).
+   */
   readonly sigmas: readonly number[];
-  /** Factor the unscaled initial noise is multiplied by. */
+  /** Factor the unscaled initial noise is multiplied by; depends on the schedule, so read it after setTimesteps. */
   readonly initNoiseSigma: number;
+  /**
+   * Builds the schedule and clears all per-run state (step counter, model output history), so call
+   * it before every image; samples of a batch share one run.
+   */
   setTimesteps(numInferenceSteps: number): void;
   /** Input scaling before the UNet call (identity for DDIM/PNDM/DPM/UniPC). */
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
   /**
    * One denoising step: returns the previous (less noisy) sample. Called once per entry of
-   * `timesteps`, in order. `noise` is required by ancestral samplers only.
+   * `timesteps`, in order. `noise` is required by ancestral samplers only. Inputs are not modified;
+   * the result is a new array (scaleModelInput may return its input unchanged).
    */
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: GaussianNoise): Float32Array;
 }
