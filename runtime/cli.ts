@@ -18,6 +18,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'Fetch the model into the Hugging Face cache and print its folder (--model --revision --cache-dir)',
     load: async () => (await import('./cli/downloadCommand.ts')).runDownloadCommand,
   },
+  generate: {
+    summary: 'Generate images from a prompt into PNG files with their parameters (--prompt --out --model …)',
+    load: async () => (await import('./cli/generateCommand.ts')).runGenerateCommand,
+  },
 };
 
 function usage(): string {

@@ -19,6 +19,8 @@ export type DeviceSetting = (typeof deviceSettings)[number];
 export interface GenerateOptions {
   /** Local model folder in the diffusers layout (a snapshot folder of the hub cache works). */
   modelDir: string;
+  /** How the model is named in the image's parameters text (a repo id); defaults to modelDir. */
+  modelName?: string;
   prompt: string;
   /** Empty string when none, as diffusers does for classifier-free guidance. */
   negativePrompt?: string;
@@ -28,6 +30,7 @@ export interface GenerateOptions {
   scheduler?: SchedulerName;
   width: number;
   height: number;
+  /** Letterpress's own noise (not PyTorch's): image i of the job uses seed + i. */
   seed: number;
   numImages?: number;
   device?: DeviceSetting;

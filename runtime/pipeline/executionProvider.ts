@@ -58,6 +58,17 @@ export class ExecutionProviderError extends Error {
   }
 }
 
+/**
+ * A failure that would happen on every provider (a broken model file, a failed conversion): `auto`
+ * stops at it instead of trying the next provider. The original error is `cause`.
+ */
+export class ProviderIndependentError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'ProviderIndependentError';
+  }
+}
+
 /** ONNX Runtime's messages carry the source path and the failed check; keep the human part. */
 export function shortenOrtError(error: unknown): string {
   let text = error instanceof Error ? error.message : String(error);
@@ -140,6 +151,7 @@ export async function chooseExecutionProvider<T>(
       return { provider, value, attempts, note: `Running on ${providerDisplayName(provider)}${why}` };
     } catch (error) {
       if ((error as Error)?.name === 'AbortError') throw error;
+      if (error instanceof ProviderIndependentError) throw error.cause;
       attempts.push({ provider, outcome: 'failed', reason: failureHint(provider, backend, shortenOrtError(error)) });
     }
   }

@@ -1,0 +1,241 @@
+// `letterpress generate`: one text-to-image job from the command line, written as PNG files with
+// the generation parameters embedded (and optionally the raw float image as safetensors).
+import { randomInt } from 'node:crypto';
+import { link, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../generationTypes.ts';
+import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
+import { ExecutionProviderError } from '../pipeline/executionProvider.ts';
+import { GenerationError } from '../pipeline/generationError.ts';
+import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
+import { openSafetensors } from '../safetensors/safetensorsFile.ts';
+import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
+import { CliError } from './cliError.ts';
+
+const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]
+
+  --model <dir|repo id>      diffusers model folder or Hugging Face repo id (default ${defaultModelId})
+  --prompt <text>            what to draw (required)
+  --negative-prompt <text>   what to avoid
+  --steps <n>                denoising steps (default 25)
+  --guidance <g>             classifier-free guidance scale (default 7.5; 1 or less turns it off)
+  --scheduler <name>         ${schedulerNames.join(', ')} (default: the model's)
+  --width <px> --height <px> multiples of 8 (default 512x512)
+  --seed <n>                 default random; image i uses seed+i. Seeds are Letterpress's own noise,
+                             not PyTorch's: the same seed gives another image than diffusers would.
+  --num-images <n>           images from one prompt (default 1); files are named <out>-1.png, <out>-2.png…
+  --latents <file#tensor>    start from this unscaled noise [n,4,H/8,W/8] in a safetensors file
+  --device <d>               ${deviceSettings.join(', ')} (default auto)
+  --fp16                     float16 graphs on a GPU provider
+  --out <file.png>           where to write the image (required)
+  --raw <file.safetensors>   also write the float image [n,H,W,3] in [0,1] as tensor "image"
+  --force                    overwrite existing output files
+`;
+
+function parseNumberOption(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new CliError(`--${name} expects ${integer ? 'a whole number' : 'a number'}, got "${value}"`);
+  }
+  return n;
+}
+
+function outputPaths(out: string, count: number): string[] {
+  if (count === 1) return [out];
+  const ext = extname(out) || '.png';
+  const stem = join(dirname(out), basename(out, extname(out)));
+  return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${ext}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+}
+
+/** Moves a finished temporary file into place; without `force` an existing file is never replaced, even one that appeared meanwhile. */
+async function placeFile(temp: string, path: string, force: boolean): Promise<void> {
+  try {
+    if (force) await rename(temp, path);
+    else await link(temp, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${path} already exists; use --force to overwrite it`);
+    throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function readLatents(spec: string): Promise<Float32Array> {
+  const hash = spec.lastIndexOf('#');
+  if (hash <= 0 || hash === spec.length - 1) {
+    throw new CliError(`--latents expects <file.safetensors>#<tensor name>, got "${spec}"`);
+  }
+  const file = spec.slice(0, hash);
+  const name = spec.slice(hash + 1);
+  let tensors;
+  try {
+    tensors = await openSafetensors(file);
+  } catch (error) {
+    throw new CliError(`cannot read --latents file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    if (!tensors.tensors.has(name)) {
+      const names = [...tensors.tensors.keys()];
+      throw new CliError(`${file} has no tensor "${name}" (it has ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`);
+    }
+    return await tensors.readFloat32(name);
+  } finally {
+    await tensors.close();
+  }
+}
+
+function progressPrinter(): (event: ProgressEvent) => void {
+  const tty = process.stderr.isTTY;
+  let lastConvert = '';
+  return (event) => {
+    switch (event.status) {
+      case 'step': {
+        const line = `image ${event.image + 1}: step ${event.step}/${event.total} (${(event.elapsedMs / 1000).toFixed(1)} s)`;
+        process.stderr.write(tty ? `\r${line}\x1b[K${event.step === event.total ? '\n' : ''}` : `${line}\n`);
+        break;
+      }
+      case 'convert': {
+        const line = `converting ${event.component} to ONNX: ${event.done}/${event.total}`;
+        if (line !== lastConvert) process.stderr.write(tty ? `\r${line}\x1b[K${event.done === event.total ? '\n' : ''}` : `${line}\n`);
+        lastConvert = line;
+        break;
+      }
+      case 'download':
+        if (tty) process.stderr.write(`\rdownloading ${event.file}: ${Math.round((100 * event.bytes) / Math.max(1, event.total))}%\x1b[K`);
+        break;
+      case 'load':
+        process.stderr.write(`loading ${event.component} on ${event.provider}\n`);
+        break;
+      case 'message':
+        process.stderr.write(`${event.level === 'warning' ? 'warning: ' : ''}${event.text}\n`);
+        break;
+      case 'decode':
+      case 'done':
+        break;
+    }
+  };
+}
+
+export async function runGenerateCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        prompt: { type: 'string' },
+        'negative-prompt': { type: 'string' },
+        steps: { type: 'string' },
+        guidance: { type: 'string' },
+        scheduler: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        seed: { type: 'string' },
+        'num-images': { type: 'string' },
+        latents: { type: 'string' },
+        device: { type: 'string' },
+        fp16: { type: 'boolean' },
+        out: { type: 'string' },
+        raw: { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n\n${usage}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  if (v.prompt === undefined) throw new CliError(`--prompt is required\n\n${usage}`);
+  if (!v.out) throw new CliError(`--out is required\n\n${usage}`);
+  if (v.scheduler !== undefined && !schedulerNames.includes(v.scheduler as SchedulerName)) {
+    throw new CliError(`unknown scheduler "${v.scheduler}"; valid schedulers: ${schedulerNames.join(', ')}`);
+  }
+  if (v.device !== undefined && !deviceSettings.includes(v.device as DeviceSetting)) {
+    throw new CliError(`unknown device "${v.device}"; valid devices: ${deviceSettings.join(', ')}`);
+  }
+  const numImages = parseNumberOption('num-images', v['num-images'], true) ?? 1;
+  const seed = parseNumberOption('seed', v.seed, true) ?? randomInt(0, 2 ** 32);
+  const force = v.force ?? false;
+  const pngPaths = outputPaths(v.out, Math.max(1, numImages));
+  for (const path of [...pngPaths, ...(v.raw ? [v.raw] : [])]) {
+    if (!force && (await exists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
+  }
+  const latents = v.latents ? await readLatents(v.latents) : undefined;
+
+  const onProgress = progressPrinter();
+  const modelName = v.model ?? defaultModelId;
+  let modelDir: string;
+  try {
+    ({ modelDir } = await resolveModel({ model: modelName, onProgress }));
+  } catch (error) {
+    throw new CliError(`cannot use model ${modelName}: ${(error as Error).message}`);
+  }
+
+  const generator = new ImageGenerator({ idleUnloadMs: 0 });
+  let images: GeneratedImage[];
+  try {
+    const result = await generator.generate(
+      {
+        modelDir,
+        modelName,
+        prompt: v.prompt,
+        negativePrompt: v['negative-prompt'],
+        steps: parseNumberOption('steps', v.steps, true) ?? 25,
+        guidanceScale: parseNumberOption('guidance', v.guidance, false) ?? 7.5,
+        scheduler: v.scheduler as SchedulerName | undefined,
+        width: parseNumberOption('width', v.width, true) ?? 512,
+        height: parseNumberOption('height', v.height, true) ?? 512,
+        seed,
+        numImages,
+        device: (v.device as DeviceSetting | undefined) ?? 'auto',
+        fp16: v.fp16 ?? false,
+      },
+      { onProgress, latents },
+    );
+    images = result.images;
+    process.stderr.write(`${result.providerNote}\n`);
+    const t = result.timingsMs;
+    process.stderr.write(
+      `done in ${(t.total / 1000).toFixed(1)} s (load ${(t.load / 1000).toFixed(1)} s, denoise ${(t.denoise / 1000).toFixed(1)} s, decode ${(t.decode / 1000).toFixed(1)} s)\n`,
+    );
+  } catch (error) {
+    if (error instanceof GenerationError || error instanceof ExecutionProviderError) throw new CliError(error.message);
+    throw error;
+  } finally {
+    await generator.dispose();
+  }
+
+  for (const [i, image] of images.entries()) {
+    const temp = tempPathFor(pngPaths[i]);
+    await writeFile(temp, await image.png());
+    await placeFile(temp, pngPaths[i], force);
+    process.stdout.write(`${pngPaths[i]} (seed ${image.seed})\n`);
+  }
+  if (v.raw) {
+    const { width, height } = images[0];
+    const data = new Float32Array(images.length * width * height * 3);
+    images.forEach((image, i) => data.set(image.pixels, i * image.pixels.length));
+    const temp = tempPathFor(v.raw);
+    await writeSafetensorsTensors(temp, { image: { dtype: 'F32', shape: [images.length, height, width, 3], data } });
+    await placeFile(temp, v.raw, force);
+    process.stdout.write(`${v.raw}\n`);
+  }
+}

@@ -1,0 +1,94 @@
+// The three ONNX Runtime sessions of a Stable Diffusion model on one execution provider, and typed
+// calls into them using the converter's graph input/output names.
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { ProgressListener } from '../generationTypes.ts';
+import { ensureConvertedComponent } from '../onnx/convertModel.ts';
+import {
+  ProviderIndependentError,
+  providerDisplayName,
+  sessionOptionsFor,
+  type ExecutionProviderName,
+} from './executionProvider.ts';
+import { throwIfAborted } from './generationError.ts';
+
+const components = ['text_encoder', 'unet', 'vae_decoder'] as const;
+type Component = (typeof components)[number];
+
+export interface ModelSessions {
+  provider: ExecutionProviderName;
+  fp16: boolean;
+  notes: string[];
+  /** input ids [batch, 77] → last_hidden_state [batch, 77, hidden] */
+  encodeText(inputIds: BigInt64Array, batch: number): Promise<Float32Array>;
+  /** sample [batch, c, h, w] at one timestep → predicted noise of the same shape */
+  predictNoise(sample: Float32Array, shape: readonly number[], timestep: number, textEmbeddings: Float32Array, tokens: number): Promise<Float32Array>;
+  /** latents [1, c, h, w], already divided by the scaling factor → image [1, 3, 8h, 8w] in about [-1, 1] */
+  decodeLatents(latents: Float32Array, shape: readonly number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+async function runSingleOutput(session: InferenceSession, feeds: Record<string, Tensor>, output: string): Promise<Float32Array> {
+  const result = await session.run(feeds);
+  return (result[output] as Tensor).data as Float32Array;
+}
+
+export async function loadModelSessions(
+  modelDir: string,
+  provider: ExecutionProviderName,
+  fp16: boolean,
+  hooks: { onProgress?: ProgressListener; signal?: AbortSignal },
+): Promise<ModelSessions> {
+  const sessions = new Map<Component, InferenceSession>();
+  const notes: string[] = [];
+  const release = async (): Promise<void> => {
+    const open = [...sessions.values()];
+    sessions.clear();
+    await Promise.all(open.map((s) => s.release()));
+  };
+  try {
+    for (const component of components) {
+      throwIfAborted(hooks.signal);
+      const converted = await ensureConvertedComponent(modelDir, component, {
+        fp16,
+        onProgress: hooks.onProgress,
+        signal: hooks.signal,
+      }).catch((error: unknown) => {
+        throw (error as Error)?.name === 'AbortError' ? error : new ProviderIndependentError(error);
+      });
+      notes.push(...converted.notes);
+      hooks.onProgress?.({ status: 'load', component, provider: providerDisplayName(provider) });
+      sessions.set(component, await InferenceSession.create(converted.onnxPath, sessionOptionsFor(provider)));
+    }
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const session = (c: Component): InferenceSession => {
+    const s = sessions.get(c);
+    if (!s) throw new Error(`the ${c} session was released`);
+    return s;
+  };
+
+  return {
+    provider,
+    fp16,
+    notes,
+    release,
+    encodeText: (inputIds, batch) =>
+      runSingleOutput(session('text_encoder'), { input_ids: new Tensor('int64', inputIds, [batch, inputIds.length / batch]) }, 'last_hidden_state'),
+    predictNoise: (sample, shape, timestep, textEmbeddings, tokens) => {
+      const batch = shape[0];
+      return runSingleOutput(
+        session('unet'),
+        {
+          sample: new Tensor('float32', sample, [...shape]),
+          timestep: new Tensor('float32', new Float32Array(batch).fill(timestep), [batch]),
+          encoder_hidden_states: new Tensor('float32', textEmbeddings, [batch, tokens, textEmbeddings.length / (batch * tokens)]),
+        },
+        'out_sample',
+      );
+    },
+    decodeLatents: (latents, shape) =>
+      runSingleOutput(session('vae_decoder'), { latent_sample: new Tensor('float32', latents, [...shape]) }, 'sample'),
+  };
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { applyClassifierFreeGuidance, usesClassifierFreeGuidance } from '../runtime/pipeline/classifierFreeGuidance.ts';
+import { vaeSampleToImage } from '../runtime/pipeline/decodedImage.ts';
+import { GenerationError } from '../runtime/pipeline/generationError.ts';
+import { checkModelFolder, readLatentSpace } from '../runtime/pipeline/modelFolder.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+
+test('guidance: uncond + g·(cond − uncond) over [uncond, cond], and only for g > 1 (diffusers)', () => {
+  const out = applyClassifierFreeGuidance(new Float32Array([1, -2, 0.5, /* cond */ 3, -1, 0.5]), 7.5);
+  assert.deepEqual(Array.from(out), [1 + 7.5 * 2, -2 + 7.5 * 1, 0.5]);
+  assert.equal(usesClassifierFreeGuidance(7.5), true);
+  assert.equal(usesClassifierFreeGuidance(1), false);
+  assert.equal(usesClassifierFreeGuidance(0), false);
+});
+
+test('VAE output [1,3,H,W] in [-1,1] becomes [H,W,3] of (x/2+0.5) clamped to [0,1]', () => {
+  const width = 3;
+  const height = 2;
+  const plane = width * height;
+  const sample = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) sample[c * plane + i] = -1.5 + 0.25 * i + c;
+  const image = vaeSampleToImage(sample, width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = sample[c * plane + y * width + x] / 2 + 0.5;
+        assert.equal(image[(y * width + x) * 3 + c], Math.fround(Math.min(1, Math.max(0, v))));
+      }
+    }
+  }
+  assert.equal(image[0], 0); // -1.5 clamps to 0
+  assert.throws(() => vaeSampleToImage(sample, 4, 2), RangeError);
+});
+
+test('the tiny model folder is complete and its latent space is read from the configs', async () => {
+  await checkModelFolder(tinyModelDir);
+  assert.deepEqual(await readLatentSpace(tinyModelDir), { scalingFactor: 0.18215, channels: 4, downscale: 8 });
+});
+
+test('a partial model folder fails with the names of the missing files', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lp-partial-'));
+  try {
+    await cp(join(tinyModelDir, 'scheduler'), join(dir, 'scheduler'), { recursive: true });
+    await cp(join(tinyModelDir, 'tokenizer'), join(dir, 'tokenizer'), { recursive: true });
+    await cp(join(tinyModelDir, 'vae'), join(dir, 'vae'), { recursive: true });
+    await cp(join(tinyModelDir, 'text_encoder', 'config.json'), join(dir, 'text_encoder', 'config.json'));
+    await assert.rejects(checkModelFolder(dir), (error: unknown) => {
+      assert.ok(error instanceof GenerationError);
+      assert.match(error.message, /missing text_encoder\/model\.safetensors, unet\/config\.json, unet\/diffusion_pytorch_model\.safetensors\./);
+      assert.doesNotMatch(error.message, /vae\//);
+      return true;
+    });
+    await assert.rejects(checkModelFolder(join(dir, 'nope')), /model folder not found/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
