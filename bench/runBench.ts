@@ -1,0 +1,182 @@
+// `npm run bench`: conversion and inference cost at the real SD2-base size, without downloading it.
+// Writes random weights with the real tensor names and shapes (from the sd2-configs fixtures) into a
+// temporary diffusers folder (~5 GB), converts each component and times it on the CPU provider (and
+// on --device, if given), each measurement in its own child process so peak memory is its own.
+//
+//   npm run bench -- [--device webgpu|cuda|dml|coreml] [--fp16] [--runs N] [--dir <parent>] [--keep]
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deviceSettings, type DeviceSetting } from '../runtime/generationTypes.ts';
+import { listComponentWeights } from '../runtime/onnx/componentWeights.ts';
+import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
+import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
+
+const fixtures = resolve('test/fixtures');
+const components = [
+  { name: 'text_encoder', folder: 'text_encoder', file: 'model.safetensors', work: 'batch 2 x 77 tokens' },
+  { name: 'unet', folder: 'unet', file: 'diffusion_pytorch_model.safetensors', work: 'one step, batch 2, 512x512' },
+  { name: 'vae_decoder', folder: 'vae', file: 'diffusion_pytorch_model.safetensors', work: '1 x 512x512' },
+] as const;
+
+function fillRandom(out: Float32Array, seed: number, scale: number): void {
+  let s = seed | 1;
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * scale;
+  }
+}
+
+/** Random weights of a trained model's magnitudes: activations stay finite and no denormals slow the CPU down. */
+function randomWeight(name: string, shape: readonly number[], index: number): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(size);
+  if (shape.length === 1) {
+    if (name.endsWith('.weight')) out.fill(1);
+    else fillRandom(out, index + 1, 0.01);
+    return out;
+  }
+  const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+  fillRandom(out, index + 1, Math.sqrt(3 / fanIn));
+  return out;
+}
+
+async function writeRandomModel(modelDir: string): Promise<Record<string, { params: number; bytes: number; ms: number }>> {
+  const sizes: Record<string, { params: number; bytes: number; ms: number }> = {};
+  await cp(join(fixtures, 'tiny-sd2', 'tokenizer'), join(modelDir, 'tokenizer'), { recursive: true });
+  await cp(join(fixtures, 'tiny-sd2', 'scheduler'), join(modelDir, 'scheduler'), { recursive: true });
+  await cp(join(fixtures, 'tiny-sd2', 'model_index.json'), join(modelDir, 'model_index.json'));
+  for (const c of components) {
+    const t0 = performance.now();
+    await mkdir(join(modelDir, c.folder), { recursive: true });
+    const configPath = join(fixtures, 'sd2-configs', c.folder, 'config.json');
+    await cp(configPath, join(modelDir, c.folder, 'config.json'));
+    const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+    const specs = listComponentWeights(c.name, config);
+    const path = join(modelDir, c.folder, c.file);
+    await writeSafetensors(
+      path,
+      specs.map((s) => ({ name: s.name, dtype: 'F32' as const, shape: s.shape })),
+      (entry, index) => randomWeight(entry.name, entry.shape, index),
+      { format: 'pt' },
+    );
+    const params = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
+    sizes[c.name] = { params, bytes: (await stat(path)).size, ms: performance.now() - t0 };
+    process.stderr.write(`wrote ${c.folder}/${c.file}: ${(params / 1e6).toFixed(1)}M parameters\n`);
+  }
+  return sizes;
+}
+
+function runChild<T>(request: object): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/benchChild.ts', JSON.stringify(request)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').at(-1);
+      if (code === 0 && line) resolvePromise(JSON.parse(line) as T);
+      else reject(new Error(`benchmark child failed (exit ${code}): ${stderr.trim().split('\n').slice(-5).join('\n')}`));
+    });
+  });
+}
+
+const fmtSeconds = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+const fmtMiB = (mib: number): string => (mib >= 1024 ? `${(mib / 1024).toFixed(2)} GiB` : `${Math.round(mib)} MiB`);
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const [n, row] of rows.entries()) {
+    process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join('  ')}\n`);
+    if (n === 0) process.stdout.write(`${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      device: { type: 'string' },
+      fp16: { type: 'boolean' },
+      runs: { type: 'string' },
+      dir: { type: 'string' },
+      keep: { type: 'boolean' },
+    },
+  });
+  const device = values.device as DeviceSetting | undefined;
+  if (device !== undefined && (!deviceSettings.includes(device) || device === 'auto')) {
+    throw new Error(`--device must be one of ${deviceSettings.filter((d) => d !== 'auto').join(', ')}`);
+  }
+  const runs = Number(values.runs ?? 2);
+  const parent = values.dir ?? tmpdir();
+  const modelDir = await mkdtemp(join(parent, 'letterpress-bench-'));
+  const cleanup = async (): Promise<void> => {
+    if (values.keep) process.stderr.write(`kept ${modelDir}\n`);
+    else await rm(modelDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    process.stderr.write(`writing random SD2-base weights into ${modelDir}\n`);
+    const sizes = await writeRandomModel(modelDir);
+    const providers: { provider: ExecutionProviderName; fp16: boolean }[] = [{ provider: 'cpu', fp16: false }];
+    if (device && device !== 'cpu') providers.push({ provider: device as ExecutionProviderName, fp16: values.fp16 ?? false });
+
+    const rows = [['component', 'parameters', 'weights', 'graph', 'convert', 'convert peak RSS', 'provider', 'session load', `run (${runs}x)`, 'run peak RSS', 'work']];
+    for (const { provider, fp16 } of providers) {
+      for (const c of components) {
+        const hidden = 1024;
+        process.stderr.write(`converting ${c.name} (${fp16 ? 'fp16' : 'fp32'})…\n`);
+        const converted = await runChild<{ ms: number; maxRssMiB: number; fromCache: boolean }>({
+          mode: 'convert',
+          modelDir,
+          component: c.name,
+          fp16,
+        });
+        process.stderr.write(`running ${c.name} on ${provider}…\n`);
+        const timed = await runChild<{ loadMs: number; runMs: number[]; maxRssMiB: number }>({
+          mode: 'run',
+          modelDir,
+          component: c.name,
+          fp16,
+          provider,
+          runs,
+          hidden,
+          latentSize: 64,
+        });
+        rows.push([
+          c.name,
+          `${(sizes[c.name].params / 1e6).toFixed(1)}M`,
+          fmtMiB(sizes[c.name].bytes / 2 ** 20),
+          fp16 ? 'fp16' : 'fp32',
+          converted.fromCache ? 'cached' : fmtSeconds(converted.ms),
+          converted.fromCache ? '-' : fmtMiB(converted.maxRssMiB),
+          provider,
+          fmtSeconds(timed.loadMs),
+          timed.runMs.map(fmtSeconds).join(' / '),
+          fmtMiB(timed.maxRssMiB),
+          c.work,
+        ]);
+      }
+    }
+    process.stdout.write('\n');
+    printTable(rows);
+    process.stdout.write(
+      `\nrandom weights written in ${fmtSeconds(Object.values(sizes).reduce((s, v) => s + v.ms, 0))}; ` +
+        'run times list each run (the first includes one-time initialisation).\n',
+    );
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
