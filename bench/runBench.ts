@@ -125,13 +125,14 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`writing random SD2-base weights into ${modelDir}\n`);
     const sizes = await writeRandomModel(modelDir);
+    const textConfig = JSON.parse(await readFile(join(modelDir, 'text_encoder', 'config.json'), 'utf8')) as { hidden_size: number };
+    const hidden = textConfig.hidden_size;
     const providers: { provider: ExecutionProviderName; fp16: boolean }[] = [{ provider: 'cpu', fp16: false }];
     if (device && device !== 'cpu') providers.push({ provider: device as ExecutionProviderName, fp16: values.fp16 ?? false });
 
     const rows = [['component', 'parameters', 'weights', 'graph', 'convert', 'convert peak RSS', 'provider', 'session load', `run (${runs}x)`, 'run peak RSS', 'work']];
     for (const { provider, fp16 } of providers) {
       for (const c of components) {
-        const hidden = 1024;
         process.stderr.write(`converting ${c.name} (${fp16 ? 'fp16' : 'fp32'})…\n`);
         const converted = await runChild<{ ms: number; maxRssMiB: number; fromCache: boolean }>({
           mode: 'convert',
