@@ -25,7 +25,7 @@ export interface DenoiseInput {
 export async function denoiseLatents(input: DenoiseInput): Promise<Float32Array> {
   const { scheduler, embeddingBatch } = input;
   const sigma = scheduler.initNoiseSigma;
-  let latents = Float32Array.from(input.noise, (v) => v * sigma);
+  let latents: Float32Array = Float32Array.from(input.noise, (v) => v * sigma);
   const total = scheduler.timesteps.length;
   const [, c, h, w] = input.latentShape;
   const modelShape = [embeddingBatch, c, h, w];
