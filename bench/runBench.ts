@@ -4,6 +4,7 @@
 // on --device, if given), each measurement in its own child process so peak memory is its own.
 //
 //   npm run bench -- [--device webgpu|cuda|dml|coreml] [--fp16] [--runs N] [--dir <parent>] [--keep]
+//                    [--configs <folder with text_encoder/ unet/ vae/ config.json>]  (a quick smoke run)
 import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ function randomWeight(name: string, shape: readonly number[], index: number): Fl
   return out;
 }
 
-async function writeRandomModel(modelDir: string): Promise<Record<string, { params: number; bytes: number; ms: number }>> {
+async function writeRandomModel(modelDir: string, configsDir: string): Promise<Record<string, { params: number; bytes: number; ms: number }>> {
   const sizes: Record<string, { params: number; bytes: number; ms: number }> = {};
   await cp(join(fixtures, 'tiny-sd2', 'tokenizer'), join(modelDir, 'tokenizer'), { recursive: true });
   await cp(join(fixtures, 'tiny-sd2', 'scheduler'), join(modelDir, 'scheduler'), { recursive: true });
@@ -53,7 +54,7 @@ async function writeRandomModel(modelDir: string): Promise<Record<string, { para
   for (const c of components) {
     const t0 = performance.now();
     await mkdir(join(modelDir, c.folder), { recursive: true });
-    const configPath = join(fixtures, 'sd2-configs', c.folder, 'config.json');
+    const configPath = join(configsDir, c.folder, 'config.json');
     await cp(configPath, join(modelDir, c.folder, 'config.json'));
     const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
     const specs = listComponentWeights(c.name, config);
@@ -95,7 +96,7 @@ const fmtMiB = (mib: number): string => (mib >= 1024 ? `${(mib / 1024).toFixed(2
 function printTable(rows: string[][]): void {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const [n, row] of rows.entries()) {
-    process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join('  ')}\n`);
+    process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()}\n`);
     if (n === 0) process.stdout.write(`${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   }
 }
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       dir: { type: 'string' },
       keep: { type: 'boolean' },
+      configs: { type: 'string' },
     },
   });
   const device = values.device as DeviceSetting | undefined;
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
     process.stderr.write(`writing random SD2-base weights into ${modelDir}\n`);
-    const sizes = await writeRandomModel(modelDir);
+    const sizes = await writeRandomModel(modelDir, values.configs ?? join(fixtures, 'sd2-configs'));
     const textConfig = JSON.parse(await readFile(join(modelDir, 'text_encoder', 'config.json'), 'utf8')) as { hidden_size: number };
     const hidden = textConfig.hidden_size;
     const providers: { provider: ExecutionProviderName; fp16: boolean }[] = [{ provider: 'cpu', fp16: false }];

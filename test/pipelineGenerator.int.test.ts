@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listSupportedBackends } from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
+import { ExecutionProviderError } from '../runtime/pipeline/executionProvider.ts';
 import { GenerationError } from '../runtime/pipeline/generationError.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
@@ -158,6 +160,24 @@ test('requests the user can fix fail with clear errors', async () => {
   } finally {
     await rm(partial, { recursive: true, force: true });
   }
+});
+
+test('float16 graphs are for GPU providers: on the CPU the float32 graphs run', async () => {
+  const fp32 = await generator.generate({ ...base, steps: 2 });
+  const fp16 = await generator.generate({ ...base, steps: 2, fp16: true });
+  assert.equal(fp16.provider, 'cpu');
+  assert.doesNotMatch(fp16.providerNote, /float16/);
+  assert.equal(maxAbsDiff(fp16.images[0].pixels, fp32.images[0].pixels), 0);
+});
+
+test('an explicit device this machine lacks fails with an error saying what to do', async () => {
+  const missing = (['dml', 'coreml'] as const).find((p) => !listSupportedBackends().some((b) => b.name === p));
+  assert.ok(missing);
+  await assert.rejects(generator.generate({ ...base, device: missing }), (error: unknown) => {
+    assert.ok(error instanceof ExecutionProviderError);
+    assert.match(error.message, /cannot be used: .*set the device to "auto"/);
+    return true;
+  });
 });
 
 test('sessions are released after idleUnloadMs without a job', async () => {

@@ -6,8 +6,6 @@ import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
-import { ExecutionProviderError } from '../pipeline/executionProvider.ts';
-import { GenerationError } from '../pipeline/generationError.ts';
 import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
@@ -32,6 +30,16 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
   --raw <file.safetensors>   also write the float image [n,H,W,3] in [0,1] as tensor "image"
   --force                    overwrite existing output files
 `;
+
+/** Errors of the runtime's modules that describe a problem with the request or the model files. */
+const userFixableErrors = new Set([
+  'GenerationError',
+  'ExecutionProviderError',
+  'ClipTokenizerError',
+  'ModelFilesError',
+  'UnsupportedModelError',
+  'SafetensorsError',
+]);
 
 function parseNumberOption(name: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -217,7 +225,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
       `done in ${(t.total / 1000).toFixed(1)} s (load ${(t.load / 1000).toFixed(1)} s, denoise ${(t.denoise / 1000).toFixed(1)} s, decode ${(t.decode / 1000).toFixed(1)} s)\n`,
     );
   } catch (error) {
-    if (error instanceof GenerationError || error instanceof ExecutionProviderError) throw new CliError(error.message);
+    if (userFixableErrors.has((error as Error)?.name)) throw new CliError((error as Error).message);
     throw error;
   } finally {
     await generator.dispose();
