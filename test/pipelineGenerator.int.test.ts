@@ -13,6 +13,7 @@ import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.
 import { ExecutionProviderError } from '../runtime/pipeline/executionProvider.ts';
 import { GenerationError } from '../runtime/pipeline/generationError.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
+import { wantsPreview } from '../runtime/preview/latentPreview.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { tinyModelDir } from './fixturePaths.ts';
@@ -75,6 +76,15 @@ test('several images per prompt: image i uses seed+i, with progress per step and
   assert.equal(single.provider, 'cpu');
   assert.match(single.providerNote, /CPU/);
   for (const key of ['load', 'textEncoder', 'denoise', 'decode', 'total']) assert.ok(single.timingsMs[key] >= 0, key);
+});
+
+test('step events carry a small latent preview PNG on the steps the preview cadence asks for', async () => {
+  const steps: Extract<ProgressEvent, { status: 'step' }>[] = [];
+  await generator.generate({ ...base, steps: 12, width: 96, height: 64 }, { onProgress: (e) => e.status === 'step' && steps.push(e) });
+  assert.equal(steps.length, 12);
+  for (const e of steps) assert.equal(e.preview !== undefined, wantsPreview(e.step, e.total), `step ${e.step}`);
+  const meta = await sharp(Buffer.from(steps[0].preview!)).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ['png', 12, 8]);
 });
 
 test('guidance of 1 or less skips the unconditional pass, so the negative prompt has no effect', async () => {

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { link, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
 import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
@@ -197,6 +198,9 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     throw new CliError(`cannot use model ${modelName}: ${(error as Error).message}`);
   }
 
+  // Providers that cannot run here are reported in one line (providerNote); ONNX Runtime's own
+  // error log for each of them would only bury it.
+  ortEnv.logLevel = 'fatal';
   const generator = new ImageGenerator({ idleUnloadMs: 0 });
   let images: GeneratedImage[];
   try {
@@ -219,7 +223,6 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
       { onProgress, latents },
     );
     images = result.images;
-    process.stderr.write(`${result.providerNote}\n`);
     const t = result.timingsMs;
     process.stderr.write(
       `done in ${(t.total / 1000).toFixed(1)} s (load ${(t.load / 1000).toFixed(1)} s, denoise ${(t.denoise / 1000).toFixed(1)} s, decode ${(t.decode / 1000).toFixed(1)} s)\n`,

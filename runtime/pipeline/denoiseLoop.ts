@@ -19,7 +19,8 @@ export interface DenoiseInput {
   stepNoise: GaussianNoise;
   predictNoise(sample: Float32Array, shape: readonly number[], timestep: number, embeddings: Float32Array, tokens: number): Promise<Float32Array>;
   signal?: AbortSignal;
-  onStep?: (step: number, total: number) => void;
+  /** After each step, with the latents it produced (the UNet's space, [1, c, h, w]). */
+  onStep?: (step: number, total: number, latents: Float32Array) => void;
 }
 
 export async function denoiseLatents(input: DenoiseInput): Promise<Float32Array> {
@@ -44,7 +45,7 @@ export async function denoiseLatents(input: DenoiseInput): Promise<Float32Array>
     const output = await input.predictNoise(modelInput, modelShape, t, input.embeddings, input.tokens);
     const noisePrediction = embeddingBatch === 2 ? applyClassifierFreeGuidance(output, input.guidanceScale) : output;
     latents = scheduler.step(noisePrediction, t, latents, input.stepNoise);
-    input.onStep?.(step + 1, total);
+    input.onStep?.(step + 1, total, latents);
   }
   throwIfAborted(input.signal);
   return latents;

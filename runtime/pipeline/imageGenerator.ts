@@ -15,6 +15,7 @@ import {
 } from '../generationTypes.ts';
 import { encodeRgbPng } from '../png/encodePng.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
+import { latentPreviewPng, wantsPreview } from '../preview/latentPreview.ts';
 import { createGaussianNoise } from '../random/gaussianNoise.ts';
 import { createScheduler, defaultSchedulerName, samplerDisplayName } from '../schedulers/createScheduler.ts';
 import { loadClipTokenizer, type ClipTokenizer } from '../tokenizer/clipTokenizer.ts';
@@ -163,6 +164,7 @@ export class ImageGenerator {
     });
     const precision = choice.value.fp16 ? ', float16 graphs' : '';
     this.loaded = { key, sessions: choice.value, tokenizer, providerNote: `${choice.note}${precision}` };
+    hooks.onProgress?.({ status: 'message', level: 'info', text: this.loaded.providerNote });
     return this.loaded;
   }
 
@@ -235,8 +237,14 @@ export class ImageGenerator {
           stepNoise: random,
           predictNoise: sessions.predictNoise,
           signal,
-          onStep: (step, total) =>
-            onProgress?.({ status: 'step', step, total, image: index, elapsedMs: Math.round(performance.now() - started) }),
+          onStep: (step, total, current) => {
+            if (!onProgress) return;
+            const preview = wantsPreview(step, total)
+              ? latentPreviewPng(current, { channels: latentShape[1], height: latentShape[2], width: latentShape[3] })
+              : undefined;
+            const elapsedMs = Math.round(performance.now() - started);
+            onProgress({ status: 'step', step, total, image: index, elapsedMs, ...(preview ? { preview } : {}) });
+          },
         }),
       );
 
