@@ -74,7 +74,9 @@ async function writeRandomModel(modelDir: string, configsDir: string): Promise<R
 
 function runChild<T>(request: object): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/benchChild.ts', JSON.stringify(request)], {
+    // Run from source through tsx, or as an esbuild bundle with benchChild.js beside it.
+    const script = __filename.endsWith('.ts') ? ['--import', 'tsx', join(__dirname, 'benchChild.ts')] : [join(__dirname, 'benchChild.js')];
+    const child = spawn(process.execPath, [...script, JSON.stringify(request)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
