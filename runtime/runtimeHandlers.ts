@@ -1,0 +1,131 @@
+// What the runtime process does for each request of runtime/protocol.ts. The heavy modules come in
+// through `RuntimeServices` (runtimeMain.ts passes the real ones), which keeps this file testable.
+import { randomBytes } from 'node:crypto';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GenerateOptions, ProgressListener } from './generationTypes.ts';
+import {
+  configureRequest,
+  countTokensRequest,
+  generateImageRequest,
+  jobProgressNotification,
+  resolveModelRequest,
+  RuntimeError,
+  unloadModelRequest,
+  type GeneratedImageFile,
+  type ResolveModelParams,
+  type ResolveModelResult,
+} from './protocol.ts';
+import type { RuntimeServer } from './runtimeServer.ts';
+
+/** The part of the pipeline's `ImageGenerator` the runtime uses. */
+export interface ImageGeneratorLike {
+  generate(
+    options: GenerateOptions,
+    hooks?: { onProgress?: ProgressListener; signal?: AbortSignal },
+  ): Promise<{
+    images: { width: number; height: number; seed: number; parameters: string; png(): Promise<Buffer> }[];
+    provider: string;
+    providerNote: string;
+    timingsMs: Record<string, number>;
+  }>;
+  unload(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface RuntimeServices {
+  createGenerator(options: { idleUnloadMs?: number }): ImageGeneratorLike;
+  resolveModel(
+    options: Omit<ResolveModelParams, 'jobId'> & { onProgress?: ProgressListener; signal?: AbortSignal },
+  ): Promise<ResolveModelResult>;
+  loadTokenizer(modelDir: string): Promise<{ maxLength: number; countContentTokens(text: string): number }>;
+}
+
+export function registerRuntimeHandlers(server: RuntimeServer, services: RuntimeServices): { dispose(): Promise<void> } {
+  let idleUnloadMs = 10 * 60_000;
+  let generator: ImageGeneratorLike | undefined;
+  // One generation at a time: a cancelled job may still be finishing its step when the next arrives.
+  let generationChain: Promise<unknown> = Promise.resolve();
+  const tokenizers = new Map<string, ReturnType<RuntimeServices['loadTokenizer']>>();
+
+  server.onRequest(configureRequest, async (params) => {
+    if (params.idleUnloadMs !== idleUnloadMs && generator) {
+      const old = generator;
+      generator = undefined;
+      await old.dispose();
+    }
+    idleUnloadMs = params.idleUnloadMs;
+    return { pid: process.pid, nodeVersion: process.version };
+  });
+
+  server.onRequest(generateImageRequest, (params, { signal, notify }) => {
+    const run = async (): Promise<{ images: GeneratedImageFile[]; provider: string; providerNote: string; timingsMs: Record<string, number> }> => {
+      if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
+      generator ??= services.createGenerator({ idleUnloadMs: idleUnloadMs > 0 ? idleUnloadMs : undefined });
+      const result = await generator.generate(params.options, {
+        signal,
+        onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+      });
+      const images: GeneratedImageFile[] = [];
+      for (const [index, image] of result.images.entries()) {
+        const file = join(params.outputDir, `image-${index + 1}-seed-${image.seed}.png`);
+        await writeFileAtomically(file, await image.png());
+        images.push({ file, width: image.width, height: image.height, seed: image.seed, parameters: image.parameters });
+      }
+      return { images, provider: result.provider, providerNote: result.providerNote, timingsMs: result.timingsMs };
+    };
+    const job = generationChain.then(run, run);
+    generationChain = job.catch(() => {});
+    return job;
+  });
+
+  server.onRequest(resolveModelRequest, async (params, { signal, notify }) => {
+    const { jobId, ...options } = params;
+    try {
+      return await services.resolveModel({
+        ...options,
+        signal,
+        onProgress: (event) => notify(jobProgressNotification, { jobId, event }),
+      });
+    } catch (error) {
+      if (params.offline && !(error instanceof Error && error.name === 'AbortError')) {
+        throw new RuntimeError('modelMissing', (error as Error).message);
+      }
+      throw error;
+    }
+  });
+
+  server.onRequest(countTokensRequest, async ({ modelDir, text }) => {
+    let tokenizer = tokenizers.get(modelDir);
+    if (!tokenizer) {
+      tokenizer = services.loadTokenizer(modelDir);
+      tokenizers.set(modelDir, tokenizer);
+      tokenizer.catch(() => tokenizers.delete(modelDir));
+    }
+    const loaded = await tokenizer;
+    return { count: loaded.countContentTokens(text), limit: loaded.maxLength - 2 };
+  });
+
+  server.onRequest(unloadModelRequest, async () => {
+    if (!generator) return { unloaded: false };
+    await generator.unload();
+    return { unloaded: true };
+  });
+
+  return {
+    async dispose() {
+      await generator?.dispose();
+    },
+  };
+}
+
+async function writeFileAtomically(file: string, data: Buffer): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, data, { flag: 'wx' });
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+}
