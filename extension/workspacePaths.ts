@@ -1,0 +1,71 @@
+// Keeps every write inside the workspace folder: the output folder setting is resolved against the
+// workspace root and refused when it leaves it, lexically (`..`, absolute paths elsewhere) or
+// through a symbolic link (checked on real paths, of the deepest part that exists).
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+export class OutputPathError extends Error {
+  override readonly name = 'OutputPathError';
+}
+
+/** True when `child` is `parent` or lies below it (both absolute, already normalized). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+/** Resolves the setting against the root without touching the disk; throws when it leaves the root. */
+export function resolveInside(workspaceRoot: string, setting: string): string {
+  const trimmed = setting.trim();
+  if (!trimmed) throw new OutputPathError('The output folder setting is empty. Set "letterpress.outputFolder" to a folder inside the workspace, e.g. "assets/generated".');
+  if (trimmed.includes('\0')) throw new OutputPathError('The output folder setting contains a NUL character.');
+  const root = resolve(workspaceRoot);
+  const target = resolve(root, trimmed);
+  if (!isInside(root, target)) {
+    throw new OutputPathError(
+      `The output folder "${setting}" is outside the workspace folder ${root}. Letterpress only writes inside the workspace: set "letterpress.outputFolder" to a relative path such as "assets/generated".`,
+    );
+  }
+  return target;
+}
+
+/**
+ * The output folder's absolute path, confined to the workspace root also after following symbolic
+ * links. The folder itself need not exist yet.
+ */
+export async function resolveOutputFolder(workspaceRoot: string, setting: string): Promise<string> {
+  const target = resolveInside(workspaceRoot, setting);
+  const realRoot = await realpath(resolve(workspaceRoot));
+  const existing = await deepestExisting(target);
+  const realExisting = await realpath(existing.path);
+  const realTarget = join(realExisting, ...existing.missing);
+  if (!isInside(realRoot, realTarget)) {
+    throw new OutputPathError(
+      `The output folder "${setting}" leads outside the workspace folder through a symbolic link (${existing.path} → ${realExisting}). Choose a folder inside the workspace.`,
+    );
+  }
+  return target;
+}
+
+async function deepestExisting(path: string): Promise<{ path: string; missing: string[] }> {
+  const missing: string[] = [];
+  let current = path;
+  for (;;) {
+    try {
+      await realpath(current);
+      return { path: current, missing };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      const parent = resolve(current, '..');
+      if (parent === current) throw error;
+      missing.unshift(relative(parent, current));
+      current = parent;
+    }
+  }
+}
+
+/** Forward-slash path of `target` relative to `fromDir`, as Markdown, HTML and CSS want it. */
+export function relativeReference(fromDir: string, target: string): string {
+  return relative(fromDir, target).split(sep).join('/');
+}
