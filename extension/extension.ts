@@ -1,7 +1,17 @@
+// Activation: builds the shared services and registers each feature. Keep this file to
+// registrations only; features live in their own modules.
 import type * as vscode from 'vscode';
 import { registerGallery } from './gallery/registerGallery.ts';
+import { registerGenerateFromCommentCommand } from './generateFromCommentCommand.ts';
+import { registerGenerateImageCommand } from './generateImageCommand.ts';
+import { registerRuntimeCommands } from './runtimeCommands.ts';
+import { createServices } from './services.ts';
 
 export function activate(context: vscode.ExtensionContext): void {
+  const services = createServices(context);
+  registerRuntimeCommands(context, services);
+  registerGenerateImageCommand(context, services);
+  registerGenerateFromCommentCommand(context, services);
   registerGallery(context);
 }
 
