@@ -92,6 +92,25 @@ describe('download resume', () => {
     assert.match(messages.join('\n'), /connection dropped while downloading unet\/diffusion_pytorch_model\.safetensors/);
   });
 
+  it('treats a connection that stops sending as dropped, and resumes it', async () => {
+    server.setFault(lfsFile, { kind: 'stall', afterBytes: 512 * 1024 });
+    const messages: string[] = [];
+    const started = performance.now();
+    const result = await resolveModel({
+      model: server.repoId,
+      cacheDir: cache.dir,
+      endpoint: server.endpoint,
+      stallTimeoutMs: 300,
+      onProgress: (e) => e.status === 'message' && messages.push(e.text),
+    });
+    assertSameAsFixture(result.modelDir);
+    assert.ok(performance.now() - started >= 300);
+    const requests = fileRequests();
+    assert.equal(requests.length, 2);
+    assert.match(requests[1].range ?? '', /^bytes=\d+-$/);
+    assert.match(messages.join('\n'), /no data for 0\.3 s/);
+  });
+
   it('leaves a resumable partial file when cancelled, and the next run resumes it', async () => {
     server.bytesPerSecond = 16_000_000;
     const controller = new AbortController();

@@ -26,7 +26,9 @@ export type HubFault =
   /** Answers a Range request with 416. */
   | { kind: 'rangeNotSatisfiable' }
   /** Sends this many body bytes, then destroys the connection. */
-  | { kind: 'dropConnection'; afterBytes: number };
+  | { kind: 'dropConnection'; afterBytes: number }
+  /** Sends this many body bytes, then nothing more while keeping the connection open. */
+  | { kind: 'stall'; afterBytes: number };
 
 export interface RecordedRequest {
   host: 'hub' | 'cdn';
@@ -347,11 +349,11 @@ export class HubServer {
     }
     if (fault?.kind === 'truncate') body = body.subarray(0, fault.bytes);
     res.writeHead(status, { ...base, ...extra, 'content-length': String(body.length) });
-    const stopAfter = fault?.kind === 'dropConnection' ? fault.afterBytes : Infinity;
-    await this.writeBody(res, path, body, stopAfter);
+    const stopAfter = fault?.kind === 'dropConnection' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
+    await this.writeBody(res, path, body, stopAfter, fault?.kind === 'stall');
   }
 
-  private async writeBody(res: ServerResponse, path: string, body: Buffer, stopAfter: number): Promise<void> {
+  private async writeBody(res: ServerResponse, path: string, body: Buffer, stopAfter: number, stall = false): Promise<void> {
     const chunkSize = 16 * 1024;
     for (let offset = 0; offset < body.length; offset += chunkSize) {
       if (res.destroyed) return;
@@ -361,6 +363,10 @@ export class HubServer {
         if (!res.write(chunk)) await drainOrClose(res);
       }
       if (offset + chunkSize >= stopAfter) {
+        if (stall) {
+          if (!res.destroyed) await new Promise((resolve) => res.once('close', resolve));
+          return;
+        }
         await sleep(20);
         res.destroy();
         return;
