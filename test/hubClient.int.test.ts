@@ -175,6 +175,22 @@ describe('hub download (revisions, tokens, hostile listings)', () => {
     }
   });
 
+  it('tries again after a 503 from the hub and a 502 from the file store', async () => {
+    const server = await startHubServer();
+    const cache = makeTempDir();
+    try {
+      server.failures.hub.push(503);
+      server.failures.cdn.push(502);
+      const result = await resolveModel({ model: server.repoId, cacheDir: cache.dir, endpoint: server.endpoint });
+      assertSameAsFixture(result.modelDir);
+      assert.deepEqual(server.requests.slice(0, 2).map((r) => [r.method, r.status]), [['HEAD', 503], ['HEAD', 200]]);
+      assert.deepEqual(server.requests.filter((r) => r.host === 'cdn').map((r) => r.status), [502, 200, 200, 200]);
+    } finally {
+      await server.close();
+      cache.remove();
+    }
+  });
+
   it('resolves a revision given as a commit hash and stores no ref for it', async () => {
     const server = await startHubServer();
     const cache = makeTempDir();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { abortError, isAbortError, ModelStoreError } from './modelStoreError.ts';
 
 /** What a HEAD on `/<repo>/resolve/<revision>/<file>` tells about one file (huggingface_hub's HfFileMetadata). */
@@ -31,9 +32,12 @@ export interface HubClientOptions {
   signal?: AbortSignal;
   /** Limit for metadata requests (HEAD, model info); downloads have a stall watchdog instead. */
   metadataTimeoutMs?: number;
+  /** Pauses before each retry of a failed request; [500, 2000] by default. */
+  retryDelaysMs?: number[];
 }
 
 const maxRedirects = 10;
+const retryableStatuses = new Set([429, 500, 502, 503, 504]);
 const userAgent = 'letterpress/0.1 (huggingface_hub-compatible)';
 
 function isAbsoluteUrl(location: string): boolean {
@@ -87,24 +91,46 @@ export class HubClient {
     return this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
   }
 
-  private async request(url: string, init: RequestInit & { signal: AbortSignal }, what: string): Promise<Response> {
-    try {
-      return await fetch(url, { ...init, redirect: 'manual' });
-    } catch (error) {
-      if (this.options.signal?.aborted) throw abortError(this.options.signal);
-      if (isAbortError(error) || init.signal.aborted) {
-        throw new ModelStoreError('network', `${new URL(url).host} did not answer in time while ${what}. Check your connection and try again.`, { cause: error });
+  /**
+   * One request, tried again after a pause on a refused or reset connection and on 429/5xx (as
+   * huggingface_hub's backoff does), unless `retry` is off: with a cached copy at hand, failing
+   * fast to the cache is better than waiting.
+   */
+  private async request(
+    url: string,
+    makeInit: () => RequestInit & { signal: AbortSignal },
+    what: string,
+    retry = true,
+  ): Promise<Response> {
+    const delays = retry ? (this.options.retryDelaysMs ?? [500, 2_000]) : [];
+    for (let attempt = 0; ; attempt++) {
+      const init = makeInit();
+      let failure: ModelStoreError;
+      try {
+        const response = await fetch(url, { ...init, redirect: 'manual' });
+        if (!retryableStatuses.has(response.status) || attempt >= delays.length) return response;
+        await response.body?.cancel().catch(() => undefined);
+        failure = new ModelStoreError('http', `HTTP ${response.status}`);
+      } catch (error) {
+        if (this.options.signal?.aborted) throw abortError(this.options.signal);
+        if (isAbortError(error) || init.signal.aborted) {
+          throw new ModelStoreError('network', `${new URL(url).host} did not answer in time while ${what}. Check your connection and try again.`, { cause: error });
+        }
+        failure = networkError(url, what, error);
+        if (attempt >= delays.length) throw failure;
       }
-      throw networkError(url, what, error);
+      await sleep(delays[attempt], undefined, { signal: this.options.signal }).catch(() => {
+        throw abortError(this.options.signal);
+      });
     }
   }
 
   /** HEAD without following redirects to the file store; relative redirects (a renamed repo) are followed. */
-  async fileMetadata(repoId: string, revision: string, file: string): Promise<HubFileMetadata> {
+  async fileMetadata(repoId: string, revision: string, file: string, retry = true): Promise<HubFileMetadata> {
     let url = this.resolveUrl(repoId, revision, file);
     const what = `asking ${this.endpoint} about ${repoId}/${file}`;
     for (let hop = 0; ; hop++) {
-      const response = await this.request(url, { method: 'HEAD', headers: this.headers(url, true), signal: this.metadataSignal() }, what);
+      const response = await this.request(url, () => ({ method: 'HEAD', headers: this.headers(url, true), signal: this.metadataSignal() }), what, retry);
       const location = response.headers.get('location');
       const redirected = response.status >= 300 && response.status < 400;
       if (redirected && location && !isAbsoluteUrl(location) && hop < maxRedirects) {
@@ -133,7 +159,7 @@ export class HubClient {
     let url = `${this.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
     let response: Response;
     for (let hop = 0; ; hop++) {
-      response = await this.request(url, { headers: this.headers(url, true, { accept: 'application/json' }), signal: this.metadataSignal() }, `listing ${repoId}`);
+      response = await this.request(url, () => ({ headers: this.headers(url, true, { accept: 'application/json' }), signal: this.metadataSignal() }), `listing ${repoId}`);
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location && !isAbsoluteUrl(location) && hop < maxRedirects) {
         await response.body?.cancel().catch(() => undefined);
@@ -167,7 +193,7 @@ export class HubClient {
       const extra: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
       const headers = this.headers(current, withAuth, extra);
       if (!headers.authorization) withAuth = false;
-      const response = await this.request(current, { headers, signal }, what);
+      const response = await this.request(current, () => ({ headers, signal }), what);
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location) {
         await response.body?.cancel().catch(() => undefined);

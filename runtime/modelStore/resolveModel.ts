@@ -111,7 +111,7 @@ export async function resolveModel(options: ResolveModelOptions = {}): Promise<R
   });
   let pinned: HubFileMetadata;
   try {
-    pinned = await client.fileMetadata(model, revision, requiredModelFiles[0]);
+    pinned = await client.fileMetadata(model, revision, requiredModelFiles[0], !cached);
   } catch (error) {
     // As huggingface_hub does: when the hub cannot be reached, what is cached is good enough.
     if (cached && error instanceof ModelStoreError && (error.code === 'network' || error.code === 'http')) {
