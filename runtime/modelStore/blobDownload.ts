@@ -1,4 +1,5 @@
 import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ContentHasher } from './contentHasher.ts';
 import type { DownloadProgress } from './downloadProgress.ts';
 import { acquireFileLock, type FileLockOptions } from './fileLock.ts';
@@ -229,7 +230,11 @@ async function fetchIntoFile(
       return { hasher, contentType };
     } catch (error) {
       if (!(error instanceof DroppedConnection)) throw error;
+      const before = offset;
       offset = (await sizeOf(incomplete)) ?? 0;
+      // As huggingface_hub does: a connection that delivered data earns a fresh set of retries.
+      if (offset > before) resumes = 0;
+      else await sleep(1_000, undefined, { signal }).catch(() => undefined);
       if (resumes >= maxResumes) {
         throw new ModelStoreError(
           'network',
