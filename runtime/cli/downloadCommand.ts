@@ -24,7 +24,6 @@ function formatDuration(seconds: number): string {
 
 /** Writes progress to stderr: one rewritten line on a terminal, a line every few seconds otherwise. */
 function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => void {
-  let lastFile = '';
   let lastLineAt = 0;
   return (event) => {
     if (event.status === 'message') {
@@ -44,9 +43,8 @@ function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => 
     }
     const now = Date.now();
     const fileDone = event.fileBytes >= event.fileTotal;
-    if (event.file !== lastFile || fileDone || now - lastLineAt > 2_000) {
+    if (fileDone || now - lastLineAt > 2_000) {
       stream.write(`${line}\n`);
-      lastFile = event.file;
       lastLineAt = now;
     }
   };
