@@ -2,8 +2,10 @@
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
-import { f32 } from './referenceNumerics.ts';
 import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export const ddimDefaults = {
   num_train_timesteps: 1000,

@@ -3,13 +3,15 @@
 import type { Scheduler } from './scheduler.ts';
 import {
   exponentialSigmas,
-  f32,
   interpOnIntegerGrid,
   karrasSigmas,
   sigmaToTimestep,
   torchLinspaceFloat32,
 } from './referenceNumerics.ts';
 import { sigmaTimesteps } from './timestepSpacing.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export interface SigmaScheduleOptions {
   spacing: string;

@@ -7,13 +7,15 @@ import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassD
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
 import {
   exponentialSigmas,
-  f32,
   interpOnIntegerGrid,
   karrasSigmas,
   roundHalfEven,
   sigmaToTimestep,
 } from './referenceNumerics.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export const dpmSolverMultistepDefaults = {
   num_train_timesteps: 1000,

@@ -6,8 +6,10 @@ import type { SchedulerConfig } from './scheduler.ts';
 import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaConversion } from './discreteSigmaSchedule.ts';
 import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
-import { f32 } from './referenceNumerics.ts';
 import { checkStepCount } from './timestepSpacing.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export const lmsDefaults = {
   num_train_timesteps: 1000,

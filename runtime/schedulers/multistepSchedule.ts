@@ -1,7 +1,9 @@
 // Shared by the exponential-integrator multistep solvers (DPM-Solver++ and UniPC): the noise schedule
 // in (alpha_t, sigma_t, lambda_t) form, the timestep lookup, and the model output → x0 conversion.
-import { f32 } from './referenceNumerics.ts';
 import type { PredictionType } from './predictionType.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 /** VP coefficients for a k-diffusion sigma: alpha = 1/sqrt(sigma² + 1), sigma_t = sigma · alpha (float32). */
 export function alphaSigma(sigma: number): { alpha: number; sigmaT: number } {

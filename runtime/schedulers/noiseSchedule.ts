@@ -1,7 +1,10 @@
 // The training noise schedule every sampler derives from (betas → alphas_cumprod → sigmas), computed
 // the way diffusers does it in float32 PyTorch so that our tables agree with the reference bit for bit.
 import type { SchedulerConfig } from './scheduler.ts';
-import { f32, torchLinspaceFloat32 } from './referenceNumerics.ts';
+import { torchLinspaceFloat32 } from './referenceNumerics.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export interface NoiseScheduleConfig {
   num_train_timesteps: number;

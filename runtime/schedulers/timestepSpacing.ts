@@ -1,7 +1,10 @@
 // How each family of diffusers schedulers picks its inference timesteps (`timestep_spacing`). The
 // families differ in small ways (integer or float32 values, n or n + 1 points, where steps_offset
 // applies) that all show up in the reference tables, so each keeps its own function.
-import { f32, npArange, npLinspace, roundHalfEven } from './referenceNumerics.ts';
+import { npArange, npLinspace, roundHalfEven } from './referenceNumerics.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
 

@@ -8,7 +8,6 @@ import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassD
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
 import {
   exponentialSigmas,
-  f32,
   interpOnIntegerGrid,
   karrasSigmas,
   roundHalfEven,
@@ -16,6 +15,9 @@ import {
   solveLinearSystem,
 } from './referenceNumerics.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
+
+// Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
+const f32 = Math.fround;
 
 export const uniPcDefaults = {
   num_train_timesteps: 1000,
