@@ -1,0 +1,78 @@
+// `npm run bench:agreement -- --device webgpu`: runs the diffusers reference cases
+// (test/fixtures/reference/pipeline-cases.json, tiny model) on any execution provider and prints each
+// case's largest and mean pixel error against diffusers. The CPU provider is held to the fixtures'
+// tolerances by `npm test`; GPU providers cannot run in CI, so this is how a GPU machine is checked.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deviceSettings, type DeviceSetting, type SchedulerName } from '../runtime/generationTypes.ts';
+import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
+import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
+
+interface PipelineCase {
+  key: string;
+  scheduler: SchedulerName;
+  prompt: string;
+  negative_prompt: string;
+  height: number;
+  width: number;
+  steps: number;
+  guidance_scale: number;
+}
+
+const { values } = parseArgs({ options: { device: { type: 'string', default: 'cpu' }, fp16: { type: 'boolean', default: false } } });
+const device = values.device as DeviceSetting;
+if (!deviceSettings.includes(device)) throw new Error(`--device must be one of ${deviceSettings.join(', ')}`);
+
+async function main(): Promise<void> {
+  const fixtures = resolve('test/fixtures');
+  const referenceDir = join(fixtures, 'reference');
+  const { cases } = JSON.parse(readFileSync(join(referenceDir, 'pipeline-cases.json'), 'utf8')) as { cases: PipelineCase[] };
+  const reference = await openSafetensors(join(referenceDir, 'pipeline.safetensors'));
+  const generator = new ImageGenerator({ idleUnloadMs: 60_000 });
+  const rows = [['case', 'provider', 'fp16', 'max |error|', 'mean |error|', 'ms']];
+  try {
+    for (const c of cases) {
+      const latents = await reference.readFloat32(`${c.key}.latents`);
+      const expected = await reference.readFloat32(`${c.key}.image`);
+      const t0 = performance.now();
+      const result = await generator.generate(
+        {
+          modelDir: join(fixtures, 'tiny-sd2'),
+          prompt: c.prompt,
+          negativePrompt: c.negative_prompt,
+          steps: c.steps,
+          guidanceScale: c.guidance_scale,
+          scheduler: c.scheduler,
+          width: c.width,
+          height: c.height,
+          seed: 0,
+          device,
+          fp16: values.fp16,
+        },
+        { latents },
+      );
+      const ms = performance.now() - t0;
+      const pixels = result.images[0].pixels;
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < expected.length; i++) {
+        const e = Math.abs(pixels[i] - expected[i]);
+        sum += e;
+        if (e > max) max = e;
+      }
+      rows.push([c.key, result.provider, String(values.fp16), max.toExponential(2), (sum / expected.length).toExponential(2), ms.toFixed(0)]);
+    }
+  } finally {
+    await reference.close();
+    await generator.dispose();
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i])).join('  '));
+  console.log('fixtures tolerance (float32): max 2e-3, mean 2e-4');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
