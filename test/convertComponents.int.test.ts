@@ -32,7 +32,7 @@ describe('float32 graphs agree with diffusers', () => {
     assertAgrees('text_encoder', actual, expected, float32Tolerance);
   });
 
-  test('unet: square and wide latents', async () => {
+  test('unet (fused attention, the default): square and wide latents', async () => {
     const modelDir = await copyTinyModel();
     await useReferenceUnetWeights(modelDir);
     const converted = await ensureConvertedComponent(modelDir, 'unet');
@@ -50,21 +50,26 @@ describe('float32 graphs agree with diffusers', () => {
     }
   });
 
-  test('unet from the .fp16 variant cast to float32 (the weights the reference was computed with)', async () => {
+  test('unet (plain-op attention) from the .fp16 variant cast to float32 (the weights the reference used)', async () => {
     const modelDir = await copyTinyModel();
-    const converted = await ensureConvertedComponent(modelDir, 'unet', { variant: 'fp16' });
+    const converted = await ensureConvertedComponent(modelDir, 'unet', { variant: 'fp16', attentionMode: 'plain' });
     assert.deepEqual(converted.notes, []);
-    const { actual, expected } = await runComponent(await createSession(converted.onnxPath), 'unet', 'wide');
-    assertAgrees('unet from fp16 variant', actual, expected, float32Tolerance);
-  });
-
-  test('vae decoder: square and wide latents', async () => {
-    const modelDir = await copyTinyModel();
-    const converted = await ensureConvertedComponent(modelDir, 'vae_decoder');
     const session = await createSession(converted.onnxPath);
     for (const caseName of ['square', 'wide'] as const) {
-      const { actual, expected } = await runComponent(session, 'vae_decoder', caseName);
-      assertAgrees(`vae_decoder ${caseName}`, actual, expected, float32Tolerance);
+      const { actual, expected } = await runComponent(session, 'unet', caseName);
+      assertAgrees(`unet plain ${caseName}`, actual, expected, float32Tolerance);
+    }
+  });
+
+  test('vae decoder: square and wide latents, plain and fused attention', async () => {
+    const modelDir = await copyTinyModel();
+    for (const attentionMode of ['plain', 'fused'] as const) {
+      const converted = await ensureConvertedComponent(modelDir, 'vae_decoder', { attentionMode });
+      const session = await createSession(converted.onnxPath);
+      for (const caseName of ['square', 'wide'] as const) {
+        const { actual, expected } = await runComponent(session, 'vae_decoder', caseName);
+        assertAgrees(`vae_decoder ${attentionMode} ${caseName}`, actual, expected, float32Tolerance);
+      }
     }
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, type LinearMode, type ResolvedWeight } from '../runtime/onnx/graphBuilder.ts';
+import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight } from '../runtime/onnx/graphBuilder.ts';
 import { decodeModel, encodeModel } from '../runtime/onnx/onnxSchema.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../runtime/safetensors/safetensorsWriter.ts';
@@ -22,6 +22,7 @@ async function buildAndLoad(
   weights: Record<string, { shape: number[]; data: Float32Array }>,
   build: (b: GraphBuilder) => void,
   linearMode: LinearMode = 'matmul',
+  attentionMode: AttentionMode = 'plain',
 ) {
   const dir = await tempDir();
   await writeSafetensorsTensors(
@@ -34,7 +35,7 @@ async function buildAndLoad(
     resolved.set(t.name, { dtype: 'float32', shape: t.shape, location: 'w.safetensors', offset: t.byteOffset, length: t.byteLength });
   }
   await file.close();
-  const b = new GraphBuilder({ name: 't', computeType: 'float32', linearMode, weights: (n) => resolved.get(n)! });
+  const b = new GraphBuilder({ name: 't', computeType: 'float32', linearMode, attentionMode, weights: (n) => resolved.get(n)! });
   build(b);
   const bytes = encodeModel(b.toModel());
   await writeFile(join(dir, 'm.onnx'), bytes);
@@ -115,37 +116,42 @@ test('upsampleNearest to a skip connection of odd size picks floor(i * in / out)
   assert.deepEqual(Array.from(y.data as Float32Array), expected);
 });
 
-test('masked attention: softmax(q k^T / sqrt(d) + mask) v per head', async () => {
-  const [seq, heads, headDim] = [3, 2, 2];
-  const q = randn(seq * heads * headDim);
-  const k = randn(seq * heads * headDim);
-  const v = randn(seq * heads * headDim);
-  const { session } = await buildAndLoad({}, (b) => {
-    const inputs = ['q', 'k', 'v'].map((n) => b.input(n, 'float32', [1, seq, heads * headDim]));
-    const mask = b.floats([0, -Infinity, -Infinity, 0, 0, -Infinity, 0, 0, 0], [seq, seq]);
-    b.output(b.attentionCore(inputs[0]!, inputs[1]!, inputs[2]!, heads, headDim, 'attn', mask), 'y', 'float32', [1, seq, heads * headDim]);
-  });
-  const feeds = { q: new ort.Tensor('float32', q, [1, seq, 4]), k: new ort.Tensor('float32', k, [1, seq, 4]), v: new ort.Tensor('float32', v, [1, seq, 4]) };
-  const y = (await session.run(feeds)).y!.data as Float32Array;
-  const expected = new Float64Array(seq * heads * headDim);
-  const at = (t: Float32Array, s: number, h: number, d: number) => t[s * heads * headDim + h * headDim + d]!;
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < seq; i++) {
-      const scores = Array.from({ length: i + 1 }, (_, j) => {
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += at(q, i, h, d) * at(k, j, h, d);
-        return dot / Math.sqrt(headDim);
-      });
-      const max = Math.max(...scores);
-      const weights = scores.map((s) => Math.exp(s - max));
-      const total = weights.reduce((a, b) => a + b, 0);
-      for (let d = 0; d < headDim; d++) {
-        expected[i * heads * headDim + h * headDim + d] = weights.reduce((sum, w, j) => sum + (w / total) * at(v, j, h, d), 0);
+for (const [attentionMode, masked] of [['plain', true], ['plain', false], ['fused', false]] as const) {
+  test(`${masked ? 'causal' : 'unmasked'} attention (${attentionMode}): softmax(q k^T / sqrt(d) + mask) v per head`, async () => {
+    const [seq, heads, headDim] = [3, 2, 2];
+    const q = randn(seq * heads * headDim);
+    const k = randn(seq * heads * headDim);
+    const v = randn(seq * heads * headDim);
+    const { session, bytes } = await buildAndLoad({}, (b) => {
+      const inputs = ['q', 'k', 'v'].map((n) => b.input(n, 'float32', [1, seq, heads * headDim]));
+      const mask = masked ? b.floats([0, -Infinity, -Infinity, 0, 0, -Infinity, 0, 0, 0], [seq, seq]) : undefined;
+      b.output(b.attentionCore(inputs[0]!, inputs[1]!, inputs[2]!, heads, headDim, 'attn', mask), 'y', 'float32', [1, seq, heads * headDim]);
+    }, 'matmul', attentionMode);
+    const opTypes = decodeModel(bytes).graph.node.map((n) => n.opType);
+    assert.equal(opTypes.includes('MultiHeadAttention'), attentionMode === 'fused');
+    const feeds = { q: new ort.Tensor('float32', q, [1, seq, 4]), k: new ort.Tensor('float32', k, [1, seq, 4]), v: new ort.Tensor('float32', v, [1, seq, 4]) };
+    const y = (await session.run(feeds)).y!.data as Float32Array;
+    const expected = new Float64Array(seq * heads * headDim);
+    const at = (t: Float32Array, s: number, h: number, d: number) => t[s * heads * headDim + h * headDim + d]!;
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < seq; i++) {
+        const visible = masked ? i + 1 : seq;
+        const scores = Array.from({ length: visible }, (_, j) => {
+          let dot = 0;
+          for (let d = 0; d < headDim; d++) dot += at(q, i, h, d) * at(k, j, h, d);
+          return dot / Math.sqrt(headDim);
+        });
+        const max = Math.max(...scores);
+        const weights = scores.map((s) => Math.exp(s - max));
+        const total = weights.reduce((a, b) => a + b, 0);
+        for (let d = 0; d < headDim; d++) {
+          expected[i * heads * headDim + h * headDim + d] = weights.reduce((sum, w, j) => sum + (w / total) * at(v, j, h, d), 0);
+        }
       }
     }
-  }
-  assertClose(y, expected, 1e-5);
-});
+    assertClose(y, expected, 1e-5);
+  });
+}
 
 test('the written model declares external data, opset and symbolic dims as the ONNX spec says', async () => {
   const { bytes } = await buildAndLoad({ 'c.weight': { shape: [2, 1, 1, 1], data: randn(2) }, 'c.bias': { shape: [2], data: randn(2) } }, (b) => {

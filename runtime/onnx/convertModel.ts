@@ -16,7 +16,7 @@ import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float
 import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';
 import { chooseWeights, findComponentFiles, readComponentConfig, type MatchedTensor } from './componentSource.ts';
-import { GraphBuilder, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
+import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
 import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
 import { encodeModel } from './onnxSchema.ts';
 import { buildTextEncoderGraph } from './textEncoderGraph.ts';
@@ -34,6 +34,15 @@ export interface ConvertOptions {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
   linearMode?: LinearMode;
+  /** Default: 'fused' for the UNet (SD2-base, batch 2, 512x512 on an H100: 126 ms a step on WebGPU
+   *  in float16 against 168-203 ms plain, 1.9 s against 2.6 s on 16 CPU cores, 4.2 GB less 2.4 GB of
+   *  memory); 'plain' elsewhere. Providers without com.microsoft MultiHeadAttention (DirectML,
+   *  CoreML) should ask for 'plain'. */
+  attentionMode?: AttentionMode;
+}
+
+export function defaultAttentionMode(component: ComponentName): AttentionMode {
+  return component === 'unet' ? 'fused' : 'plain';
 }
 
 export interface ConvertedComponent {
@@ -47,13 +56,14 @@ const weightsFileName = 'weights.safetensors';
 export function buildComponentModel(
   component: ComponentName,
   config: JsonConfig,
-  options: { fp16: boolean; weights: (name: string) => ResolvedWeight; linearMode?: LinearMode },
+  options: { fp16: boolean; weights: (name: string) => ResolvedWeight; linearMode?: LinearMode; attentionMode?: AttentionMode },
 ) {
   const b = new GraphBuilder({
     name: component,
     computeType: options.fp16 ? 'float16' : 'float32',
     weights: options.weights,
     linearMode: options.linearMode,
+    attentionMode: options.attentionMode,
   });
   if (component === 'text_encoder') buildTextEncoderGraph(b, config);
   else if (component === 'unet') buildUnetGraph(b, config);
@@ -178,6 +188,7 @@ export async function convertComponentInto(
   const model = buildComponentModel(component, config, {
     fp16,
     linearMode: options.linearMode,
+    attentionMode: options.attentionMode ?? defaultAttentionMode(component),
     weights: (name) => {
       const found = byName.get(name);
       if (!found) throw new Error(`graph asked for ${name}, which the weight list does not name`);
@@ -203,6 +214,7 @@ export async function ensureConvertedComponent(
     fp16,
     variant: options.variant ?? (fp16 ? 'fp16' : 'fp32'),
     linearMode: options.linearMode ?? 'matmul',
+    attentionMode: options.attentionMode ?? defaultAttentionMode(component),
     config: createHash('sha256').update(configText).digest('hex'),
     float32: await fileIdentity(files.float32Path),
     float16: await fileIdentity(files.float16Path),

@@ -21,6 +21,9 @@ export type ComputeType = 'float32' | 'float16';
 /** 'matmul': MatMul against a Transpose of the [out, in] weight (folded once by ORT at load);
  *  'gemm': Gemm with transB on a 2-D view of the input (no transposed copy). */
 export type LinearMode = 'matmul' | 'gemm';
+/** 'plain': MatMul/Softmax/MatMul in standard ops; 'fused': onnxruntime's com.microsoft
+ *  MultiHeadAttention where no mask is needed (runs on ORT's CPU, CUDA and WebGPU providers). */
+export type AttentionMode = 'plain' | 'fused';
 
 /** ONNX opset of the default domain. 17 has LayerNormalization as a real kernel on ORT's CPU and
  *  WebGPU providers; GroupNormalization (18/21) is left out on purpose because ORT CPU expands it. */
@@ -44,6 +47,7 @@ export interface GraphBuilderOptions {
   computeType: ComputeType;
   weights: WeightResolver;
   linearMode?: LinearMode;
+  attentionMode?: AttentionMode;
 }
 
 function elementCount(shape: readonly number[]): number {
@@ -64,6 +68,7 @@ function toAttribute(name: string, value: AttributeValue): AttributeProtoJson {
 export class GraphBuilder {
   readonly computeType: ComputeType;
   readonly linearMode: LinearMode;
+  readonly attentionMode: AttentionMode;
   private readonly name: string;
   private readonly resolveWeight: WeightResolver;
   private readonly nodes: NodeProtoJson[] = [];
@@ -81,6 +86,7 @@ export class GraphBuilder {
     this.computeType = options.computeType;
     this.resolveWeight = options.weights;
     this.linearMode = options.linearMode ?? 'matmul';
+    this.attentionMode = options.attentionMode ?? 'plain';
   }
 
   // ---------- graph boundary ----------
@@ -333,6 +339,10 @@ export class GraphBuilder {
   /** Scaled dot-product attention of [B, Sq, H*D] queries over [B, Sk, H*D] keys/values (already
    *  projected); `mask` is added to the [B, H, Sq, Sk] scores. */
   attentionCore(q: Value, k: Value, v: Value, heads: number, headDim: number, hint: string, mask?: Value): Value {
+    if (this.attentionMode === 'fused' && !mask) {
+      const scale = { float: 1 / Math.sqrt(headDim) };
+      return this.op('MultiHeadAttention', [q, k, v], { num_heads: heads, scale }, hint, undefined, 'com.microsoft');
+    }
     const qh = this.transpose(this.reshape(q, [0, 0, heads, headDim], hint), [0, 2, 1, 3], hint);
     const kt = this.transpose(this.reshape(k, [0, 0, heads, headDim], hint), [0, 2, 3, 1], hint);
     const vh = this.transpose(this.reshape(v, [0, 0, heads, headDim], hint), [0, 2, 1, 3], hint);
