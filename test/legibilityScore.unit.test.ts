@@ -23,15 +23,33 @@ test('exact match ignores case and whitespace, not spelling', () => {
 test('character error rate is edit distance over target length', () => {
   assert.equal(scoreText('OPEN 24/7', 'OPEN 2477').cer, 1 / 9);
   assert.equal(scoreText('OPEN', '').cer, 1);
-  assert.equal(scoreText('OPEN', 'OPEN NOW PLEASE').cer, 11 / 4);
   assert.equal(scoreText('Bean There', 'bean there').cer, 0);
   assert.throws(() => scoreText('  ', 'x'), /empty target/);
   assert.equal(comparableText(' A\tB\n C '), 'a b c');
 });
 
 function score(partial: Partial<LegibilityScore>): LegibilityScore {
-  return { target: 'T', ocrText: '', cer: 1, exactMatch: false, ocrConfidence: 0, bbox: null, ...partial };
+  return { target: 'T', ocrText: '', cer: 1, exactMatch: false, wholeCer: 1, ocrConfidence: 0, bbox: null, ...partial };
 }
+
+test('the best-fitting run of words is scored; the whole reading is kept for reference', () => {
+  const inScene = scoreText('OPEN 24/7', 'PARKING\nOPEN 24/7\nEXIT');
+  assert.equal(inScene.exactMatch, true);
+  assert.equal(inScene.cer, 0);
+  assert.deepEqual([inScene.start, inScene.end], [1, 3]);
+  assert.equal(inScene.wholeCer, levenshtein('open 24/7', 'parking open 24/7 exit') / 9);
+
+  const nearMiss = scoreText('Bean There', 'x 8 Been Thare 2');
+  assert.equal(nearMiss.exactMatch, false);
+  assert.equal(nearMiss.cer, 2 / 10);
+  assert.deepEqual([nearMiss.start, nearMiss.end], [2, 4]);
+
+  // Words are matched whole: the target hidden inside a longer word is not a match.
+  assert.equal(scoreText('OPEN', 'REOPENED').exactMatch, false);
+  assert.equal(scoreText('OPEN', 'REOPENED').cer, 1);
+  assert.equal(scoreText('OPEN', 'zzz qqq').cer, 1);
+  assert.deepEqual([scoreText('OPEN', 'zzz qqq').start, scoreText('OPEN', 'zzz qqq').end], [0, 0]);
+});
 
 test('ranking: exact match first, then lower CER, then higher OCR confidence', () => {
   const exactLowConfidence = score({ exactMatch: true, cer: 0, ocrConfidence: 20 });

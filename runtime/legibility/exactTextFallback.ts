@@ -76,6 +76,21 @@ export function overlayBox(width: number, height: number, lineCount: number, opt
   return { left, top, width: w, height: h };
 }
 
+/**
+ * The middle of a text region, where its colours are sampled: OCR's word boxes often reach well past
+ * the letters, and the edges of the region would mix the picture around the sign into its colours.
+ */
+function coreOf(region: TextBox, width: number, height: number): TextBox {
+  const left = clamp(Math.round(region.left + region.width * 0.15), 0, width - 1);
+  const top = clamp(Math.round(region.top + region.height * 0.25), 0, height - 1);
+  return {
+    left,
+    top,
+    width: clamp(Math.round(region.width * 0.7), 1, width - left),
+    height: clamp(Math.round(region.height * 0.5), 1, height - top),
+  };
+}
+
 const black: Rgb = [0, 0, 0];
 const white: Rgb = [255, 255, 255];
 
@@ -110,7 +125,7 @@ export async function overlayExactText(image: Buffer, target: string, options: O
   const lines = target.split('\n');
   const box = overlayBox(width, height, lines.length, options);
 
-  const regionRaw = await sharp(image).extract(box).removeAlpha().raw().toBuffer();
+  const regionRaw = await sharp(image).extract(coreOf(options.region ?? box, width, height)).removeAlpha().raw().toBuffer();
   const colours = pickColours(regionRaw, 3, style);
 
   const pad = Math.round(0.1 * box.height / lines.length) + 2;

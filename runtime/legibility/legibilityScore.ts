@@ -1,17 +1,21 @@
 // One image's legibility: what OCR read, how far that is from the target, and where the text sits.
 // Stored as JSON in the PNG's `letterpress` tEXt chunk for the gallery and the result notification.
 import type { OcrReader, OcrReading, TextBox } from './ocrReader.ts';
-import { readingBox, readingText } from './ocrText.ts';
-import { scoreText } from './textScore.ts';
+import { keptWords, readingText, unionBox } from './ocrText.ts';
+import { scoreWords } from './textScore.ts';
 
 export interface LegibilityScore {
   target: string;
   /** What OCR read, less the words it took from texture (see ocrText.ts). */
   ocrText: string;
+  /** Character error rate of the run of words that best matches the target (see textScore.ts). */
   cer: number;
   exactMatch: boolean;
+  /** Character error rate against everything read. */
+  wholeCer: number;
   /** Tesseract's page confidence, 0–100. */
   ocrConfidence: number;
+  /** Where the best-matching words are; null when no word resembles the target. */
   bbox: TextBox | null;
 }
 
@@ -20,9 +24,18 @@ export async function scoreImage(reader: OcrReader, image: Buffer, target: strin
 }
 
 export function scoreReading(reading: OcrReading, target: string): LegibilityScore {
-  const ocrText = readingText(reading, target);
-  const { cer, exactMatch } = scoreText(target, ocrText);
-  return { target, ocrText, cer, exactMatch, ocrConfidence: reading.confidence, bbox: readingBox(reading, target) };
+  const words = keptWords(reading, target).flat();
+  const score = scoreWords(target, words.map((word) => word.text));
+  const matched = words.slice(score.start, score.end);
+  return {
+    target,
+    ocrText: readingText(reading, target),
+    cer: score.cer,
+    exactMatch: score.exactMatch,
+    wholeCer: score.wholeCer,
+    ocrConfidence: reading.confidence,
+    bbox: score.cer < 1 && matched.length > 0 ? unionBox(matched.map((word) => word.box)) : null,
+  };
 }
 
 /** Best first: an exact match, then the lower error rate, then the higher OCR confidence. */
@@ -47,7 +60,11 @@ export function legibilityChunkText(record: LegibilityRecord): string {
   const { legibility } = record;
   return JSON.stringify({
     ...record,
-    legibility: { ...legibility, cer: Math.round(legibility.cer * 1e4) / 1e4, ocrConfidence: Math.round(legibility.ocrConfidence * 10) / 10 },
+    legibility: {
+      ...legibility,
+      cer: Math.round(legibility.cer * 1e4) / 1e4,
+      wholeCer: Math.round(legibility.wholeCer * 1e4) / 1e4,
+      ocrConfidence: Math.round(legibility.ocrConfidence * 10) / 10 },
   });
 }
 

@@ -46,7 +46,9 @@ export class OcrReader {
   readonly #pageMode: OcrPageMode;
 
   constructor(options: { pageMode?: OcrPageMode } = {}) {
-    this.#pageMode = options.pageMode ?? 'auto';
+    // Page layout analysis ('auto') gives up on busy generated backgrounds and returns nothing;
+    // reading the image as one block of text still finds the lettering in them.
+    this.#pageMode = options.pageMode ?? 'block';
   }
 
   #getWorker(): Promise<Tesseract.Worker> {

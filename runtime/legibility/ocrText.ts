@@ -25,17 +25,11 @@ export function readingText(reading: OcrReading, target?: string): string {
     .join('\n');
 }
 
-/** Union of the kept words' boxes; null when no word is kept. */
-export function readingBox(reading: OcrReading, target?: string): TextBox | null {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -Infinity;
-  let y1 = -Infinity;
-  for (const word of keptWords(reading, target).flat()) {
-    x0 = Math.min(x0, word.box.left);
-    y0 = Math.min(y0, word.box.top);
-    x1 = Math.max(x1, word.box.left + word.box.width);
-    y1 = Math.max(y1, word.box.top + word.box.height);
-  }
-  return x0 === Infinity ? null : { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
+export function unionBox(boxes: readonly TextBox[]): TextBox | null {
+  if (boxes.length === 0) return null;
+  const x0 = Math.min(...boxes.map((b) => b.left));
+  const y0 = Math.min(...boxes.map((b) => b.top));
+  const x1 = Math.max(...boxes.map((b) => b.left + b.width));
+  const y1 = Math.max(...boxes.map((b) => b.top + b.height));
+  return { left: x0, top: y0, width: x1 - x0, height: y1 - y0 };
 }

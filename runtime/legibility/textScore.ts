@@ -1,14 +1,22 @@
 // How close an OCR reading is to the target text. Both sides are compared case-insensitively with
 // whitespace (line breaks included) collapsed, because the model's lettering case and line breaking
 // are style, not spelling; so an exact match always has a character error rate of 0.
+// The target is matched against the run of consecutive words that fits it best, not against all the
+// text read: a street scene may carry other signs, and tesseract reads a stray word or digit into
+// busy texture; neither makes the requested text less right.
 
 export interface TextScore {
-  /** Levenshtein distance / target length, on the compared forms; 0 is perfect, can exceed 1. */
+  /** Levenshtein distance / target length against the best run of words; 0 is perfect, at most 1. */
   cer: number;
-  /** Case-insensitive, whitespace-normalised equality. */
+  /** The best run of words equals the target (case-insensitive, whitespace-normalised). */
   exactMatch: boolean;
-  /** Edit distance in characters. */
+  /** Edit distance in characters against the best run. */
   distance: number;
+  /** The best run: words [start, end) of the reading; empty (start = end) when nothing matches at all. */
+  start: number;
+  end: number;
+  /** Levenshtein distance / target length against everything read, for reference. */
+  wholeCer: number;
 }
 
 /** The form both texts are compared in: NFKC, typographic quotes and dashes made plain, case folded, one space between words. */
@@ -43,10 +51,37 @@ export function levenshtein(a: string, b: string): number {
   return previous[t.length]!;
 }
 
-export function scoreText(target: string, ocrText: string): TextScore {
+/**
+ * Scores `words` (the reading split at whitespace, or OCR's own words) against the target. Runs of up
+ * to twice the target's word count (plus two) are tried, which keeps this quadratic only in that count.
+ */
+export function scoreWords(target: string, words: readonly string[]): TextScore {
   const wanted = comparableText(target);
   if (wanted.length === 0) throw new Error('cannot score against an empty target text');
-  const read = comparableText(ocrText);
-  const distance = levenshtein(wanted, read);
-  return { cer: distance / Array.from(wanted).length, exactMatch: wanted === read, distance };
+  const length = Array.from(wanted).length;
+  const tokens = words.map(comparableText);
+  const maxRun = 2 * wanted.split(' ').length + 2;
+  let best = { distance: length, start: 0, end: 0 };
+  for (let i = 0; i < tokens.length && best.distance > 0; i++) {
+    if (!tokens[i]) continue;
+    for (let j = i + 1; j <= Math.min(tokens.length, i + maxRun); j++) {
+      const run = tokens.slice(i, j).filter(Boolean).join(' ');
+      const distance = levenshtein(wanted, run);
+      if (distance < best.distance) best = { distance, start: i, end: j };
+      if (distance === 0) break;
+    }
+  }
+  const whole = tokens.filter(Boolean).join(' ');
+  return {
+    cer: best.distance / length,
+    exactMatch: best.distance === 0,
+    distance: best.distance,
+    start: best.start,
+    end: best.end,
+    wholeCer: levenshtein(wanted, whole) / length,
+  };
+}
+
+export function scoreText(target: string, ocrText: string): TextScore {
+  return scoreWords(target, ocrText.split(/\s+/u).filter(Boolean));
 }
