@@ -22,6 +22,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'Generate images from a prompt into PNG files with their parameters (--prompt --out --model …)',
     load: async () => (await import('./cli/generateCommand.ts')).runGenerateCommand,
   },
+  export: {
+    summary: 'Icons + favicon.ico, banner crops or a transparent PNG from an image (--input --preset --out-dir)',
+    load: async () => (await import('./cli/exportCommand.ts')).runExportCommand,
+  },
 };
 
 function usage(): string {

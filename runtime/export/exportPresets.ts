@@ -1,0 +1,81 @@
+// The export presets behind `letterpress export` (and, later, the gallery): each turns one image into
+// a set of files in a folder, never replacing a file that is already there.
+import { readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { removeUniformBackground } from './backgroundRemoval.ts';
+import { makeBanners } from './bannerCrops.ts';
+import type { CropStrategy, ExportFile } from './iconSet.ts';
+import { makeIconSet } from './iconSet.ts';
+import { writeNewFiles } from './writeNewFiles.ts';
+
+export const exportPresetNames = ['icons', 'banners', 'transparent'] as const;
+export type ExportPresetName = (typeof exportPresetNames)[number];
+
+export interface ExportRequest {
+  preset: ExportPresetName;
+  /** The image file to export from. */
+  input: string;
+  outDir: string;
+  crop?: CropStrategy;
+  /** icons: remove a flat background first. */
+  transparent?: boolean;
+  tolerance?: number;
+}
+
+export interface ExportOutcome {
+  files: Array<{ path: string; width: number; height: number }>;
+  /** Things the user should know, e.g. that the background was left in place. */
+  notes: string[];
+}
+
+export class ExportInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExportInputError';
+  }
+}
+
+async function readImage(path: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ExportInputError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path} (${code ?? String(error)})`);
+  }
+  try {
+    const meta = await sharp(data).metadata();
+    if (!meta.width || !meta.height) throw new Error('no size');
+  } catch {
+    throw new ExportInputError(`${path} is not an image sharp can read (PNG, JPEG, WebP, …)`);
+  }
+  return data;
+}
+
+export async function runExport(request: ExportRequest): Promise<ExportOutcome> {
+  let image = await readImage(request.input);
+  const notes: string[] = [];
+  let files: ExportFile[];
+  if (request.preset === 'transparent' || (request.preset === 'icons' && request.transparent)) {
+    const removal = await removeUniformBackground(image, request.tolerance);
+    if (removal.png) {
+      image = removal.png;
+      notes.push(`background rgb(${removal.background!.join(', ')}) removed from ${Math.round(removal.transparentShare * 100)}% of the image`);
+    } else {
+      if (request.preset === 'transparent') throw new ExportInputError(`left ${request.input} alone: ${removal.reason}`);
+      notes.push(`background kept: ${removal.reason}`);
+    }
+  }
+  if (request.preset === 'icons') {
+    files = await makeIconSet(image, request.crop ?? 'centre');
+  } else if (request.preset === 'banners') {
+    files = await makeBanners(image, request.crop ?? 'attention');
+  } else {
+    const meta = await sharp(image).metadata();
+    const stem = basename(request.input, extname(request.input));
+    files = [{ name: `${stem}-transparent.png`, data: image, width: meta.width!, height: meta.height! }];
+  }
+  const written = await writeNewFiles(files.map((file) => ({ path: join(request.outDir, file.name), data: file.data })));
+  return { files: written.map((path, i) => ({ path, width: files[i]!.width, height: files[i]!.height })), notes };
+}
