@@ -1,7 +1,7 @@
 // The per-blob lock file between processes, and the snapshot entry where symlinks are refused.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -75,7 +75,7 @@ describe('blob lock file', () => {
 });
 
 describe('snapshot entries', () => {
-  it('links snapshot files to blobs with relative symlinks, and copies where symlinks are refused', async () => {
+  it('links snapshot files to blobs with relative symlinks, else hard links, else copies', async () => {
     const temp = makeTempDir('lp-link-');
     try {
       const blob = join(temp.dir, 'blobs', 'abc');
@@ -86,13 +86,28 @@ describe('snapshot entries', () => {
       assert.equal(readlinkSync(linked), '../../../blobs/abc');
       assert.equal(readFileSync(linked, 'utf8'), 'weights');
 
-      const copied = join(temp.dir, 'snapshots', 'c2', 'x.safetensors');
+      // Windows without developer mode refuses symlinks (EPERM): a hard link keeps one copy on disk.
       const refuse = async () => {
         throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
       };
-      assert.equal(await linkBlobIntoSnapshot(blob, copied, refuse), 'copy');
+      const hard = join(temp.dir, 'snapshots', 'c2', 'x.safetensors');
+      assert.equal(await linkBlobIntoSnapshot(blob, hard, { symlink: refuse }), 'hardlink');
+      assert.ok(!lstatSync(hard).isSymbolicLink());
+      assert.equal(statSync(hard).ino, statSync(blob).ino);
+      assert.equal(readFileSync(hard, 'utf8'), 'weights');
+
+      // FAT and friends: neither link kind; the blob is copied.
+      const copied = join(temp.dir, 'snapshots', 'c3', 'x.safetensors');
+      assert.equal(await linkBlobIntoSnapshot(blob, copied, { symlink: refuse, link: refuse }), 'copy');
       assert.ok(!lstatSync(copied).isSymbolicLink());
+      assert.notEqual(statSync(copied).ino, statSync(blob).ino);
       assert.equal(readFileSync(copied, 'utf8'), 'weights');
+
+      // Other failures are not papered over.
+      const broken = async () => {
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      };
+      await assert.rejects(linkBlobIntoSnapshot(blob, join(temp.dir, 'snapshots', 'c4', 'x'), { symlink: broken }), /no space/);
     } finally {
       temp.remove();
     }

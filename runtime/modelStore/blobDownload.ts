@@ -192,7 +192,10 @@ async function fetchIntoFile(
           hasher = newHasher(file);
           progress.setFileBytes(0);
         }
-        const length = response.headers.get('content-length');
+        // A compressed body (a proxy ignoring our identity request) is inflated by fetch, so its
+        // Content-Length says nothing about the file; the size and hash checks at the end still apply.
+        const encoding = (response.headers.get('content-encoding') ?? 'identity').toLowerCase();
+        const length = encoding === 'identity' ? response.headers.get('content-length') : null;
         if (length !== null && Number(length) !== file.size) {
           await response.body?.cancel().catch(() => undefined);
           await rm(incomplete, { force: true });

@@ -249,9 +249,8 @@ async function downloadSnapshot(
       stallTimeoutMs: options.stallTimeoutMs,
       onMessage: message,
     });
-    if ((await linkBlobIntoSnapshot(blobPath, paths.snapshotFile(commit, file.path))) === 'copy') {
-      message(`Symbolic links are not allowed here; ${file.path} was copied into the snapshot.`);
-    }
+    const how = await linkBlobIntoSnapshot(blobPath, paths.snapshotFile(commit, file.path));
+    if (how !== 'symlink') message(`Symbolic links are not allowed here; ${file.path} was ${how === 'copy' ? 'copied' : 'hard-linked'} into the snapshot.`);
   }
   await writeRef(paths, revision, commit);
   return { modelDir: snapshotDir, source: 'download', revision: commit };

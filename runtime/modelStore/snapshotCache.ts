@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { isCommitHash, type RepoCachePaths } from './hubPaths.ts';
 import { findMissingModelFiles } from './requiredModelFiles.ts';
@@ -38,27 +38,46 @@ export async function findCompleteSnapshot(paths: RepoCachePaths, revision: stri
   return missing.length === 0 ? commit : undefined;
 }
 
+export interface LinkOperations {
+  symlink: (target: string, path: string) => Promise<void>;
+  link: (existing: string, path: string) => Promise<void>;
+}
+
+const realLinks: LinkOperations = { symlink: (target, path) => symlink(target, path), link: (existing, path) => link(existing, path) };
+
+function linkRefused(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EPERM' || code === 'EACCES' || code === 'ENOTSUP' || code === 'EINVAL' || code === 'EXDEV' || code === 'ENOSYS';
+}
+
 /**
  * Points snapshots/<commit>/<file> at its blob with a relative symlink, as huggingface_hub does (the
  * cache stays valid when moved). Where symlinks are not allowed (Windows without developer mode)
- * the blob is copied instead. The link is made under a temporary name and renamed over the final
- * one, so a concurrent process never sees a missing or half-made entry.
+ * a hard link keeps a single copy of the bytes on disk, and only where that fails too (FAT) is the
+ * blob copied. The entry is made under a temporary name and renamed over the final one, so a
+ * concurrent process never sees a missing or half-made entry.
  */
 export async function linkBlobIntoSnapshot(
   blobPath: string,
   snapshotFile: string,
-  makeSymlink: (target: string, path: string) => Promise<void> = (target, path) => symlink(target, path),
-): Promise<'symlink' | 'copy'> {
+  operations: Partial<LinkOperations> = {},
+): Promise<'symlink' | 'hardlink' | 'copy'> {
+  const ops = { ...realLinks, ...operations };
   await mkdir(dirname(snapshotFile), { recursive: true });
   const temp = tempSibling(snapshotFile);
-  try {
-    await makeSymlink(relative(dirname(snapshotFile), blobPath), temp);
-    await rename(temp, snapshotFile);
-    return 'symlink';
-  } catch (error) {
-    await rm(temp, { force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'EINVAL') throw error;
+  const attempts: ['symlink' | 'hardlink', () => Promise<void>][] = [
+    ['symlink', () => ops.symlink(relative(dirname(snapshotFile), blobPath), temp)],
+    ['hardlink', () => ops.link(blobPath, temp)],
+  ];
+  for (const [kind, make] of attempts) {
+    try {
+      await make();
+      await rename(temp, snapshotFile);
+      return kind;
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (!linkRefused(error)) throw error;
+    }
   }
   await copyFile(blobPath, temp);
   await rename(temp, snapshotFile);
