@@ -75,6 +75,13 @@ describe('download integrity', () => {
     await expectRejected('model_index.json', { kind: 'htmlPage' }, /expected 510 bytes.*web page/);
   });
 
+  it('accepts a gzip-compressed body from a proxy that ignores Accept-Encoding: identity', async () => {
+    server.setFault('tokenizer/vocab.json', { kind: 'gzip' });
+    assertSameAsFixture((await run()).modelDir);
+    const request = server.requests.find((r) => r.method === 'GET' && r.url.endsWith('/tokenizer/vocab.json'));
+    assert.equal(request?.status, 200);
+  });
+
   it('rejects a partial file from an earlier run whose bytes are wrong, once complete', async () => {
     const stored = server.file(lfsFile);
     mkdirSync(blobsDir(), { recursive: true });

@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tinyModelDir } from './fixturePaths.ts';
@@ -28,7 +29,9 @@ export type HubFault =
   /** Sends this many body bytes, then destroys the connection. */
   | { kind: 'dropConnection'; afterBytes: number }
   /** Sends this many body bytes, then nothing more while keeping the connection open. */
-  | { kind: 'stall'; afterBytes: number };
+  | { kind: 'stall'; afterBytes: number }
+  /** Gzips the body despite `Accept-Encoding: identity`, as some proxies do. */
+  | { kind: 'gzip' };
 
 export interface RecordedRequest {
   host: 'hub' | 'cdn';
@@ -90,6 +93,8 @@ function readTree(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const walk = (current: string) => {
     for (const name of readdirSync(current).sort()) {
+      // Hidden entries are not the repository's: e.g. .letterpress/, where the converter caches ONNX graphs.
+      if (name.startsWith('.')) continue;
       const full = join(current, name);
       if (statSync(full).isDirectory()) walk(full);
       else files.set(relative(dir, full).split(sep).join('/'), readFileSync(full));
@@ -352,6 +357,10 @@ export class HubServer {
       body[fault.offset] ^= 0xff;
     }
     if (fault?.kind === 'truncate') body = body.subarray(0, fault.bytes);
+    if (fault?.kind === 'gzip') {
+      body = gzipSync(body);
+      extra['content-encoding'] = 'gzip';
+    }
     res.writeHead(status, { ...base, ...extra, 'content-length': String(body.length) });
     const stopAfter = fault?.kind === 'dropConnection' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
     await this.writeBody(res, path, body, stopAfter, fault?.kind === 'stall');
