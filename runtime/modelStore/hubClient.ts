@@ -105,19 +105,16 @@ export class HubClient {
     const delays = retry ? (this.options.retryDelaysMs ?? [500, 2_000]) : [];
     for (let attempt = 0; ; attempt++) {
       const init = makeInit();
-      let failure: ModelStoreError;
       try {
         const response = await fetch(url, { ...init, redirect: 'manual' });
         if (!retryableStatuses.has(response.status) || attempt >= delays.length) return response;
         await response.body?.cancel().catch(() => undefined);
-        failure = new ModelStoreError('http', `HTTP ${response.status}`);
       } catch (error) {
         if (this.options.signal?.aborted) throw abortError(this.options.signal);
         if (isAbortError(error) || init.signal.aborted) {
           throw new ModelStoreError('network', `${new URL(url).host} did not answer in time while ${what}. Check your connection and try again.`, { cause: error });
         }
-        failure = networkError(url, what, error);
-        if (attempt >= delays.length) throw failure;
+        if (attempt >= delays.length) throw networkError(url, what, error);
       }
       await sleep(delays[attempt], undefined, { signal: this.options.signal }).catch(() => {
         throw abortError(this.options.signal);
