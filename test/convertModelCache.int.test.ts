@@ -2,7 +2,7 @@
 // falling back from a bad float16 variant, older tensor names, the cache, progress and cancellation.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, rename, rm, utimes } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ProgressEvent } from '../runtime/generationTypes.ts';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
@@ -114,4 +114,46 @@ test('cancellation rejects with AbortError and leaves no partial cache', async (
   await assert.rejects(pending, (error: Error) => error.name === 'AbortError');
   const cacheDir = join(modelDir, '.letterpress', 'onnx');
   assert.deepEqual(await readdir(cacheDir), []);
+});
+
+test('a huggingface_hub snapshot (files are symlinks into blobs/) converts and loads: the link target is hard-linked', async () => {
+  const modelDir = await copyTinyModel();
+  const repo = join(dirname(modelDir), 'models--someone--tiny');
+  const snapshot = join(repo, 'snapshots', '0123abcd');
+  await mkdir(join(repo, 'blobs'), { recursive: true });
+  await mkdir(join(snapshot, 'text_encoder'), { recursive: true });
+  for (const file of ['config.json', 'model.safetensors']) {
+    const blob = join(repo, 'blobs', `blob-${file}`);
+    await rename(join(modelDir, 'text_encoder', file), blob);
+    await symlink(`../../../blobs/blob-${file}`, join(snapshot, 'text_encoder', file));
+  }
+  const converted = await ensureConvertedComponent(snapshot, 'text_encoder');
+  const weights = await lstat(join(dirname(converted.onnxPath), 'weights.safetensors'));
+  assert.ok(weights.isFile() && !weights.isSymbolicLink());
+  assert.equal(weights.ino, (await stat(join(repo, 'blobs', 'blob-model.safetensors'))).ino);
+  const { actual, expected } = await runComponent(await createSession(converted.onnxPath), 'text_encoder');
+  assertAgrees('text_encoder from a hub snapshot', actual, expected, 1e-4);
+});
+
+test('SD 1.x style 1x1-conv projections (use_linear_projection false) compute the same as linear ones', async () => {
+  const modelDir = await copyTinyModel();
+  await useReferenceUnetWeights(modelDir);
+  const configPath = join(modelDir, 'unet', 'config.json');
+  const config = JSON.parse(await readFile(configPath, 'utf8'));
+  await writeFile(configPath, JSON.stringify({ ...config, use_linear_projection: false }));
+  // Same bytes, stored as [C, C, 1, 1] conv kernels, as SD 1.x checkpoints hold them.
+  const path = join(modelDir, 'unet', 'diffusion_pytorch_model.safetensors');
+  const source = await openSafetensors(path);
+  const entries = [...source.tensors.values()].map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: /\.proj_(in|out)\.weight$/.test(t.name) ? [...t.shape, 1, 1] : t.shape,
+  }));
+  await writeSafetensors(`${path}.conv`, entries, (entry) => source.readBytes(entry.name));
+  await source.close();
+  await rename(`${path}.conv`, path);
+  const converted = await ensureConvertedComponent(modelDir, 'unet');
+  const session = await createSession(converted.onnxPath);
+  const { actual, expected } = await runComponent(session, 'unet', 'wide');
+  assertAgrees('unet with conv projections', actual, expected, 1e-4);
 });
