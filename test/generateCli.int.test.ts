@@ -99,6 +99,11 @@ test('mistakes get one-line messages that say what to do', async () => {
     [['--prompt', 'x', '--out', join(dir, 'a.png'), '--scheduler', 'foo'], /unknown scheduler "foo"; valid schedulers: ddim, pndm/],
     [['--prompt', 'x', '--out', join(dir, 'a.png'), '--steps', 'many'], /--steps expects a whole number/],
     [['--prompt', 'x', '--out', join(dir, 'a.png'), '--latents', 'nofile.safetensors'], /--latents expects <file\.safetensors>#<tensor name>/],
+    [
+      ['--prompt', 'x', '--out', join(dir, 'a.png'), '--width', '128', '--height', '128', '--latents', `${join(referenceDir, 'pipeline.safetensors')}#ddim.128x192.latents`],
+      /--latents holds 1 image\(s\) of 192x128 \(shape \[1, 4, 16, 24\]\), but 1 image\(s\) of 128x128 were asked for/,
+    ],
+    [['--prompt', 'x', '--out', join(dir, 'a.png'), '--latents', `${join(referenceDir, 'pipeline.safetensors')}#nope`], /has no tensor "nope"/],
   ];
   for (const [args, pattern] of cases) {
     const r = await letterpress(['generate', '--model', tinyModelDir, '--device', 'cpu', ...args]);

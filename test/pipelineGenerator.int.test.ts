@@ -87,6 +87,15 @@ test('step events carry a small latent preview PNG on the steps the preview cade
   assert.deepEqual([meta.format, meta.width, meta.height], ['png', 12, 8]);
 });
 
+test('the ancestral sampler draws its step noise from the seed: same seed, same image', async () => {
+  const a = await generator.generate({ ...base, scheduler: 'euler_a', steps: 3 });
+  const b = await generator.generate({ ...base, scheduler: 'euler_a', steps: 3 });
+  const c = await generator.generate({ ...base, scheduler: 'euler_a', steps: 3, seed: base.seed + 1 });
+  assert.equal(maxAbsDiff(a.images[0].pixels, b.images[0].pixels), 0);
+  assert.ok(maxAbsDiff(a.images[0].pixels, c.images[0].pixels) > 0.01);
+  assert.match(a.images[0].parameters, /Sampler: Euler a,/);
+});
+
 test('guidance of 1 or less skips the unconditional pass, so the negative prompt has no effect', async () => {
   const a = await generator.generate({ ...base, guidanceScale: 1, negativePrompt: 'blurry' });
   const b = await generator.generate({ ...base, guidanceScale: 1, negativePrompt: 'sharp, clean, vivid colours' });

@@ -25,6 +25,7 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
                              not PyTorch's: the same seed gives another image than diffusers would.
   --num-images <n>           images from one prompt (default 1); files are named <out>-1.png, <out>-2.png…
   --latents <file#tensor>    start from this unscaled noise [n,4,H/8,W/8] in a safetensors file
+                             (size and number of images default to the tensor's)
   --device <d>               ${deviceSettings.join(', ')} (default auto)
   --fp16                     float16 graphs on a GPU provider
   --out <file.png>           where to write the image (required)
@@ -82,7 +83,13 @@ async function placeFile(temp: string, path: string, force: boolean): Promise<vo
   }
 }
 
-async function readLatents(spec: string): Promise<Float32Array> {
+interface InitialLatents {
+  data: Float32Array;
+  /** [images, channels, height/8, width/8] */
+  shape: [number, number, number, number];
+}
+
+async function readLatents(spec: string): Promise<InitialLatents> {
   const hash = spec.lastIndexOf('#');
   if (hash <= 0 || hash === spec.length - 1) {
     throw new CliError(`--latents expects <file.safetensors>#<tensor name>, got "${spec}"`);
@@ -100,7 +107,12 @@ async function readLatents(spec: string): Promise<Float32Array> {
       const names = [...tensors.tensors.keys()];
       throw new CliError(`${file} has no tensor "${name}" (it has ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`);
     }
-    return await tensors.readFloat32(name);
+    const shape = tensors.tensors.get(name)!.shape;
+    const nchw = shape.length === 3 ? [1, ...shape] : shape;
+    if (nchw.length !== 4) {
+      throw new CliError(`--latents tensor "${name}" has shape [${shape.join(', ')}]; expected [images, 4, height/8, width/8]`);
+    }
+    return { data: await tensors.readFloat32(name), shape: nchw as InitialLatents['shape'] };
   } finally {
     await tensors.close();
   }
@@ -180,14 +192,26 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   if (v.device !== undefined && !deviceSettings.includes(v.device as DeviceSetting)) {
     throw new CliError(`unknown device "${v.device}"; valid devices: ${deviceSettings.join(', ')}`);
   }
-  const numImages = parseNumberOption('num-images', v['num-images'], true) ?? 1;
+  const latents = v.latents ? await readLatents(v.latents) : undefined;
+  // Size and count default to those of the given latents; explicit ones must agree with them.
+  const numImages = parseNumberOption('num-images', v['num-images'], true) ?? latents?.shape[0] ?? 1;
+  const width = parseNumberOption('width', v.width, true) ?? (latents ? latents.shape[3] * 8 : 512);
+  const height = parseNumberOption('height', v.height, true) ?? (latents ? latents.shape[2] * 8 : 512);
+  if (latents) {
+    const [n, , h, w] = latents.shape;
+    if (n !== numImages || h * 8 !== height || w * 8 !== width) {
+      throw new CliError(
+        `--latents holds ${n} image(s) of ${w * 8}x${h * 8} (shape [${latents.shape.join(', ')}]), ` +
+          `but ${numImages} image(s) of ${width}x${height} were asked for`,
+      );
+    }
+  }
   const seed = parseNumberOption('seed', v.seed, true) ?? randomInt(0, 2 ** 32);
   const force = v.force ?? false;
   const pngPaths = outputPaths(v.out, Math.max(1, numImages));
   for (const path of [...pngPaths, ...(v.raw ? [v.raw] : [])]) {
     if (!force && (await exists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
   }
-  const latents = v.latents ? await readLatents(v.latents) : undefined;
 
   const onProgress = progressPrinter();
   const modelName = v.model ?? defaultModelId;
@@ -213,14 +237,14 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
         steps: parseNumberOption('steps', v.steps, true) ?? 25,
         guidanceScale: parseNumberOption('guidance', v.guidance, false) ?? 7.5,
         scheduler: v.scheduler as SchedulerName | undefined,
-        width: parseNumberOption('width', v.width, true) ?? 512,
-        height: parseNumberOption('height', v.height, true) ?? 512,
+        width,
+        height,
         seed,
         numImages,
         device: (v.device as DeviceSetting | undefined) ?? 'auto',
         fp16: v.fp16 ?? false,
       },
-      { onProgress, latents },
+      { onProgress, latents: latents?.data },
     );
     images = result.images;
     const t = result.timingsMs;
