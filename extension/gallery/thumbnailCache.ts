@@ -4,7 +4,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 
 export interface ThumbnailSource {
   path: string;
@@ -48,6 +47,8 @@ export class ThumbnailCache {
     await mkdir(this.folder, { recursive: true });
     const temp = join(this.folder, `.${randomBytes(6).toString('hex')}.tmp`);
     try {
+      // Loaded on first use: a native module that fails to load must not stop the extension from activating.
+      const { default: sharp } = await import('sharp');
       await sharp(imagePath)
         .resize(thumbnailEdge, thumbnailEdge, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: 80 })
