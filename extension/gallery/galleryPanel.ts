@@ -24,6 +24,7 @@ import {
 } from '../../webview/protocol.ts';
 import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
 import { schedulerNames } from '../../runtime/generationTypes.ts';
+import { samplerDisplayName } from '../../runtime/schedulers/createScheduler.ts';
 import type { SchedulerName } from '../../runtime/generationTypes.ts';
 
 export const galleryViewType = 'letterpress.gallery';
@@ -36,8 +37,6 @@ export interface GalleryServices {
   countTokens?(text: string): Promise<{ count: number; limit: number }>;
   /** The text that references `image` from `document` (Markdown `![]()`, HTML `<img>`, …). */
   referenceFor?(document: vscode.TextDocument, image: vscode.Uri, altText: string): string;
-  /** Display name of a scheduler ("Euler a"), as written into the images. */
-  samplerLabel?(name: SchedulerName): string;
   log?: vscode.LogOutputChannel;
 }
 
@@ -175,7 +174,7 @@ export class GalleryPanel implements vscode.Disposable {
   }
 
   private samplerLabel(name: SchedulerName): string {
-    return this.services.samplerLabel?.(name) ?? name;
+    return samplerDisplayName(name);
   }
 
   private config(): GalleryConfig {
