@@ -24,7 +24,7 @@ import {
 } from '../../webview/protocol.ts';
 import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
 import { schedulerNames } from '../../runtime/generationTypes.ts';
-import { samplerDisplayName } from '../../runtime/schedulers/createScheduler.ts';
+import { samplerDisplayName, schedulerNameForDisplayName } from '../../runtime/schedulers/createScheduler.ts';
 import type { SchedulerName } from '../../runtime/generationTypes.ts';
 
 export const galleryViewType = 'letterpress.gallery';
@@ -157,7 +157,7 @@ export class GalleryPanel implements vscode.Disposable {
       this.index = new GalleryIndex({
         workspaceRoot: this.location.workspaceFolder.uri.fsPath,
         outputFolder: this.location.uri.fsPath,
-        schedulerForSampler: (sampler) => this.schedulerForSampler(sampler),
+        schedulerForSampler: schedulerNameForDisplayName,
       });
       const pattern = new vscode.RelativePattern(this.location.workspaceFolder, `${this.location.relativePath}/**/*.png`);
       this.watcher = vscode.workspace.createFileSystemWatcher(pattern);
@@ -167,10 +167,6 @@ export class GalleryPanel implements vscode.Disposable {
       this.watcher.onDidDelete(onChange);
     }
     // The page reloads with the new html and says ready again; the state goes out then.
-  }
-
-  private schedulerForSampler(sampler: string): SchedulerName | undefined {
-    return schedulerNames.find((name) => this.samplerLabel(name) === sampler || name === sampler);
   }
 
   private samplerLabel(name: SchedulerName): string {
