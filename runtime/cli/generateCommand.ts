@@ -118,30 +118,48 @@ async function readLatents(spec: string): Promise<InitialLatents> {
   }
 }
 
+/**
+ * Progress on stderr: on a terminal, counters rewrite one line in place; in a log, each step is a
+ * line and a download one line per file.
+ */
 function progressPrinter(): (event: ProgressEvent) => void {
   const tty = process.stderr.isTTY;
+  let openLine = false;
   let lastConvert = '';
+  let lastFile = '';
+  const status = (text: string, finished: boolean): void => {
+    if (!tty) {
+      process.stderr.write(`${text}\n`);
+      return;
+    }
+    process.stderr.write(`\r${text}\x1b[K${finished ? '\n' : ''}`);
+    openLine = !finished;
+  };
+  const line = (text: string): void => {
+    process.stderr.write(`${openLine ? '\n' : ''}${text}\n`);
+    openLine = false;
+  };
   return (event) => {
     switch (event.status) {
-      case 'step': {
-        const line = `image ${event.image + 1}: step ${event.step}/${event.total} (${(event.elapsedMs / 1000).toFixed(1)} s)`;
-        process.stderr.write(tty ? `\r${line}\x1b[K${event.step === event.total ? '\n' : ''}` : `${line}\n`);
+      case 'step':
+        status(`image ${event.image + 1}: step ${event.step}/${event.total} (${(event.elapsedMs / 1000).toFixed(1)} s)`, event.step === event.total);
         break;
-      }
       case 'convert': {
-        const line = `converting ${event.component} to ONNX: ${event.done}/${event.total}`;
-        if (line !== lastConvert) process.stderr.write(tty ? `\r${line}\x1b[K${event.done === event.total ? '\n' : ''}` : `${line}\n`);
-        lastConvert = line;
+        const text = `converting ${event.component} to ONNX: ${event.done}/${event.total}`;
+        if (text !== lastConvert) status(text, event.done === event.total);
+        lastConvert = text;
         break;
       }
       case 'download':
-        if (tty) process.stderr.write(`\rdownloading ${event.file}: ${Math.round((100 * event.bytes) / Math.max(1, event.total))}%\x1b[K`);
+        if (tty) status(`downloading ${event.file}: ${Math.round((100 * event.bytes) / Math.max(1, event.total))}%`, false);
+        else if (event.file !== lastFile) line(`downloading ${event.file}`);
+        lastFile = event.file;
         break;
       case 'load':
-        process.stderr.write(`loading ${event.component} on ${event.provider}\n`);
+        line(`loading ${event.component} on ${event.provider}`);
         break;
       case 'message':
-        process.stderr.write(`${event.level === 'warning' ? 'warning: ' : ''}${event.text}\n`);
+        line(`${event.level === 'warning' ? 'warning: ' : ''}${event.text}`);
         break;
       case 'decode':
       case 'done':
