@@ -105,6 +105,10 @@ export class ImageGenerator {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
+  /**
+   * `idleUnloadMs`: how long loaded sessions wait for the next job before being released (default
+   * 10 minutes); 0 releases them after every job, Infinity keeps them until unload() or dispose().
+   */
   constructor(options: { idleUnloadMs?: number } = {}) {
     this.idleUnloadMs = options.idleUnloadMs ?? defaultIdleUnloadMs;
   }
