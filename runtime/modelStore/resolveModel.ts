@@ -181,7 +181,8 @@ async function downloadSnapshot(
   const message = (text: string) => options.onProgress?.({ status: 'message', level: 'info', text });
 
   if ((await findMissingModelFiles(snapshotDir)).length === 0) {
-    await writeRef(paths, revision, commit);
+    // Best effort: a shared, read-only cache still serves what it holds.
+    await writeRef(paths, revision, commit).catch(() => undefined);
     return { modelDir: snapshotDir, source: 'cache', revision: commit };
   }
 
