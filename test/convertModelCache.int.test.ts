@@ -99,6 +99,14 @@ test('converted graphs are cached, keyed by the source files, and written atomic
 
   const leftovers = (await readdir(dirname(first.onnxPath) + '/..')).filter((name) => name.startsWith('.tmp'));
   assert.deepEqual(leftovers, []);
+
+  // A temp folder left by a conversion that died a day ago is cleared by the next conversion.
+  const cacheRoot = join(modelDir, '.letterpress', 'onnx');
+  const stale = join(cacheRoot, '.tmp-unet-999-dead');
+  await mkdir(stale);
+  await utimes(stale, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
+  await ensureConvertedComponent(modelDir, 'vae_decoder');
+  assert.deepEqual((await readdir(cacheRoot)).filter((name) => name.startsWith('.tmp')), []);
 });
 
 test('cancellation rejects with AbortError and leaves no partial cache', async () => {

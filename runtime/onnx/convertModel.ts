@@ -8,7 +8,7 @@
 // conversion is written into a temp folder that is renamed into place, so a crash never leaves a
 // half cache behind.
 import { createHash, randomBytes } from 'node:crypto';
-import { access, constants, copyFile, link, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, copyFile, link, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { ProgressListener } from '../generationTypes.ts';
@@ -102,6 +102,17 @@ async function fileIdentity(path: string | null) {
   const real = await realpath(path);
   const s = await stat(real);
   return { real, size: s.size, mtimeMs: s.mtimeMs };
+}
+
+/** Temp folders of conversions that died (crash, kill) more than a day ago. */
+async function removeStaleTempDirs(root: string): Promise<void> {
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith('.tmp-')) continue;
+    const path = join(root, name);
+    const info = await stat(path).catch(() => null);
+    if (info && info.mtimeMs < dayAgo) await rm(path, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 /** Hard link (no copy, same bytes); a copy where linking is refused, e.g. across file systems. */
@@ -237,6 +248,7 @@ export async function ensureConvertedComponent(
     return { onnxPath, fromCache: true, notes };
   }
 
+  await removeStaleTempDirs(root);
   const config = await readComponentConfig(files);
   const chosen = await chooseWeights(component, files, config, fp16, identity.variant === 'fp16');
   const tempDir = join(root, `.tmp-${component}-${process.pid}-${randomBytes(4).toString('hex')}`);
