@@ -73,6 +73,28 @@ for (const mode of ['matmul', 'gemm'] as const) {
   });
 }
 
+test('gelu (erf) and quickGelu (CLIP quick_gelu) match their formulas', async () => {
+  const x = Float32Array.from({ length: 41 }, (_, i) => (i - 20) / 4);
+  const { session } = await buildAndLoad({}, (b) => {
+    const input = b.input('x', 'float32', [x.length]);
+    b.output(b.gelu(input), 'gelu', 'float32', [x.length]);
+    b.output(b.quickGelu(input), 'quick', 'float32', [x.length]);
+  });
+  const out = await session.run({ x: new ort.Tensor('float32', x, [x.length]) });
+  // erf by Abramowitz-Stegun 7.1.26 is only good to 1.5e-7, so compare against a series instead.
+  const erf = (z: number) => {
+    let sum = 0;
+    let term = z;
+    for (let n = 0; n < 200; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-z * z) / (n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+  assertClose(out.gelu!.data as Float32Array, Array.from(x, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2))), 1e-5);
+  assertClose(out.quick!.data as Float32Array, Array.from(x, (v) => v / (1 + Math.exp(-1.702 * v))), 1e-5);
+});
+
 test('groupNorm matches GroupNorm(groups, C) with affine weights', async () => {
   const [batch, channels, h, w, groups, eps] = [2, 6, 3, 4, 3, 1e-5];
   const gamma = randn(channels);

@@ -130,6 +130,10 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
   requireAbsentOrEqual(config, 'cross_attention_norm', [null]);
   requireAbsentOrEqual(config, 'num_class_embeds', [null]);
   requireAbsentOrEqual(config, 'mid_block_type', ['UNetMidBlock2DCrossAttn', null]);
+  if ('mid_block_type' in config && config.mid_block_type === null) {
+    // An explicit null means "no mid block" to diffusers, which no SD 1.x/2.x model uses.
+    throw new UnsupportedModelError('config.json: mid_block_type=null (a UNet without a mid block) is not supported');
+  }
 
   const blockOut = config.block_out_channels;
   if (!Array.isArray(blockOut) || !blockOut.every((v) => typeof v === 'number')) {
@@ -183,10 +187,9 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
   }
 
   const midChannels = blockOut[n - 1]!;
-  const midHasAttention = (config.mid_block_type ?? 'UNetMidBlock2DCrossAttn') === 'UNetMidBlock2DCrossAttn';
   const mid = {
     channels: midChannels,
-    transformer: midHasAttention ? transformer(midChannels, heads[n - 1]!, transformerLayers[n - 1]!, crossDims[n - 1]!) : null,
+    transformer: transformer(midChannels, heads[n - 1]!, transformerLayers[n - 1]!, crossDims[n - 1]!) as TransformerSpec | null,
   };
 
   const reversedOut = [...blockOut].reverse();
