@@ -127,6 +127,10 @@ describe('CLIP tokenizer on prompts beyond the reference cases', () => {
     assert.deepEqual(content('🚀!x'), [...content('🚀'), id('!'), ...content('x')]);
     assert.deepEqual(content('end<|endoftext|>start'), [...content('end'), eos, ...content('start')]);
     assert.deepEqual(content('<|startoftext|>'), [bos]);
+    // Each "!" is its own token however long the run (and the split stays linear in the length).
+    const started = performance.now();
+    assert.equal(tokenizer.countContentTokens('!'.repeat(20_000)), 20_000);
+    assert.ok(performance.now() - started < 2000);
   });
 
   test('control characters are kept as byte tokens, not dropped', () => {

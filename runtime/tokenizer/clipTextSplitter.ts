@@ -33,16 +33,20 @@ export function preTokenize(normalized: string): string[] {
 /** Cuts special tokens out of the text: leftmost match first, the longest where several start there. */
 export function splitOnSpecialTokens(text: string, specials: readonly string[]): TextPiece[] {
   const pieces: TextPiece[] = [];
+  const candidates = specials.filter((special) => special !== '');
+  // Where each special next occurs; searched again only once the cut has passed it, so a prompt
+  // full of "!" stays linear.
+  const nextAt = candidates.map((special) => text.indexOf(special));
   let from = 0;
   for (;;) {
     let at = -1;
     let match = '';
-    for (const special of specials) {
-      if (!special) continue;
-      const index = text.indexOf(special, from);
-      if (index >= 0 && (at < 0 || index < at || (index === at && special.length > match.length))) {
+    for (let k = 0; k < candidates.length; k++) {
+      if (nextAt[k] >= 0 && nextAt[k] < from) nextAt[k] = text.indexOf(candidates[k], from);
+      const index = nextAt[k];
+      if (index >= 0 && (at < 0 || index < at || (index === at && candidates[k].length > match.length))) {
         at = index;
-        match = special;
+        match = candidates[k];
       }
     }
     if (at < 0) break;
