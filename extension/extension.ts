@@ -12,7 +12,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerRuntimeCommands(context, services);
   registerGenerateImageCommand(context, services);
   registerGenerateFromCommentCommand(context, services);
-  registerGallery(context);
+  registerGallery(context, services);
 }
 
 export function deactivate(): void {}

@@ -36,11 +36,6 @@ export interface GenerateOptions {
   device?: DeviceSetting;
   /** Use float16 graphs where the execution provider benefits from them. */
   fp16?: boolean;
-  /**
-   * Attach a small latent preview PNG to some step events (runtime/preview/latentPreview.ts);
-   * the gallery asks for them, the CLI does not.
-   */
-  previews?: boolean;
 }
 
 /** Progress of any long runtime job, as one tagged union for the progress bar and the webview. */

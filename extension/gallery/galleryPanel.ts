@@ -1,7 +1,9 @@
 // The gallery webview panel on the host side: serves the page, answers the webview's messages
 // (after validating them), keeps the image list in step with the disk and forwards jobs.
 import * as vscode from 'vscode';
-import { relative, resolve, sep, isAbsolute } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
+import { defaultOutputFolder, readSettings } from '../settings.ts';
+import { resolveInside } from '../workspacePaths.ts';
 import { GalleryIndex } from './galleryIndex.ts';
 import type { IndexedImage } from './galleryIndex.ts';
 import { GalleryJobs } from './galleryJobs.ts';
@@ -28,13 +30,16 @@ import { samplerDisplayName, schedulerNameForDisplayName } from '../../runtime/s
 import type { SchedulerName } from '../../runtime/generationTypes.ts';
 
 export const galleryViewType = 'letterpress.gallery';
-export const defaultOutputFolder = 'assets/generated';
+const galleryPollMs = 5000;
+/** The first count starts the runtime and finds the model, which can outlast the host's wait. */
+const tokenCountRetries = 3;
 
 /** What the rest of the extension lends the gallery; each part may be missing (then it is disabled). */
 export interface GalleryServices {
   /** Runs generation jobs and writes their images into the output folder. */
   jobs?: GalleryJobBackend;
-  countTokens?(text: string): Promise<{ count: number; limit: number }>;
+  /** Undefined when it cannot count now (no model on disk yet). */
+  countTokens?(text: string): Promise<{ count: number; limit: number } | undefined>;
   /** The text that references `image` from `document` (Markdown `![]()`, HTML `<img>`, …). */
   referenceFor?(document: vscode.TextDocument, image: vscode.Uri, altText: string): string;
   log?: vscode.LogOutputChannel;
@@ -67,20 +72,23 @@ interface OutputLocation {
   uri: vscode.Uri;
 }
 
-/** The output folder inside the first workspace folder; a setting that leaves it is ignored. */
+/**
+ * The output folder inside the first workspace folder (readSettings already ignores a custom one in
+ * Restricted Mode). A setting that leaves the workspace shows the default folder; generating then
+ * fails with the host's message saying how to fix the setting.
+ */
 export function resolveOutputLocation(): OutputLocation | undefined {
   const workspaceFolder = vscode.workspace.workspaceFolders?.[0];
   if (!workspaceFolder) return undefined;
-  let setting = vscode.workspace.getConfiguration('letterpress', workspaceFolder).get<string>('outputFolder') || defaultOutputFolder;
-  // Restricted Mode: a custom output folder is one of the things a hostile repository could set.
-  if (!vscode.workspace.isTrusted) setting = defaultOutputFolder;
   const root = workspaceFolder.uri.fsPath;
-  const full = resolve(root, setting);
-  const rel = relative(root, full);
-  if (isAbsolute(setting) || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    return { workspaceFolder, relativePath: defaultOutputFolder, uri: vscode.Uri.joinPath(workspaceFolder.uri, defaultOutputFolder) };
+  let full: string;
+  try {
+    full = resolveInside(root, readSettings(workspaceFolder.uri).outputFolder);
+  } catch {
+    full = resolveInside(root, defaultOutputFolder);
   }
-  return { workspaceFolder, relativePath: rel.split(sep).join('/'), uri: vscode.Uri.file(full) };
+  const rel = relative(root, full).split(sep).join('/');
+  return { workspaceFolder, relativePath: rel, uri: vscode.Uri.file(full) };
 }
 
 export class GalleryPanel implements vscode.Disposable {
@@ -91,6 +99,9 @@ export class GalleryPanel implements vscode.Disposable {
   private location: OutputLocation | undefined;
   private watcher: vscode.FileSystemWatcher | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  /** What the webview was last sent, so a poll that finds nothing new sends nothing. */
+  private sentSignature = '';
   private refreshing: Promise<void> = Promise.resolve();
   private readonly thumbnails: ThumbnailCache;
   private disposed = false;
@@ -122,6 +133,8 @@ export class GalleryPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'gallery-icon.svg');
     this.configure();
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
+    panel.onDidChangeViewState(() => this.updatePolling(), undefined, this.disposables);
+    this.updatePolling();
     panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message), undefined, this.disposables);
     if (jobs) this.disposables.push(jobs.onDidUpdate((job) => {
       this.post(JobUpdated.create({ job }));
@@ -129,7 +142,7 @@ export class GalleryPanel implements vscode.Disposable {
     }));
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration('letterpress')) this.configure();
+        if (event.affectsConfiguration('letterpress.outputFolder')) this.configure();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.configure()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.configure()),
@@ -174,8 +187,7 @@ export class GalleryPanel implements vscode.Disposable {
   }
 
   private config(): GalleryConfig {
-    const settings = vscode.workspace.getConfiguration('letterpress');
-    const scheduler = settings.get<string>('scheduler');
+    const settings = readSettings(this.location?.workspaceFolder.uri);
     const schedulers: SchedulerOption[] = schedulerNames.map((name) => ({ name, label: this.samplerLabel(name) }));
     let reason: string | undefined;
     if (!this.location) reason = 'Open a folder to generate images into it.';
@@ -183,9 +195,9 @@ export class GalleryPanel implements vscode.Disposable {
     return {
       outputFolder: this.location?.relativePath ?? defaultOutputFolder,
       defaults: {
-        steps: clampInt(settings.get<number>('steps'), 1, 150, 25),
-        guidanceScale: clampNumber(settings.get<number>('guidance') ?? settings.get<number>('guidanceScale'), 0, 30, 7.5),
-        ...((schedulerNames as readonly string[]).includes(scheduler ?? '') ? { scheduler: scheduler as SchedulerName } : {}),
+        steps: settings.steps,
+        guidanceScale: settings.guidanceScale,
+        ...(settings.scheduler ? { scheduler: settings.scheduler } : {}),
       },
       schedulers,
       canGenerate: reason === undefined,
@@ -207,14 +219,19 @@ export class GalleryPanel implements vscode.Disposable {
       switch (message.method) {
         case PanelReady.method: {
           const images = await this.refreshNow();
+          this.sentSignature = images.map((i) => `${i.id}\0${i.mtimeMs}\0${i.size}`).join('\n');
           this.post(InitState.create({ config: this.config(), images, jobs: this.jobs?.list() ?? [] }));
           break;
         }
         case CountTokens.method: {
           const { requestId, text } = message.params;
-          if (!this.services.countTokens) break;
-          const { count, limit } = await this.services.countTokens(text);
-          this.post(TokensCounted.create({ requestId, count, limit: limit || promptTokenLimit }));
+          let counted = await this.services.countTokens?.(text);
+          for (let attempt = 1; !counted && this.services.countTokens && attempt <= tokenCountRetries && !this.disposed; attempt++) {
+            await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+            counted = await this.services.countTokens(text);
+          }
+          if (!counted) break;
+          this.post(TokensCounted.create({ requestId, count: counted.count, limit: counted.limit || promptTokenLimit }));
           break;
         }
         case SubmitJob.method:
@@ -316,8 +333,26 @@ export class GalleryPanel implements vscode.Disposable {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      void this.refreshNow().then((images) => this.post(ImagesChanged.create({ images })));
+      void this.refreshNow().then((images) => {
+        const signature = images.map((i) => `${i.id}\0${i.mtimeMs}\0${i.size}`).join('\n');
+        if (signature === this.sentSignature) return;
+        this.sentSignature = signature;
+        this.post(ImagesChanged.create({ images }));
+      });
     }, delayMs);
+  }
+
+  /**
+   * File watchers miss changes on some remote, container and network file systems; while the
+   * panel is visible a slow poll (stat only: unchanged files are not re-read) catches those.
+   */
+  private updatePolling(): void {
+    const wanted = this.panel.visible && !this.disposed;
+    if (wanted && !this.pollTimer) this.pollTimer = setInterval(() => this.scheduleRefresh(0), galleryPollMs);
+    if (!wanted && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
   }
 
   /** One refresh at a time; callers get the list as it is after theirs. */
@@ -357,6 +392,7 @@ export class GalleryPanel implements vscode.Disposable {
     this.disposed = true;
     if (GalleryPanel.current === this) GalleryPanel.current = undefined;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     this.watcher?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
@@ -366,12 +402,4 @@ export class GalleryPanel implements vscode.Disposable {
 function relativeFrom(document: vscode.Uri, target: vscode.Uri): string {
   const rel = relative(resolve(document.fsPath, '..'), target.fsPath).split(sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
-}
-
-function clampInt(value: number | undefined, min: number, max: number, fallback: number): number {
-  return Number.isInteger(value) && value! >= min && value! <= max ? value! : fallback;
-}
-
-function clampNumber(value: number | undefined, min: number, max: number, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fallback;
 }

@@ -1,13 +1,30 @@
 // Wires the gallery into the extension: the Open Gallery command and the serializer that brings
 // the panel back after a window reload.
+import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { referenceText } from '../referenceInsertion.ts';
+import type { LetterpressServices } from '../services.ts';
+import { relativeReference } from '../workspacePaths.ts';
+import { createGalleryBackend } from './galleryBackend.ts';
 import { GalleryJobs } from './galleryJobs.ts';
 import { GalleryPanel, LastEditorTracker, galleryViewType } from './galleryPanel.ts';
 import type { GalleryServices } from './galleryPanel.ts';
 
 export const openGalleryCommand = 'letterpress.openGallery';
 
-export function registerGallery(context: vscode.ExtensionContext, services: GalleryServices = {}): void {
+/** The panel's view of the extension's shared services. */
+export function galleryServicesFrom(services: LetterpressServices): GalleryServices {
+  return {
+    jobs: createGalleryBackend(services),
+    countTokens: (text) => services.models.countTokens(text),
+    referenceFor: (document, image, alt) =>
+      referenceText({ languageId: document.languageId, relativePath: relativeReference(dirname(document.uri.fsPath), image.fsPath), alt }),
+    log: services.log,
+  };
+}
+
+export function registerGallery(context: vscode.ExtensionContext, letterpress: LetterpressServices): void {
+  const services = galleryServicesFrom(letterpress);
   const editors = new LastEditorTracker();
   // Jobs outlive the panel: closing it while one runs and opening it again shows the job still going.
   const jobs = services.jobs ? new GalleryJobs(services.jobs) : undefined;

@@ -1,0 +1,94 @@
+// The gallery's jobs run through the extension's shared job queue and land in the output folder the
+// same way the commands' images do (readable name, never overwriting, atomic): this adapts the
+// host's services to the panel's GalleryJobBackend.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import type { GenerateOptions, ProgressEvent } from '../../runtime/generationTypes.ts';
+import { RuntimeError } from '../../runtime/protocol.ts';
+import { Emitter } from '../emitter.ts';
+import { imagePresets } from '../imagePresets.ts';
+import { outputBaseName } from '../outputFileName.ts';
+import type { LetterpressServices } from '../services.ts';
+import { readSettings } from '../settings.ts';
+import { resolveOutputFolder } from '../workspacePaths.ts';
+import { placeFileInFolder } from '../workspaceWrite.ts';
+import type { GenerationRequest } from '../../webview/protocol.ts';
+import type { GalleryJobBackend, GalleryJobHandle } from './galleryJobs.ts';
+
+export function createGalleryBackend(services: LetterpressServices): GalleryJobBackend {
+  return {
+    generate(request) {
+      const workspaceFolder = vscode.workspace.workspaceFolders?.[0];
+      if (!workspaceFolder) throw new Error('Open a folder to generate images into it.');
+      return startJob(services, workspaceFolder, request);
+    },
+  };
+}
+
+function startJob(services: LetterpressServices, workspaceFolder: vscode.WorkspaceFolder, request: GenerationRequest): GalleryJobHandle {
+  const id = randomUUID();
+  const progress = new Emitter<ProgressEvent>();
+  let cancelled = false;
+  let cancelRunning: (() => void) | undefined;
+  const throwIfCancelled = () => {
+    if (cancelled) throw new RuntimeError('cancelled', 'Cancelled.');
+  };
+
+  const result = (async () => {
+    const settings = readSettings(workspaceFolder.uri);
+    const root = workspaceFolder.uri.fsPath;
+    await resolveOutputFolder(root, settings.outputFolder);
+    const modelDir = await services.models.ensure();
+    throwIfCancelled();
+    if (!modelDir) throw new RuntimeError('modelMissing', 'No model: download it or set "letterpress.model" to a model folder.');
+    const options: GenerateOptions = {
+      modelDir,
+      prompt: request.prompt,
+      negativePrompt: request.negativePrompt,
+      steps: request.steps,
+      guidanceScale: request.guidanceScale,
+      ...(request.scheduler ? { scheduler: request.scheduler } : {}),
+      width: request.width,
+      height: request.height,
+      seed: request.seed,
+      numImages: request.numImages,
+      device: settings.device,
+      fp16: settings.fp16,
+    };
+    const tempDir = await mkdtemp(join(tmpdir(), 'letterpress-gallery-'));
+    try {
+      const job = services.jobs.generate(request.prompt.slice(0, 40), { options, outputDir: tempDir });
+      cancelRunning = () => job.cancel();
+      if (cancelled) job.cancel();
+      job.onProgress((event) => progress.fire(event));
+      const generated = await job.result;
+      services.statusBar.setProvider(generated.provider, generated.providerNote);
+      // Checked again: the folder may have been replaced by a link while the job ran.
+      const folder = await resolveOutputFolder(root, settings.outputFolder);
+      const preset = imagePresets.find((p) => p.width === request.width && p.height === request.height)?.name;
+      const baseName = outputBaseName(request.prompt, preset);
+      const ids: string[] = [];
+      for (const image of generated.images) {
+        const placed = await placeFileInFolder(image.file, folder, baseName);
+        ids.push(relative(root, placed).split(sep).join('/'));
+      }
+      return ids;
+    } finally {
+      await rm(tempDir, { recursive: true, force: true }).catch(() => {});
+      progress.dispose();
+    }
+  })();
+
+  return {
+    id,
+    result,
+    onProgress: progress.event,
+    cancel() {
+      cancelled = true;
+      cancelRunning?.();
+    },
+  };
+}
