@@ -114,6 +114,9 @@ export function parseSafetensorsHeader(
     root = parseStrictJson(text);
   } catch (error) {
     if (!(error instanceof StrictJsonError)) throw error;
+    if (error.duplicateKey !== undefined) {
+      bad(`the header has the key ${JSON.stringify(error.duplicateKey)} twice in one object (${error.message}); readers could disagree on which copy counts`);
+    }
     bad(`the header is not valid JSON: ${error.message}`);
   }
   if (!(root instanceof Map)) return bad('the header is not a JSON object');

@@ -9,16 +9,24 @@ export class JsonNumber {
 
 export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | Map<string, JsonValue>;
 
-export class StrictJsonError extends Error {}
+export class StrictJsonError extends Error {
+  constructor(
+    message: string,
+    /** Set when the problem is a key repeated within one object. */
+    readonly duplicateKey?: string,
+  ) {
+    super(message);
+  }
+}
 
 const maxDepth = 64;
 
 export function parseStrictJson(text: string): JsonValue {
   let pos = 0;
 
-  const fail = (what: string): never => {
+  const fail = (what: string, duplicateKey?: string): never => {
     const near = JSON.stringify(text.slice(pos, pos + 20));
-    throw new StrictJsonError(`${what} at character ${pos} (near ${near})`);
+    throw new StrictJsonError(`${what} at character ${pos} (near ${near})`, duplicateKey);
   };
 
   const skipWhitespace = () => {
@@ -110,7 +118,7 @@ export function parseStrictJson(text: string): JsonValue {
         const key = parseString();
         if (map.has(key)) {
           pos = keyPos;
-          fail(`duplicate key ${JSON.stringify(key)}`);
+          fail(`duplicate key ${JSON.stringify(key)}`, key);
         }
         skipWhitespace();
         if (text[pos] !== ':') fail('expected ":"');
