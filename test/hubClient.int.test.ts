@@ -191,6 +191,22 @@ describe('hub download (revisions, tokens, hostile listings)', () => {
     }
   });
 
+  it('explains a gated repository, an unknown revision and a missing repository', async () => {
+    const server = await startHubServer();
+    const cache = makeTempDir();
+    try {
+      const run = (options: { model?: string; revision?: string } = {}) =>
+        resolveModel({ model: server.repoId, cacheDir: cache.dir, endpoint: server.endpoint, ...options });
+      server.failures.hub.push({ status: 403, code: 'GatedRepo' });
+      await assert.rejects(run(), (e: ModelStoreError) => e.code === 'http' && /accept its terms/.test(e.message));
+      await assert.rejects(run({ revision: 'v9' }), (e: ModelStoreError) => /has no revision "v9"/.test(e.message));
+      await assert.rejects(run({ model: 'letterpress-test/nope' }), (e: ModelStoreError) => /letterpress-test\/nope was not found or needs a Hugging Face token/.test(e.message));
+    } finally {
+      await server.close();
+      cache.remove();
+    }
+  });
+
   it('resolves a revision given as a commit hash and stores no ref for it', async () => {
     const server = await startHubServer();
     const cache = makeTempDir();

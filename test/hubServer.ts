@@ -133,7 +133,7 @@ export class HubServer {
   /** Names added to the model-info listing (to serve hostile file names). */
   extraSiblings: string[] = [];
   /** The next requests to each host answer with these statuses (a hub or file store hiccup). */
-  readonly failures: Record<'hub' | 'cdn', number[]> = { hub: [], cdn: [] };
+  readonly failures: Record<'hub' | 'cdn', (number | { status: number; code: string })[]> = { hub: [], cdn: [] };
   /** Called as a file body starts to be served (GET), e.g. to move `main` mid-download. */
   onFileServed?: (path: string, commit: string) => void;
   private readonly commits = new Map<string, Map<string, StoredFile>>();
@@ -235,7 +235,8 @@ export class HubServer {
     this.requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
     const failure = this.failures[host].shift();
-    if (failure !== undefined) return this.error(res, failure, undefined, 'Service temporarily unavailable');
+    if (typeof failure === 'number') return this.error(res, failure, undefined, 'Service temporarily unavailable');
+    if (failure) return this.error(res, failure.status, failure.code, `Refused: ${failure.code}`);
     try {
       if (host === 'cdn') return await this.serveCdn(req, res);
       if (this.options.requireToken && req.headers.authorization !== `Bearer ${this.options.requireToken}`) {

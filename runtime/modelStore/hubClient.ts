@@ -224,10 +224,10 @@ export async function httpError(response: Response, repoId: string, revision: st
   const target = file ? `${repoId}/${file} at "${revision}"` : `${repoId} at "${revision}"`;
   const suffix = serverMessage ? ` The hub says: ${serverMessage}` : '';
   let message: string;
-  if (response.status === 401 || code === 'RepoNotFound') {
+  if (code === 'GatedRepo' || (response.status === 403 && code !== 'RepoNotFound')) {
+    message = `Access to ${repoId} is refused (HTTP ${response.status}). If it is gated, accept its terms on huggingface.co with the account of your token (HF_TOKEN or the Letterpress token setting).`;
+  } else if (response.status === 401 || code === 'RepoNotFound') {
     message = `${repoId} was not found or needs a Hugging Face token (HTTP ${response.status}). Check the repository id, or set HF_TOKEN / add a token in Letterpress settings if it is private or gated.`;
-  } else if (response.status === 403 || code === 'GatedRepo') {
-    message = `Access to ${repoId} is refused (HTTP ${response.status}). If it is gated, accept its terms on huggingface.co with the account of your token.`;
   } else if (code === 'RevisionNotFound') {
     message = `${repoId} has no revision "${revision}". Check --revision.`;
   } else if (code === 'EntryNotFound' || response.status === 404) {
