@@ -163,6 +163,19 @@ function remoteFile(url: string, file: string, meta: HubFileMetadata, sibling: H
   return remote;
 }
 
+async function mapWithLimit<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 async function fileExists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
@@ -209,16 +222,19 @@ async function downloadSnapshot(
     }
   }
 
-  const wanted: RemoteFile[] = [];
+  const absent: string[] = [];
   for (const file of requiredModelFiles) {
-    if (await fileExists(paths.snapshotFile(commit, file))) continue;
+    if (!(await fileExists(paths.snapshotFile(commit, file)))) absent.push(file);
+  }
+  // A few HEADs at a time: a dozen sequential round trips to the hub add up to seconds.
+  const wanted = await mapWithLimit(absent, 4, async (file) => {
     const meta = file === requiredModelFiles[0] ? pinned : await client.fileMetadata(model, commit, file);
     if (meta.commit !== commit) {
       throw new ModelStoreError('http', `The hub answered for ${file} with commit ${meta.commit} when asked for ${commit}. Try again later.`);
     }
     assertSafeBlobName(meta.etag, file);
-    wanted.push(remoteFile(client.resolveUrl(model, commit, file), file, meta, listing?.get(file)));
-  }
+    return remoteFile(client.resolveUrl(model, commit, file), file, meta, listing?.get(file));
+  });
 
   let needed = 0;
   let total = 0;
