@@ -76,6 +76,15 @@ test('missing or mis-shaped tensors are named in the error', async () => {
     ensureConvertedComponent(modelDir, 'text_encoder'),
     /model\.safetensors does not match its config\.json: missing encoder\.layers\.1\.mlp\.fc1\.weight \[64, 32\]; missing final_layer_norm\.bias \[32\]/,
   );
+
+  // A config that disagrees with the weights (here: a wider text embedding for cross-attention) names the mis-shaped tensors.
+  const configPath = join(modelDir, 'unet', 'config.json');
+  const config = JSON.parse(await readFile(configPath, 'utf8'));
+  await writeFile(configPath, JSON.stringify({ ...config, cross_attention_dim: 64 }));
+  await assert.rejects(
+    ensureConvertedComponent(modelDir, 'unet'),
+    /does not match its config\.json: down_blocks\.0\.attentions\.0\.transformer_blocks\.0\.attn2\.to_k\.weight is \[32, 32\], expected \[32, 64\]; .* and \d+ more/,
+  );
 });
 
 test('converted graphs are cached, keyed by the source files, and written atomically', async () => {

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, constants, copyFile, link, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ProgressListener } from '../generationTypes.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float16.ts';
 import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
@@ -211,10 +211,11 @@ export async function convertComponentInto(
 }
 
 export async function ensureConvertedComponent(
-  modelDir: string,
+  modelFolder: string,
   component: ComponentName,
   options: ConvertOptions = {},
 ): Promise<ConvertedComponent> {
+  const modelDir = resolve(modelFolder);
   const fp16 = options.fp16 === true;
   throwIfAborted(options.signal);
   const files = await findComponentFiles(modelDir, component);
