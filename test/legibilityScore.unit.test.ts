@@ -44,6 +44,13 @@ test('the best-fitting run of words is scored; the whole reading is kept for ref
   assert.equal(nearMiss.cer, 2 / 10);
   assert.deepEqual([nearMiss.start, nearMiss.end], [2, 4]);
 
+  // Punctuation glued to the run's ends counts only where the target has some there.
+  assert.equal(scoreText('OPEN 24/7', '\u201COPEN 24/7 i..').exactMatch, true);
+  assert.equal(scoreText('OPEN 24/7', '|OPEN 24/7|').exactMatch, true);
+  assert.equal(scoreText('Hello, World?', 'Hello, World?!').exactMatch, false);
+  assert.equal(scoreText('Hello, World?', 'Hello, World').cer, 1 / 13);
+  assert.equal(scoreText('"Quoted"', '"Quoted"').exactMatch, true);
+
   // Words are matched whole: the target hidden inside a longer word is not a match.
   assert.equal(scoreText('OPEN', 'REOPENED').exactMatch, false);
   assert.equal(scoreText('OPEN', 'REOPENED').cer, 1);

@@ -51,6 +51,22 @@ export function levenshtein(a: string, b: string): number {
   return previous[t.length]!;
 }
 
+const edgePunctuation = /^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu;
+
+/**
+ * Punctuation glued to the ends of a run ("OPEN 24/7 i.." read as `"OPEN` … ) is dropped unless the
+ * target itself begins or ends with punctuation: a quote mark or a plate's edge read as "|" is not a misspelling.
+ */
+function trimRunEdges(run: string, wanted: string): string {
+  const leading = /^[^\p{L}\p{N}]/u.test(wanted);
+  const trailing = /[^\p{L}\p{N}]$/u.test(wanted);
+  if (leading && trailing) return run;
+  return run.replace(edgePunctuation, (match, offset: number) => {
+    const atStart = offset === 0;
+    return (atStart && leading) || (!atStart && trailing) ? match : '';
+  });
+}
+
 /**
  * Scores `words` (the reading split at whitespace, or OCR's own words) against the target. Runs of up
  * to twice the target's word count (plus two) are tried, which keeps this quadratic only in that count.
@@ -65,7 +81,7 @@ export function scoreWords(target: string, words: readonly string[]): TextScore 
   for (let i = 0; i < tokens.length && best.distance > 0; i++) {
     if (!tokens[i]) continue;
     for (let j = i + 1; j <= Math.min(tokens.length, i + maxRun); j++) {
-      const run = tokens.slice(i, j).filter(Boolean).join(' ');
+      const run = trimRunEdges(tokens.slice(i, j).filter(Boolean).join(' '), wanted);
       const distance = levenshtein(wanted, run);
       if (distance < best.distance) best = { distance, start: i, end: j };
       if (distance === 0) break;
