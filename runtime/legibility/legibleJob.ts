@@ -1,0 +1,110 @@
+// The legibility side of a generate job, for the CLI and the runtime: check that the target text is
+// asked for sensibly, run best of N (with the fallback) or just score the images, and describe the
+// outcome in one line for people.
+import type { GenerateOptions, ProgressListener } from '../generationTypes.ts';
+import { addPngTextChunk } from '../png/pngTextChunks.ts';
+import type { CandidateGenerator } from './bestOfN.ts';
+import { generateBestOfN } from './bestOfN.ts';
+import type { TextPosition } from './exactTextFallback.ts';
+import type { LegibilityScore } from './legibilityScore.ts';
+import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
+import { OcrReader } from './ocrReader.ts';
+
+export const textPositions: readonly TextPosition[] = ['top', 'centre', 'bottom'];
+export const maxCandidates = 16;
+
+export interface LegibleRequest {
+  target: string;
+  candidates: number;
+  exactFallback: boolean;
+  position?: TextPosition;
+  batchSize?: number;
+}
+
+/**
+ * What the user asked for, checked. Returns an error message for a combination that cannot work,
+ * null when there is nothing legibility-related to do beyond scoring, or the request.
+ */
+export function planLegibleJob(input: {
+  target: string | null;
+  candidates?: number;
+  exactFallback?: boolean;
+  position?: string;
+  numImages: number;
+  fixedLatents: boolean;
+}): { error: string } | { request: LegibleRequest | null } {
+  const wantsBest = (input.candidates ?? 1) > 1 || input.exactFallback === true;
+  if (input.candidates !== undefined && (!Number.isInteger(input.candidates) || input.candidates < 1 || input.candidates > maxCandidates)) {
+    return { error: `--candidates must be a whole number from 1 to ${maxCandidates}, got ${input.candidates}` };
+  }
+  if (input.position !== undefined && !(textPositions as readonly string[]).includes(input.position)) {
+    return { error: `--text-position must be one of ${textPositions.join(', ')}, got "${input.position}"` };
+  }
+  if (!wantsBest) return { request: null };
+  if (!input.target) {
+    return { error: 'no text to check: quote it in the prompt (a sign that says "OPEN 24/7") or pass --text "OPEN 24/7"' };
+  }
+  if (input.numImages > 1) return { error: '--num-images cannot be combined with --candidates or --exact-fallback: best of N keeps one image' };
+  if (input.fixedLatents) return { error: '--latents fixes the noise, so there are no candidates to choose from; leave out --candidates and --exact-fallback' };
+  return {
+    request: {
+      target: input.target,
+      candidates: input.candidates ?? 1,
+      exactFallback: input.exactFallback === true,
+      position: input.position as TextPosition | undefined,
+    },
+  };
+}
+
+export function describeScore(score: LegibilityScore): string {
+  const read = JSON.stringify(score.ocrText.replace(/\s+/g, ' ').slice(0, 80));
+  const verdict = score.exactMatch ? 'exact' : `CER ${score.cer.toFixed(2)}`;
+  return `OCR: ${JSON.stringify(score.target)} read as ${read} (${verdict}, confidence ${Math.round(score.ocrConfidence)})`;
+}
+
+/** Best of N (and the fallback) for one image; `log` gets one line per candidate and the outcome. */
+export async function runLegibleJob(
+  generator: CandidateGenerator,
+  options: GenerateOptions,
+  request: LegibleRequest,
+  hooks: { onProgress?: ProgressListener; signal?: AbortSignal; log?: (line: string) => void } = {},
+): Promise<{ png: Buffer; seed: number; score: LegibilityScore; fallbackUsed: boolean }> {
+  const reader = new OcrReader();
+  try {
+    const result = await generateBestOfN({
+      generator,
+      reader,
+      options,
+      target: request.target,
+      candidates: request.candidates,
+      batchSize: request.batchSize,
+      exactFallback: request.exactFallback,
+      fallbackPosition: request.position,
+      onProgress: hooks.onProgress,
+      signal: hooks.signal,
+      onCandidate: (candidate) => hooks.log?.(`candidate seed ${candidate.seed}: ${describeScore(candidate.score)}`),
+    });
+    if (result.stoppedEarly) hooks.log?.(`stopped early: seed ${result.seed} spells the text exactly`);
+    if (result.fallback) {
+      hooks.log?.(`no candidate spelled the text: drew it over seed ${result.seed}; ${describeScore(result.score)}`);
+    }
+    return { png: result.png, seed: result.seed, score: result.score, fallbackUsed: result.fallback !== null };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Scores generated PNGs against the target and stores each score in its `letterpress` chunk. */
+export async function scoreGeneratedPngs(pngs: readonly Buffer[], target: string): Promise<Array<{ png: Buffer; score: LegibilityScore }>> {
+  const reader = new OcrReader();
+  try {
+    const out = [];
+    for (const png of pngs) {
+      const score = await scoreImage(reader, png, target);
+      out.push({ png: addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ legibility: score })), score });
+    }
+    return out;
+  } finally {
+    await reader.close();
+  }
+}

@@ -1,0 +1,63 @@
+// `letterpress generate --candidates … --exact-fallback` as a user runs it, on the tiny fixture model,
+// with the written file read back by OCR in the test itself.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { OcrReader } from '../runtime/legibility/ocrReader.ts';
+import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
+import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+
+const run = promisify(execFile);
+const dirPromise = mkdtemp(join(tmpdir(), 'lp-exact-cli-'));
+after(async () => rm(await dirPromise, { recursive: true, force: true }));
+
+async function letterpress(args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('generate --candidates 2 --exact-fallback writes an image that OCR reads as the quoted text', async () => {
+  const out = join(await dirPromise, 'open.png');
+  const result = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a neon sign that says "OPEN 24/7"',
+    '--candidates', '2', '--exact-fallback', '--steps', '2', '--width', '192', '--height', '192', '--seed', '5', '--device', 'cpu', '--out', out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /candidate seed 5: OCR/);
+  assert.match(result.stderr, /candidate seed 6: OCR/);
+  assert.match(result.stderr, /drew it over seed [56]/);
+  assert.match(result.stdout, /open\.png \(seed [56]\)/);
+
+  const png = await readFile(out);
+  const reader = new OcrReader();
+  try {
+    const score = await scoreImage(reader, png, 'OPEN 24/7');
+    assert.equal(score.exactMatch, true, `read ${JSON.stringify(score.ocrText)}`);
+  } finally {
+    await reader.close();
+  }
+  const chunks = readPngTextChunks(png);
+  assert.equal(parseGenerationParameters(chunks.parameters!).prompt, 'a neon sign that says "OPEN 24/7"');
+  const record = parseLegibilityChunk(chunks[legibilityChunkKey]!);
+  assert.equal(record?.exactTextFallback, true);
+  assert.equal(record?.legibility.exactMatch, true);
+});
+
+test('asking for candidates without any text to check is a clear error, before any work', async () => {
+  const out = join(await dirPromise, 'none.png');
+  const result = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a watercolour fox', '--candidates', '3', '--out', out]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /no text to check: quote it in the prompt/);
+  const both = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a sign "HI"', '--exact-fallback', '--num-images', '2', '--out', out]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--num-images cannot be combined/);
+});
