@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
+import { describeScore, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
+import { resolveTargetText } from '../legibility/targetText.ts';
 import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
@@ -31,6 +33,12 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
   --out <file.png>           where to write the image (required)
   --raw <file.safetensors>   also write the float image [n,H,W,3] in [0,1] as tensor "image"
   --force                    overwrite existing output files
+  --text <text>              the text the image must show (default: what the prompt quotes); the image
+                             is read back with OCR and the score stored in its "letterpress" chunk
+  --candidates <n>           generate n seeds, keep the one OCR reads closest to the text (stops early
+                             on an exact match)
+  --exact-fallback           when no candidate spells the text, draw it exactly over the best one
+  --text-position <p>        top, centre or bottom: where the fallback draws when OCR found no text
 `;
 
 /** Errors of the runtime's modules that describe a problem with the request or the model files. */
@@ -191,6 +199,10 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
         out: { type: 'string' },
         raw: { type: 'string' },
         force: { type: 'boolean' },
+        text: { type: 'string' },
+        candidates: { type: 'string' },
+        'exact-fallback': { type: 'boolean' },
+        'text-position': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -226,6 +238,17 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   }
   const seed = parseNumberOption('seed', v.seed, true) ?? randomInt(0, 2 ** 32);
   const force = v.force ?? false;
+  const target = resolveTargetText({ prompt: v.prompt, text: v.text });
+  const plan = planLegibleJob({
+    target,
+    candidates: parseNumberOption('candidates', v.candidates, true),
+    exactFallback: v['exact-fallback'],
+    position: v['text-position'],
+    numImages,
+    fixedLatents: v.latents !== undefined,
+  });
+  if ('error' in plan) throw new CliError(plan.error);
+  if (plan.request && v.raw) throw new CliError('--raw cannot be combined with --candidates or --exact-fallback');
   const pngPaths = outputPaths(v.out, Math.max(1, numImages));
   for (const path of [...pngPaths, ...(v.raw ? [v.raw] : [])]) {
     if (!force && (await exists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
@@ -244,10 +267,10 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   // error log for each of them would only bury it.
   ortEnv.logLevel = 'fatal';
   const generator = new ImageGenerator({ idleUnloadMs: 0 });
-  let images: GeneratedImage[];
+  let images: GeneratedImage[] = [];
+  let pngs: Array<{ png: Buffer; seed: number }>;
   try {
-    const result = await generator.generate(
-      {
+    const generateOptions = {
         modelDir,
         modelName,
         prompt: v.prompt,
@@ -261,14 +284,25 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
         numImages,
         device: (v.device as DeviceSetting | undefined) ?? 'auto',
         fp16: v.fp16 ?? false,
-      },
-      { onProgress, latents: latents?.data },
-    );
-    images = result.images;
-    const t = result.timingsMs;
-    process.stderr.write(
-      `done in ${(t.total / 1000).toFixed(1)} s (load ${(t.load / 1000).toFixed(1)} s, denoise ${(t.denoise / 1000).toFixed(1)} s, decode ${(t.decode / 1000).toFixed(1)} s)\n`,
-    );
+    };
+    if (plan.request) {
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const best = await runLegibleJob(generator, generateOptions, plan.request, { onProgress, log });
+      pngs = [{ png: best.png, seed: best.seed }];
+    } else {
+      const result = await generator.generate(generateOptions, { onProgress, latents: latents?.data });
+      images = result.images;
+      const t = result.timingsMs;
+      process.stderr.write(
+        `done in ${(t.total / 1000).toFixed(1)} s (load ${(t.load / 1000).toFixed(1)} s, denoise ${(t.denoise / 1000).toFixed(1)} s, decode ${(t.decode / 1000).toFixed(1)} s)\n`,
+      );
+      pngs = await Promise.all(images.map(async (image) => ({ png: await image.png(), seed: image.seed })));
+      if (target) {
+        const scored = await scoreGeneratedPngs(pngs.map((p) => p.png), target);
+        pngs = pngs.map((p, i) => ({ png: scored[i].png, seed: p.seed }));
+        for (const { score } of scored) process.stderr.write(`${describeScore(score)}\n`);
+      }
+    }
   } catch (error) {
     if (userFixableErrors.has((error as Error)?.name)) throw new CliError((error as Error).message);
     throw error;
@@ -276,9 +310,9 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     await generator.dispose();
   }
 
-  for (const [i, image] of images.entries()) {
+  for (const [i, image] of pngs.entries()) {
     const temp = tempPathFor(pngPaths[i]);
-    await writeFile(temp, await image.png());
+    await writeFile(temp, image.png);
     await placeFile(temp, pngPaths[i], force);
     process.stdout.write(`${pngPaths[i]} (seed ${image.seed})\n`);
   }
