@@ -233,12 +233,15 @@ export class RuntimeSupervisor implements Disposable {
     const stderrTail = running.stderrLines.join('\n');
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
     const lastLine = running.stderrLines.at(-1);
+    const crashIsCounted = !running.expectedExit && this.current === running && this.stateValue !== 'disposed';
+    const restartsAfter = crashIsCounted && this.restartDelaysMs[this.consecutiveCrashes] !== undefined;
     running.connection.close(
       new RuntimeError(
         'processExited',
         running.expectedExit
           ? 'The Letterpress runtime was stopped.'
-          : `The Letterpress runtime ${how} while working on this request${lastLine ? `: ${lastLine}` : '.'}`,
+          : `The Letterpress runtime ${how} while working on this request${lastLine ? `: ${lastLine}` : '.'}` +
+            (restartsAfter ? ' It restarts by itself; try again.' : ''),
         stderrTail || undefined,
       ),
     );

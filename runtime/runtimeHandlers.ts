@@ -88,7 +88,8 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
         onProgress: (event) => notify(jobProgressNotification, { jobId, event }),
       });
     } catch (error) {
-      if (params.offline && !(error instanceof Error && error.name === 'AbortError')) {
+      // Only "not in the cache" means missing; a broken local folder keeps its own message.
+      if (params.offline && (error as { code?: unknown }).code === 'not-cached') {
         throw new RuntimeError('modelMissing', (error as Error).message);
       }
       throw error;

@@ -1,24 +1,15 @@
 // Entry point of the runtime child process (dist/runtime.js), forked by the extension host's
 // supervisor. It speaks runtime/protocol.ts over the IPC channel and exits with its parent.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { RuntimeError } from './protocol.ts';
-import { loadClipTokenizer } from './tokenizer/clipTokenizer.ts';
+import { resolveModel } from './modelStore/resolveModel.ts';
+import { ImageGenerator } from './pipeline/imageGenerator.ts';
 import { registerRuntimeHandlers, type RuntimeServices } from './runtimeHandlers.ts';
 import { watchParent } from './runtimeParentWatch.ts';
 import { processPort, RuntimeServer } from './runtimeServer.ts';
-
-function notYet(what: string): never {
-  throw new RuntimeError('unavailable', `${what} is not part of this build of Letterpress yet.`);
-}
+import { loadClipTokenizer } from './tokenizer/clipTokenizer.ts';
 
 const services: RuntimeServices = {
-  createGenerator: () => notYet('Image generation'),
-  // Until the model store lands: local folders only.
-  resolveModel: async ({ model }) => {
-    if (model && existsSync(join(model, 'model_index.json'))) return { modelDir: model, source: 'local' };
-    throw new RuntimeError('modelMissing', model ? `${model} is not a model folder (no model_index.json).` : 'Downloading models is not part of this build yet.');
-  },
+  createGenerator: (options) => new ImageGenerator(options),
+  resolveModel: (options) => resolveModel(options),
   loadTokenizer: (modelDir) => loadClipTokenizer(modelDir),
 };
 

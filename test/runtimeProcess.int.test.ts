@@ -1,34 +1,115 @@
 // The real runtime entry point (runtime/runtimeMain.ts) in a child process, driven through the
-// supervisor as the extension does.
+// supervisor and job queue as the extension does: tokens, model lookup, generation to PNG files,
+// cancellation.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { JobQueue } from '../extension/jobQueue.ts';
 import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
-import { countTokensRequest, RuntimeError } from '../runtime/protocol.ts';
+import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
+import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
+import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { countTokensRequest, resolveModelRequest, RuntimeError } from '../runtime/protocol.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 
 const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
-after(() => supervisor.dispose());
+const queue = new JobQueue(supervisor);
+let scratch: string;
+let modelDir: string;
+
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'letterpress-runtime-'));
+  // A copy: the converter caches its graphs next to the model.
+  modelDir = join(scratch, 'tiny-sd2');
+  await cp(tinyModelDir, modelDir, { recursive: true });
+});
+after(async () => {
+  queue.dispose();
+  supervisor.dispose();
+  await supervisor.whenExited();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof RuntimeError, `expected a RuntimeError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
 
 test('counts prompt tokens as the reference tokenizer does (without start and end tokens)', async () => {
   const reference = JSON.parse(await readFile(join(referenceDir, 'tokenizer-cases.json'), 'utf8')) as {
     cases: { prompt: string; untruncated_length: number }[];
   };
   for (const { prompt, untruncated_length } of reference.cases) {
-    const { count, limit } = await supervisor.request(countTokensRequest, { modelDir: tinyModelDir, text: prompt });
+    const { count, limit } = await supervisor.request(countTokensRequest, { modelDir, text: prompt });
     assert.equal(count, untruncated_length - 2, prompt);
     assert.equal(limit, 75);
   }
   assert.ok(reference.cases.some((c) => c.untruncated_length - 2 > 75), 'a case over the limit is covered');
 });
 
-test('a model folder without a tokenizer gives a typed error, and the process carries on', async () => {
-  await assert.rejects(supervisor.request(countTokensRequest, { modelDir: referenceDir, text: 'x' }), (error: unknown) => {
-    assert.ok(error instanceof RuntimeError);
-    assert.equal(error.code, 'userError');
-    assert.match(error.message, /tokenizer/i);
-    return true;
-  });
-  assert.equal((await supervisor.request(countTokensRequest, { modelDir: tinyModelDir, text: 'a cat' })).count, 2);
+test('a folder without a tokenizer gives a typed user error, and the process carries on', async () => {
+  const error = await rejection(supervisor.request(countTokensRequest, { modelDir: referenceDir, text: 'x' }));
+  assert.equal(error.code, 'userError');
+  assert.match(error.message, /tokenizer/i);
+  assert.equal((await supervisor.request(countTokensRequest, { modelDir, text: 'a cat' })).count, 2);
+});
+
+test('model lookup: a local folder as is; a hub model that is not cached is reported missing when offline', async () => {
+  const local = await supervisor.request(resolveModelRequest, { jobId: 'local', model: modelDir, offline: true });
+  assert.deepEqual(local, { modelDir, source: 'local' });
+  const missing = await rejection(
+    supervisor.request(resolveModelRequest, { jobId: 'hub', model: 'someone/not-here', offline: true, cacheDir: join(scratch, 'empty-cache') }),
+  );
+  assert.equal(missing.code, 'modelMissing');
+  const broken = await rejection(supervisor.request(resolveModelRequest, { jobId: 'broken', model: referenceDir, offline: true }));
+  assert.equal(broken.code, 'userError', 'a local folder that is not a model says why');
+});
+
+function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
+  return { modelDir, prompt: 'a sign that says "HELLO"', negativePrompt: 'blurry', steps: 3, guidanceScale: 7.5, width: 64, height: 48, seed: 1234, device: 'cpu', ...overrides };
+}
+
+test('generates a PNG file with its parameters chunk and reports every step', async () => {
+  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const job = queue.generate('hello', { options: options(), outputDir });
+  const events: ProgressEvent[] = [];
+  job.onProgress((event) => events.push(event));
+  const result = await job.result;
+  assert.equal(result.provider, 'cpu');
+  assert.equal(result.images.length, 1);
+  const [image] = result.images;
+  assert.equal(image!.file, join(outputDir, (await readdir(outputDir))[0]!), 'the only file in the folder');
+  const png = await readFile(image!.file);
+  const meta = await sharp(png).metadata();
+  assert.deepEqual([meta.width, meta.height, meta.format], [64, 48, 'png']);
+  const parameters = parseGenerationParameters(readPngTextChunks(png).parameters!);
+  assert.equal(parameters.prompt, 'a sign that says "HELLO"');
+  assert.equal(parameters.negativePrompt, 'blurry');
+  assert.equal(parameters.steps, 3);
+  assert.equal(parameters.seed, 1234);
+  assert.equal(image!.parameters, readPngTextChunks(png).parameters);
+  assert.deepEqual(
+    events.filter((e) => e.status === 'step').map((e) => (e.status === 'step' ? e.step : 0)),
+    [1, 2, 3],
+  );
+});
+
+test('a running generation can be cancelled and the next one still runs', async () => {
+  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const slow = queue.generate('slow', { options: options({ steps: 200, width: 128, height: 128 }), outputDir });
+  const next = queue.generate('next', { options: options({ seed: 99 }), outputDir });
+  await new Promise<void>((resolveStep) => slow.onProgress((e) => e.status === 'step' && e.step >= 2 && resolveStep()));
+  slow.cancel();
+  assert.equal((await rejection(slow.result)).code, 'cancelled');
+  const result = await next.result;
+  assert.equal(result.images[0]!.seed, 99);
+  assert.deepEqual(await readdir(outputDir), [result.images[0]!.file.split('/').pop()], 'the cancelled job wrote nothing');
 });

@@ -137,29 +137,53 @@ export class CodeServerSession {
       'workbench.editor.enablePreview': false,
       'editor.minimap.enabled': false,
       'files.autoSave': 'off',
+      // One buffer line per screen line, so tests can find inserted text in the editor.
+      'editor.wordWrap': 'off',
+      '[markdown]': { 'editor.wordWrap': 'off' },
     };
-    await writeFile(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...defaults, ...settings }, null, 2));
+    const text = JSON.stringify({ ...defaults, ...settings }, null, 2);
+    // code-server is a remote setup: machine-scoped settings (letterpress.model) come from Machine/.
+    await mkdir(join(userDataDir, 'Machine'), { recursive: true });
+    await writeFile(join(userDataDir, 'User', 'settings.json'), text);
+    await writeFile(join(userDataDir, 'Machine', 'settings.json'), text);
   }
 
   /** Replaces the letterpress.* (and other) user settings; VS Code picks the file change up live. */
   async updateSettings(settings: Record<string, unknown>): Promise<void> {
-    const file = join(this.userDataDir, 'User', 'settings.json');
-    const current = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    await writeFile(file, JSON.stringify({ ...current, ...settings }, null, 2));
+    for (const scope of ['User', 'Machine']) {
+      const file = join(this.userDataDir, scope, 'settings.json');
+      const current = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      await writeFile(file, JSON.stringify({ ...current, ...settings }, null, 2));
+    }
     await sleep(1500);
   }
 
-  /** Opens the command palette and runs the command with this exact title ("Letterpress: Generate Image…"). */
-  async runCommand(title: string): Promise<void> {
+  /**
+   * Opens the command palette and runs the command with this exact title ("Letterpress: Generate
+   * Image…"). Retries a few times: commands behind a `when` clause appear once their context key
+   * has caught up with the editor.
+   */
+  async runCommand(title: string, attempts = 4): Promise<void> {
     const { page } = this;
-    await this.closeQuickInput();
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    await row.waitFor({ state: 'visible' });
-    await page.keyboard.press('Enter');
+    for (let attempt = 1; ; attempt++) {
+      await this.closeQuickInput();
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      try {
+        await row.waitFor({ state: 'visible', timeout: 8000 });
+      } catch (error) {
+        if (attempt >= attempts) {
+          await this.screenshot(`command-missing-${title.replace(/[^a-z]+/gi, '-')}`);
+          throw error;
+        }
+        continue;
+      }
+      await page.keyboard.press('Enter');
+      return;
+    }
   }
 
   /** Waits for a quick pick row containing `text`, then picks it. */
@@ -179,7 +203,10 @@ export class CodeServerSession {
   }
 
   async closeQuickInput(): Promise<void> {
-    if (await this.page.locator('.quick-input-widget').isVisible()) await this.page.keyboard.press('Escape');
+    if (await this.page.locator('.quick-input-widget').isVisible()) {
+      await this.page.keyboard.press('Escape');
+      await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    }
   }
 
   /** Opens a workspace file in an editor and puts the cursor on `line` (1-based). */
@@ -201,12 +228,23 @@ export class CodeServerSession {
       await input.fill(`:${line}`);
       await page.keyboard.press('Enter');
       await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+      await page.locator('.statusbar-item', { hasText: `Ln ${line},` }).first().waitFor({ state: 'visible' });
     }
   }
 
   /** A notification toast containing `text` (regular expression or substring). */
   notification(text: string | RegExp) {
     return this.page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: text }).first();
+  }
+
+  /** Runs a test body; on failure saves a screenshot named after the step, then rethrows. */
+  async step<T>(name: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      await this.screenshot(`failed-${name}`).catch(() => {});
+      throw error;
+    }
   }
 
   async screenshot(step: string): Promise<string> {

@@ -1,0 +1,138 @@
+// Letterpress installed from its .vsix in real VS Code (code-server), driven through the UI in
+// Chromium: Generate Image… from the palette, Generate Image from Comment in TypeScript and
+// Markdown, and a runtime killed in the middle of a job.
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
+import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+
+const minute = 60_000;
+let session: CodeServerSession;
+let modelCopy: string;
+
+const files = {
+  'src/banner.ts': ['export const title = "Letterpress";', '// image 64x64: a badge that says "TS OK"', 'export {};', ''].join('\n'),
+  'docs/README.md': ['# Docs', '', '<!-- image 64x64: a banner that says "MD OK" -->', '', 'Some text.', ''].join('\n'),
+};
+
+async function waitForFile(relativePath: string, timeoutMs = 3 * minute): Promise<string> {
+  const path = join(session.workspace, relativePath);
+  await waitUntil(() => (existsSync(path) ? true : undefined), timeoutMs, relativePath);
+  return path;
+}
+
+describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () => {
+  before(async () => {
+    modelCopy = await mkdtemp(join(tmpdir(), 'letterpress-e2e-model-'));
+    await cp(tinyModelDir, join(modelCopy, 'tiny-sd2'), { recursive: true });
+    session = await CodeServerSession.start({
+      name: 'host',
+      files,
+      settings: {
+        'letterpress.model': join(modelCopy, 'tiny-sd2'),
+        'letterpress.steps': 2,
+        'letterpress.device': 'cpu',
+        'letterpress.seed': 42,
+        'letterpress.fp16': false,
+      },
+    });
+    await session.screenshot('0-started');
+  });
+
+  after(async () => {
+    await session?.close();
+    if (modelCopy) await rm(modelCopy, { recursive: true, force: true });
+  });
+
+  test('Generate Image… writes the PNG with its parameters into assets/generated and opens it', () =>
+    session.step('generate-image-writes-the-png-with-its-p', async () => {
+    await session.runCommand('Letterpress: Generate Image…');
+    await session.pick('Custom');
+    await session.answerInput('Custom Size', '64x64');
+    await session.answerInput('(2/3)', 'a sign that says "HELLO E2E"');
+    await session.answerInput('(3/3)', 'blurry');
+    const png = await waitForFile('assets/generated/hello-e2e.png');
+    const parameters = parseGenerationParameters(readPngTextChunks(await readFile(png)).parameters ?? '');
+    assert.equal(parameters.prompt, 'a sign that says "HELLO E2E"');
+    assert.equal(parameters.negativePrompt, 'blurry');
+    assert.equal(parameters.steps, 2);
+    assert.equal(parameters.seed, 42);
+    assert.equal(parameters.width, 64);
+    await session.page.locator('.tab', { hasText: 'hello-e2e.png' }).waitFor({ state: 'visible' });
+    await session.page.locator('.statusbar-item', { hasText: 'Letterpress: CPU' }).waitFor({ state: 'visible' });
+    await session.screenshot('1-generated');
+    }));
+
+  test('Generate Image from Comment in TypeScript inserts a comment with the relative path', () =>
+    session.step('generate-image-from-comment-in-typescrip', async () => {
+    await session.openFile('src/banner.ts', 2);
+    await session.runCommand('Letterpress: Generate Image from Comment');
+    await waitForFile('assets/generated/ts-ok.png');
+    await session.page.locator('.view-line', { hasText: '// image: ../assets/generated/ts-ok.png' }).waitFor({ state: 'visible' });
+    await session.screenshot('2-comment-typescript');
+    await session.runCommand('File: Save All Files');
+    const text = await waitUntil(async () => {
+      const content = await readFile(join(session.workspace, 'src/banner.ts'), 'utf8');
+      return content !== files['src/banner.ts'] ? content : undefined;
+    }, 30_000, 'src/banner.ts to be saved');
+    assert.deepEqual(text.split('\n'), [
+      'export const title = "Letterpress";',
+      '// image 64x64: a badge that says "TS OK"',
+      '// image: ../assets/generated/ts-ok.png',
+      'export {};',
+      '',
+    ]);
+    }));
+
+  test('Generate Image from Comment in Markdown inserts an image reference', () =>
+    session.step('generate-image-from-comment-in-markdown', async () => {
+    await session.openFile('docs/README.md', 3);
+    await session.runCommand('Letterpress: Generate Image from Comment');
+    await waitForFile('assets/generated/md-ok.png');
+    await session.page.locator('.view-line', { hasText: '](../assets/generated/md-ok.png)' }).waitFor({ state: 'visible' });
+    await session.screenshot('3-comment-markdown');
+    await session.runCommand('File: Save All Files');
+    const text = await waitUntil(async () => {
+      const content = await readFile(join(session.workspace, 'docs/README.md'), 'utf8');
+      return content !== files['docs/README.md'] ? content : undefined;
+    }, 30_000, 'docs/README.md to be saved');
+    assert.deepEqual(text.split('\n').slice(2, 4), [
+      '<!-- image 64x64: a banner that says "MD OK" -->',
+      '![a banner that says "MD OK"](../assets/generated/md-ok.png)',
+    ]);
+    }));
+
+  test('a runtime killed mid-job gives a clear error, and the next job succeeds', () =>
+    session.step('a-runtime-killed-mid-job-gives-a-clear-e', async () => {
+    await session.updateSettings({ 'letterpress.steps': 150 });
+    await session.runCommand('Letterpress: Generate Image…');
+    await session.pick('Custom');
+    await session.answerInput('Custom Size', '256x256');
+    await session.answerInput('(2/3)', 'a poster that says "SLOW JOB"');
+    await session.answerInput('(3/3)', '');
+    await session.notification(/step \d+\/150/).waitFor({ state: 'visible', timeout: 2 * minute });
+    const pids = session.runtimePids();
+    assert.equal(pids.length, 1, `one runtime process, found ${pids.join(', ')}`);
+    process.kill(pids[0]!, 'SIGKILL');
+    await session.notification(/runtime was killed \(SIGKILL\)/).waitFor({ state: 'visible', timeout: minute });
+    await session.screenshot('4-runtime-killed');
+    assert.ok(!existsSync(join(session.workspace, 'assets/generated/slow-job.png')), 'no image from the killed job');
+
+    await session.updateSettings({ 'letterpress.steps': 2 });
+    await session.runCommand('Letterpress: Generate Image…');
+    await session.pick('Icon');
+    await session.answerInput('(2/3)', 'a sign that says "AFTER CRASH"');
+    await session.answerInput('(3/3)', '');
+    const png = await waitForFile('assets/generated/after-crash-icon.png');
+    const parameters = parseGenerationParameters(readPngTextChunks(await readFile(png)).parameters ?? '');
+    assert.equal(parameters.width, 512);
+    assert.notDeepEqual(session.runtimePids(), pids, 'ran on a restarted runtime');
+    await session.screenshot('5-after-restart');
+    }));
+});
