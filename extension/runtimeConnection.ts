@@ -111,16 +111,18 @@ export class RuntimeConnection implements Disposable {
   }
 
   private post(message: WireMessage): void {
+    const failed = (error: Error): void => {
+      if (message.type !== 'request') return;
+      // Usually the process is dying: its exit rejects the request with the real reason (exit code,
+      // signal, stderr). Only if that does not come soon is the write error the best we know.
+      setTimeout(() => this.settle(message.id, new RuntimeError('processExited', `Could not reach the Letterpress runtime: ${error.message}`)), 2000).unref();
+    };
     try {
       this.child.send(message, (error) => {
-        if (error && message.type === 'request') {
-          this.settle(message.id, new RuntimeError('processExited', `Could not reach the Letterpress runtime: ${error.message}`));
-        }
+        if (error) failed(error);
       });
     } catch (error) {
-      if (message.type === 'request') {
-        this.settle(message.id, new RuntimeError('processExited', `Could not reach the Letterpress runtime: ${(error as Error).message}`));
-      }
+      failed(error as Error);
     }
   }
 
