@@ -6,7 +6,7 @@
 //   npm run bench -- [--device webgpu|cuda|dml|coreml] [--fp16] [--runs N] [--dir <parent>] [--keep]
 //                    [--configs <folder with text_encoder/ unet/ vae/ config.json>]  (a quick smoke run)
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -119,7 +119,14 @@ async function main(): Promise<void> {
     throw new Error(`--device must be one of ${deviceSettings.filter((d) => d !== 'auto').join(', ')}`);
   }
   const runs = Number(values.runs ?? 2);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs expects a whole number of 1 or more, got ${values.runs}`);
   const parent = values.dir ?? tmpdir();
+  // Float32 weights (~4.8 GB) plus float16 copies when --fp16 converts them.
+  const needed = values.configs ? 0 : (values.fp16 ? 7 : 5) * 2 ** 30;
+  const fs = await statfs(parent);
+  if (fs.bavail * fs.bsize < needed) {
+    throw new Error(`${parent} has ${(fs.bavail * fs.bsize / 2 ** 30).toFixed(1)} GiB free; the benchmark needs about ${needed / 2 ** 30} GiB (choose another folder with --dir)`);
+  }
   const modelDir = await mkdtemp(join(parent, 'letterpress-bench-'));
   const cleanup = async (): Promise<void> => {
     if (values.keep) process.stderr.write(`kept ${modelDir}\n`);
