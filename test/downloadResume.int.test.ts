@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { resolveModel } from '../runtime/modelStore/resolveModel.ts';
 import { assertSameAsFixture, type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
 
@@ -90,6 +91,21 @@ describe('download resume', () => {
     const resumedAt = Number(/bytes=(\d+)-/.exec(requests[1].range!)![1]);
     assert.ok(resumedAt > 0 && resumedAt <= 1_048_576, `resumed at ${resumedAt}`);
     assert.match(messages.join('\n'), /connection dropped while downloading unet\/diffusion_pytorch_model\.safetensors/);
+  });
+
+  it('gives up after repeated drops without progress, keeps the partial file, and resumes it next time', async () => {
+    leavePartial(server.file(lfsFile).content.subarray(0, 1_000_000));
+    server.setFault(lfsFile, { kind: 'dropConnection', afterBytes: 0 }, Infinity);
+    await assert.rejects(run(), (e: ModelStoreError) => {
+      assert.equal(e.code, 'network');
+      assert.match(e.message, /kept dropping while downloading unet\/diffusion_pytorch_model\.safetensors .*1,000,000 bytes are kept; run the download again to resume/);
+      return true;
+    });
+    assert.equal(fileRequests().length, 4, 'the first try and three more');
+    assert.equal(statSync(incompletePath()).size, 1_000_000);
+    server.clearFaults();
+    assertSameAsFixture((await run()).modelDir);
+    assert.equal(fileRequests().at(-1)!.range, 'bytes=1000000-');
   });
 
   it('treats a connection that stops sending as dropped, and resumes it', async () => {

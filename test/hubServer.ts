@@ -363,6 +363,8 @@ export class HubServer {
       extra['content-encoding'] = 'gzip';
     }
     res.writeHead(status, { ...base, ...extra, 'content-length': String(body.length) });
+    // The connection fails mid-body, so the client has the headers before it does.
+    if (fault?.kind === 'dropConnection' || fault?.kind === 'stall') res.flushHeaders();
     const stopAfter = fault?.kind === 'dropConnection' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
     await this.writeBody(res, path, body, stopAfter, fault?.kind === 'stall');
   }

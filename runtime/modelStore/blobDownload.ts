@@ -158,6 +158,9 @@ async function fetchIntoFile(
       } catch (error) {
         if (signal?.aborted) throw abortError(signal);
         if (stall.signal.aborted) throw new ModelStoreError('network', `The server stopped answering while ${what}. Run it again to resume.`);
+        if (error instanceof ModelStoreError && error.code === 'network' && offset > 0) {
+          throw new ModelStoreError('network', `${error.message} ${describe(offset)} of ${file.path} are kept; run the download again to resume.`, { cause: error });
+        }
         throw error;
       }
       contentType = response.headers.get('content-type') ?? '';
