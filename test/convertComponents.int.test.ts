@@ -2,10 +2,11 @@
 // run in a real onnxruntime-node CPU session.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
+import { decodeModel } from '../runtime/onnx/onnxSchema.ts';
 import {
   assertAgrees,
   copyTinyModel,
@@ -89,6 +90,19 @@ describe('float16 graphs', () => {
       const { actual, expected } = await runComponent(session, 'unet', caseName);
       assertAgrees(`unet fp16 ${caseName}`, actual, expected, float16Tolerance);
     }
+  });
+
+  test('upcast_attention (SD 2.x 768-v configs): float32 attention inside the float16 unet', async () => {
+    const modelDir = await copyTinyModel();
+    const configPath = join(modelDir, 'unet', 'config.json');
+    await writeFile(configPath, JSON.stringify({ ...JSON.parse(await readFile(configPath, 'utf8')), upcast_attention: true }));
+    const converted = await ensureConvertedComponent(modelDir, 'unet', { fp16: true });
+    const model = decodeModel(await readFile(converted.onnxPath));
+    const attentionInputs = model.graph.node.filter((n) => n.opType === 'MultiHeadAttention').flatMap((n) => n.input);
+    const castsToFloat32 = new Set(model.graph.node.filter((n) => n.opType === 'Cast' && n.attribute[0]?.i === 1).flatMap((n) => n.output));
+    assert.ok(attentionInputs.length > 0 && attentionInputs.every((name) => castsToFloat32.has(name)));
+    const { actual, expected } = await runComponent(await createSession(converted.onnxPath), 'unet', 'square');
+    assertAgrees('unet fp16 upcast attention', actual, expected, float16Tolerance);
   });
 
   test('text encoder and vae decoder cast from float32 weights', async () => {

@@ -24,7 +24,7 @@ import { buildUnetGraph } from './unetGraph.ts';
 import { buildVaeDecoderGraph } from './vaeDecoderGraph.ts';
 
 /** Bump when graphs change, so older caches are not reused. */
-export const converterVersion = 1;
+export const converterVersion = 2;
 
 export interface ConvertOptions {
   fp16?: boolean;

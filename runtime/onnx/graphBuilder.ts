@@ -337,8 +337,18 @@ export class GraphBuilder {
   }
 
   /** Scaled dot-product attention of [B, Sq, H*D] queries over [B, Sk, H*D] keys/values (already
-   *  projected); `mask` is added to the [B, H, Sq, Sk] scores. */
-  attentionCore(q: Value, k: Value, v: Value, heads: number, headDim: number, hint: string, mask?: Value): Value {
+   *  projected); `mask` is added to the [B, H, Sq, Sk] scores. `upcast` computes it in float32 inside
+   *  a float16 graph (diffusers' upcast_attention / upcast_softmax). */
+  attentionCore(q: Value, k: Value, v: Value, heads: number, headDim: number, hint: string, mask?: Value, upcast = false): Value {
+    if (upcast && this.computeType === 'float16') {
+      const to32 = (x: Value) => this.cast(x, 'float32', hint);
+      const out = this.attentionIn('float32', to32(q), to32(k), to32(v), heads, headDim, hint, mask && to32(mask));
+      return this.cast(out, 'float16', hint);
+    }
+    return this.attentionIn(this.computeType, q, k, v, heads, headDim, hint, mask);
+  }
+
+  private attentionIn(dtype: ComputeType, q: Value, k: Value, v: Value, heads: number, headDim: number, hint: string, mask?: Value): Value {
     if (this.attentionMode === 'fused' && !mask) {
       const scale = { float: 1 / Math.sqrt(headDim) };
       return this.op('MultiHeadAttention', [q, k, v], { num_heads: heads, scale }, hint, undefined, 'com.microsoft');
@@ -346,7 +356,8 @@ export class GraphBuilder {
     const qh = this.transpose(this.reshape(q, [0, 0, heads, headDim], hint), [0, 2, 1, 3], hint);
     const kt = this.transpose(this.reshape(k, [0, 0, heads, headDim], hint), [0, 2, 3, 1], hint);
     const vh = this.transpose(this.reshape(v, [0, 0, heads, headDim], hint), [0, 2, 1, 3], hint);
-    let scores = this.op('MatMul', [this.mul(qh, this.scalar(1 / Math.sqrt(headDim)), hint), kt], {}, hint);
+    const scale = dtype === this.computeType ? this.scalar(1 / Math.sqrt(headDim)) : this.constant('float32', [], Float32Array.from([1 / Math.sqrt(headDim)]), 'scale');
+    let scores = this.op('MatMul', [this.mul(qh, scale, hint), kt], {}, hint);
     if (mask) scores = this.add(scores, mask, hint);
     const probs = this.op('Softmax', [scores], { axis: -1 }, hint);
     const out = this.transpose(this.op('MatMul', [probs, vh], {}, hint), [0, 2, 1, 3], hint);

@@ -101,6 +101,8 @@ export interface UnetArchitecture {
   normGroups: number;
   normEps: number;
   useLinearProjection: boolean;
+  /** Attention in float32 inside float16 graphs (SD 2.x 768-v models set it). */
+  upcastAttention: boolean;
   downsamplePadding: number;
   convInKernel: number;
   convOutKernel: number;
@@ -232,6 +234,7 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
     normGroups,
     normEps: num(config, 'norm_eps', 1e-5),
     useLinearProjection: config.use_linear_projection === true,
+    upcastAttention: config.upcast_attention === true,
     downsamplePadding: num(config, 'downsample_padding', 1),
     convInKernel,
     convOutKernel,

@@ -16,18 +16,18 @@ function timestepFrequencies(dim: number, shift: number): Float32Array {
   return out;
 }
 
-function attention(b: GraphBuilder, x: Value, context: Value, prefix: string, spec: TransformerSpec): Value {
+function attention(b: GraphBuilder, x: Value, context: Value, prefix: string, spec: TransformerSpec, upcast: boolean): Value {
   const q = b.linear(x, `${prefix}.to_q`, { bias: false });
   const k = b.linear(context, `${prefix}.to_k`, { bias: false });
   const v = b.linear(context, `${prefix}.to_v`, { bias: false });
-  return b.linear(b.attentionCore(q, k, v, spec.heads, spec.headDim, prefix), `${prefix}.to_out.0`);
+  return b.linear(b.attentionCore(q, k, v, spec.heads, spec.headDim, prefix, undefined, upcast), `${prefix}.to_out.0`);
 }
 
-function transformerBlock(b: GraphBuilder, h: Value, prefix: string, spec: TransformerSpec, context: Value): Value {
+function transformerBlock(b: GraphBuilder, h: Value, prefix: string, spec: TransformerSpec, context: Value, upcast: boolean): Value {
   let n = b.layerNorm(h, `${prefix}.norm1`, 1e-5);
-  h = b.add(attention(b, n, n, `${prefix}.attn1`, spec), h, prefix);
+  h = b.add(attention(b, n, n, `${prefix}.attn1`, spec, upcast), h, prefix);
   n = b.layerNorm(h, `${prefix}.norm2`, 1e-5);
-  h = b.add(attention(b, n, context, `${prefix}.attn2`, spec), h, prefix);
+  h = b.add(attention(b, n, context, `${prefix}.attn2`, spec, upcast), h, prefix);
   n = b.layerNorm(h, `${prefix}.norm3`, 1e-5);
   // GEGLU: the projection's first half is the value, the second half the gate.
   const [value, gate] = b.opMulti('Split', [b.linear(n, `${prefix}.ff.net.0.proj`)], 2, { axis: -1 }, prefix) as [Value, Value];
@@ -44,13 +44,14 @@ function transformer2d(
   context: Value,
   groups: number,
   linearProjection: boolean,
+  upcast: boolean,
 ): Value {
   const inner = spec.heads * spec.headDim;
   let h = b.groupNorm(x, `${prefix}.norm`, groups, 1e-6);
   const toTokens = (t: Value, c: number) => b.reshape(b.transpose(t, [0, 2, 3, 1], prefix), [0, -1, c], prefix);
   if (linearProjection) h = b.linear(toTokens(h, channels), `${prefix}.proj_in`);
   else h = toTokens(b.conv2d(h, `${prefix}.proj_in`, { padding: 0 }), inner);
-  for (let l = 0; l < spec.layers; l++) h = transformerBlock(b, h, `${prefix}.transformer_blocks.${l}`, spec, context);
+  for (let l = 0; l < spec.layers; l++) h = transformerBlock(b, h, `${prefix}.transformer_blocks.${l}`, spec, context, upcast);
   const nhwc = (t: Value, c: number) =>
     b.op('Reshape', [t, b.concat([b.shapeOf(x, 0, 1, prefix), b.shapeOf(x, 2, 4, prefix), b.int64s([c])], 0, prefix)], {}, prefix);
   if (linearProjection) {
@@ -88,7 +89,7 @@ export function buildUnetGraph(b: GraphBuilder, config: JsonConfig): void {
     block.resnets.forEach((r, j) => {
       h = resnet(h, `down_blocks.${i}.resnets.${j}`, r.inChannels, r.outChannels);
       if (block.transformer) {
-        h = transformer2d(b, h, `down_blocks.${i}.attentions.${j}`, r.outChannels, block.transformer, context, groups, a.useLinearProjection);
+        h = transformer2d(b, h, `down_blocks.${i}.attentions.${j}`, r.outChannels, block.transformer, context, groups, a.useLinearProjection, a.upcastAttention);
       }
       skips.push(h);
     });
@@ -105,7 +106,7 @@ export function buildUnetGraph(b: GraphBuilder, config: JsonConfig): void {
 
   h = resnet(h, 'mid_block.resnets.0', a.mid.channels, a.mid.channels);
   if (a.mid.transformer) {
-    h = transformer2d(b, h, 'mid_block.attentions.0', a.mid.channels, a.mid.transformer, context, groups, a.useLinearProjection);
+    h = transformer2d(b, h, 'mid_block.attentions.0', a.mid.channels, a.mid.transformer, context, groups, a.useLinearProjection, a.upcastAttention);
     h = resnet(h, 'mid_block.resnets.1', a.mid.channels, a.mid.channels);
   }
 
@@ -115,7 +116,7 @@ export function buildUnetGraph(b: GraphBuilder, config: JsonConfig): void {
       h = b.concat([h, blockSkips.pop()!], 1, `up_blocks.${i}`);
       h = resnet(h, `up_blocks.${i}.resnets.${j}`, r.inChannels, r.outChannels);
       if (block.transformer) {
-        h = transformer2d(b, h, `up_blocks.${i}.attentions.${j}`, r.outChannels, block.transformer, context, groups, a.useLinearProjection);
+        h = transformer2d(b, h, `up_blocks.${i}.attentions.${j}`, r.outChannels, block.transformer, context, groups, a.useLinearProjection, a.upcastAttention);
       }
     });
     if (block.sampler !== null) {

@@ -12,7 +12,8 @@ function spatialAttention(b: GraphBuilder, x: Value, prefix: string, channels: n
   const q = b.linear(tokens, `${prefix}.to_q`);
   const k = b.linear(tokens, `${prefix}.to_k`);
   const v = b.linear(tokens, `${prefix}.to_v`);
-  const out = b.linear(b.attentionCore(q, k, v, 1, channels, prefix), `${prefix}.to_out.0`);
+  // diffusers upcasts this softmax (upcast_softmax); float32 attention keeps float16 graphs safe here.
+  const out = b.linear(b.attentionCore(q, k, v, 1, channels, prefix, undefined, true), `${prefix}.to_out.0`);
   const back = b.op('Reshape', [b.transpose(out, [0, 2, 1], prefix), b.shapeOf(x, undefined, undefined, prefix)], {}, prefix);
   return b.add(back, x, prefix);
 }
