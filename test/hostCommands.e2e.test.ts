@@ -11,10 +11,12 @@ import { parseGenerationParameters } from '../runtime/png/generationParameters.t
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { startHubServer, type HubServer } from './hubServer.ts';
 
 const minute = 60_000;
 let session: CodeServerSession;
 let modelCopy: string;
+let hub: HubServer;
 
 const files = {
   'src/banner.ts': ['export const title = "Letterpress";', '// image 64x64: a badge that says "TS OK"', 'export {};', ''].join('\n'),
@@ -31,9 +33,12 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
   before(async () => {
     modelCopy = await mkdtemp(join(tmpdir(), 'letterpress-e2e-model-'));
     await cp(tinyModelDir, join(modelCopy, 'tiny-sd2'), { recursive: true });
+    // A local stand-in for huggingface.co, for the first-run download.
+    hub = await startHubServer();
     session = await CodeServerSession.start({
       name: 'host',
       files,
+      env: { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(modelCopy, 'hub-cache') },
       settings: {
         'letterpress.model': join(modelCopy, 'tiny-sd2'),
         'letterpress.steps': 2,
@@ -47,6 +52,7 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
 
   after(async () => {
     await session?.close();
+    await hub?.close();
     if (modelCopy) await rm(modelCopy, { recursive: true, force: true });
   });
 
@@ -134,5 +140,24 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
     assert.equal(parameters.width, 512);
     assert.notDeepEqual(session.runtimePids(), pids, 'ran on a restarted runtime');
     await session.screenshot('5-after-restart');
+    }));
+
+  test('first run: offers to download a missing model, shows progress, then generates', () =>
+    session.step('first-run-download', async () => {
+      await session.runCommand('Notifications: Clear All Notifications');
+      await session.updateSettings({ 'letterpress.model': hub.repoId });
+      await session.runCommand('Letterpress: Generate Image…');
+      await session.pick('Icon');
+      await session.answerInput('(2/3)', 'a sign that says "FIRST RUN"');
+      await session.answerInput('(3/3)', '');
+      const offer = session.notification(`Letterpress needs the model ${hub.repoId}`);
+      await offer.waitFor({ state: 'visible', timeout: minute });
+      await session.screenshot('6-download-offer');
+      await offer.getByRole('button', { name: 'Download' }).click();
+      const png = await waitForFile('assets/generated/first-run-icon.png');
+      assert.ok(readPngTextChunks(await readFile(png)).parameters?.includes('FIRST RUN'));
+      const snapshots = join(modelCopy, 'hub-cache', `models--${hub.repoId.replace('/', '--')}`, 'snapshots');
+      assert.ok(existsSync(snapshots), 'the model landed in the hub cache layout');
+      await session.screenshot('7-first-run-done');
     }));
 });

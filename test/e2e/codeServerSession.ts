@@ -33,6 +33,8 @@ export interface SessionOptions {
   copyIntoWorkspace?: Record<string, string>;
   /** User settings (settings.json), on top of the harness's quiet defaults. */
   settings?: Record<string, unknown>;
+  /** Extra environment for code-server (and so for the extension host and its child processes). */
+  env?: Record<string, string>;
 }
 
 /** Builds the .vsix once per test run (or takes LETTERPRESS_E2E_VSIX). */
@@ -41,8 +43,11 @@ export function ensureVsix(): string {
   if (given) return resolve(given);
   const out = join(repoRoot, '.cache', 'e2e', 'letterpress-e2e.vsix');
   const built = existsSync(out) ? statSync(out).mtimeMs : 0;
-  // Rebuilt when older than this process: npm test rebuilds dist/ right before the tests.
-  if (built < Date.now() - process.uptime() * 1000) {
+  // Rebuilt when any source is newer (npm test rebuilds dist/ right before the tests; packaging
+  // itself rebuilds dist/ for production just before writing the .vsix, so that stays older).
+  const sources = ['extension.js', 'runtime.js', 'webview.js'].map((f) => join(repoRoot, 'dist', f)).concat(join(repoRoot, 'package.json'));
+  const newest = Math.max(...sources.map((f) => (existsSync(f) ? statSync(f).mtimeMs : Infinity)));
+  if (built < newest) {
     const result = spawnSync(process.execPath, ['scripts/package.mjs', '--out', out], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
     if (result.status !== 0) throw new Error(`npm run package failed (exit ${result.status})`);
   }
@@ -95,6 +100,7 @@ export class CodeServerSession {
       XDG_CONFIG_HOME: join(baseDir, 'config'),
       XDG_DATA_HOME: join(baseDir, 'data'),
       XDG_CACHE_HOME: join(baseDir, 'cache'),
+      ...options.env,
     };
     const common = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
     const install = spawnSync(node24Bin, [codeServerEntry, ...common, '--install-extension', vsix], { env, encoding: 'utf8' });
