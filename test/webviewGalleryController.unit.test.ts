@@ -28,6 +28,12 @@ class FakeHost {
 
 const config: GalleryConfig = {
   outputFolder: 'assets/generated',
+  presets: [
+    { id: '512x512', label: 'Icon 512×512', width: 512, height: 512 },
+    { id: '1024x256', label: 'Banner 1024×256', width: 1024, height: 256 },
+    { id: '768x256', label: 'Banner 768×256', width: 768, height: 256 },
+    { id: '768x512', label: 'Mockup 768×512', width: 768, height: 512 },
+  ],
   defaults: { steps: 20, guidanceScale: 6, scheduler: 'euler' },
   schedulers: [
     { name: 'ddim', label: 'DDIM' },
@@ -120,7 +126,7 @@ test('typing asks for a token count and keeps only the answer for the latest tex
 
 test('submitting with an unlocked seed draws a new seed per job and shows it', () => {
   const { host, controller } = started(seeds(111, 222));
-  controller.updateForm({ prompt: 'a banner that says "HELLO"', preset: 'banner', numImages: 2 });
+  controller.updateForm({ prompt: 'a banner that says "HELLO"', preset: '1024x256', numImages: 2 });
   const first = controller.submit();
   const second = controller.submit();
   assert.equal(first?.seed, 111);
@@ -164,12 +170,12 @@ test('the default scheduler is left out of the request so the model decides', ()
 
 test('size presets set width and height; typing a preset size selects it again', () => {
   const { controller } = started();
-  controller.updateForm({ preset: 'mockup' });
+  controller.updateForm({ preset: '768x512' });
   assert.deepEqual([controller.state.form.width, controller.state.form.height], [768, 512]);
   controller.updateForm({ width: 640 });
   assert.equal(controller.state.form.preset, 'custom');
   controller.updateForm({ width: 768, height: 256 });
-  assert.equal(controller.state.form.preset, 'bannerSmall');
+  assert.equal(controller.state.form.preset, '768x256');
 });
 
 test('generation is refused with the host reason when the window cannot generate', () => {
@@ -287,7 +293,7 @@ test('fill form locks the seed so the filled job is reproduced', () => {
   const { controller } = started();
   controller.receive(FillForm.create({ request: { ...request, width: 768, height: 512, seed: 77 } }));
   assert.equal(controller.state.form.prompt, request.prompt);
-  assert.equal(controller.state.form.preset, 'mockup');
+  assert.equal(controller.state.form.preset, '768x512');
   assert.equal(controller.state.form.seedLocked, true);
   assert.equal(controller.state.form.seed, 77);
 });

@@ -107,6 +107,10 @@ test('renders the gallery with the XSS prompt as text and nothing executed', asy
     InitState.create({
       config: {
         outputFolder: 'assets/generated',
+        presets: [
+          { id: '512x512', label: 'Icon 512×512', width: 512, height: 512 },
+          { id: '1024x256', label: 'Banner 1024×256', width: 1024, height: 256 },
+        ],
         defaults: { steps: 4, guidanceScale: 7.5 },
         schedulers: [
           { name: 'ddim', label: 'DDIM' },
@@ -146,7 +150,7 @@ test('the prompt shows its token count from the host and warns past the limit', 
 });
 
 test('the form is usable by keyboard and submits a complete job', async () => {
-  await page.locator('#preset').selectOption('banner');
+  await page.locator('#preset').selectOption('1024x256');
   await page.locator('#steps').fill('6');
   await page.locator('#seed').fill('1234');
   await page.locator('#scheduler').selectOption('euler_a');

@@ -17,7 +17,6 @@ import {
   isGenerationRequest,
   parseMessage,
   promptTokenLimit,
-  sizePresets,
 } from './protocol.ts';
 import type {
   GalleryConfig,
@@ -36,7 +35,7 @@ export interface HostMessenger {
 export interface FormState {
   prompt: string;
   negativePrompt: string;
-  /** A preset id from `sizePresets`, or 'custom' for the width/height fields. */
+  /** The id of one of the host's size presets, or 'custom' for the width/height fields. */
   preset: string;
   width: number;
   height: number;
@@ -76,7 +75,7 @@ export interface GalleryViewState {
 export const defaultForm: FormState = {
   prompt: '',
   negativePrompt: '',
-  preset: 'icon',
+  preset: '512x512',
   width: 512,
   height: 512,
   steps: 25,
@@ -154,6 +153,8 @@ export class GalleryController {
       case InitState.method: {
         const { config, images, jobs } = message.params;
         this.state.config = config;
+        const form = this.state.form;
+        form.preset = config.presets.find((p) => p.width === form.width && p.height === form.height)?.id ?? 'custom';
         if (!this.restored) {
           this.state.form.steps = config.defaults.steps;
           this.state.form.guidanceScale = config.defaults.guidanceScale;
@@ -195,14 +196,15 @@ export class GalleryController {
   updateForm(patch: Partial<FormState>): void {
     const form = this.state.form;
     Object.assign(form, patch);
+    const presets = this.state.config?.presets ?? [];
     if (patch.preset !== undefined && patch.preset !== 'custom') {
-      const preset = sizePresets.find((p) => p.id === patch.preset);
+      const preset = presets.find((p) => p.id === patch.preset);
       if (preset) {
         form.width = preset.width;
         form.height = preset.height;
       }
     } else if (patch.width !== undefined || patch.height !== undefined) {
-      form.preset = sizePresets.find((p) => p.width === form.width && p.height === form.height)?.id ?? 'custom';
+      form.preset = presets.find((p) => p.width === form.width && p.height === form.height)?.id ?? 'custom';
     }
     if (patch.prompt !== undefined) this.requestTokenCount();
     this.state.formErrors = [];

@@ -3,7 +3,7 @@
 // so a prompt like `<img src=x onerror=…>` stays text.
 import { GalleryController, estimateRemainingMs, formatDuration } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
-import { generationLimits, sizePresets } from './protocol.ts';
+import { generationLimits } from './protocol.ts';
 import type { GalleryImage, ImageAction, JobView, WebviewToHostMessage } from './protocol.ts';
 
 interface VsCodeApi {
@@ -44,12 +44,7 @@ const promptInput = el('textarea', {
 });
 const tokenCount = el('span', { id: 'token-count', class: 'token-count', 'aria-live': 'polite' });
 const negativeInput = el('textarea', { id: 'negative-prompt', rows: 2, maxlength: generationLimits.promptChars, placeholder: 'blurry, misspelled' });
-const presetSelect = el(
-  'select',
-  { id: 'preset' },
-  ...sizePresets.map((p) => el('option', { value: p.id }, p.label)),
-  el('option', { value: 'custom' }, 'Custom…'),
-);
+const presetSelect = el('select', { id: 'preset' }, el('option', { value: 'custom' }, 'Custom…'));
 const widthInput = el('input', { id: 'width', type: 'number', min: generationLimits.minSide, max: generationLimits.maxSide, step: 8 });
 const heightInput = el('input', { id: 'height', type: 'number', min: generationLimits.minSide, max: generationLimits.maxSide, step: 8 });
 const stepsInput = el('input', { id: 'steps', type: 'number', min: 1, max: generationLimits.maxSteps, step: 1 });
@@ -132,6 +127,12 @@ function renderForm(): void {
     schedulerSelect.replaceChildren(
       el('option', { value: '' }, 'Model default'),
       ...config.schedulers.map((s) => el('option', { value: s.name }, s.label)),
+    );
+  }
+  if (config && presetSelect.options.length !== config.presets.length + 1) {
+    presetSelect.replaceChildren(
+      ...config.presets.map((p) => el('option', { value: p.id }, p.label)),
+      el('option', { value: 'custom' }, 'Custom…'),
     );
   }
   setValue(promptInput, f.prompt);

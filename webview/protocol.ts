@@ -65,19 +65,14 @@ export const generationLimits = {
 /** CLIP reads 77 tokens, two of which are the start and end markers. */
 export const promptTokenLimit = 75;
 
+/** A size the form offers by name; the host sends its list (the palette command's presets). */
 export interface SizePreset {
+  /** `${width}x${height}`: sizes are unique, names are not ("Banner" comes in two). */
   id: string;
   label: string;
   width: number;
   height: number;
 }
-
-export const sizePresets: readonly SizePreset[] = [
-  { id: 'icon', label: 'Icon 512×512', width: 512, height: 512 },
-  { id: 'banner', label: 'Banner 1024×256', width: 1024, height: 256 },
-  { id: 'bannerSmall', label: 'Banner 768×256', width: 768, height: 256 },
-  { id: 'mockup', label: 'Mockup 768×512', width: 768, height: 512 },
-];
 
 /** What the form submits: a complete job, seed already chosen so it is shown and reproducible. */
 export interface GenerationRequest {
@@ -207,6 +202,7 @@ export interface SchedulerOption {
 
 export interface GalleryConfig {
   outputFolder: string;
+  presets: SizePreset[];
   defaults: { steps: number; guidanceScale: number; scheduler?: SchedulerName };
   schedulers: SchedulerOption[];
   /** False in Restricted Mode or without a workspace folder: the form is shown disabled. */
@@ -216,6 +212,7 @@ export interface GalleryConfig {
 
 const isGalleryConfig: Check<GalleryConfig> = shape<GalleryConfig>({
   outputFolder: isString,
+  presets: arrayOf(shape<SizePreset>({ id: isString, label: isString, width: isSide, height: isSide })),
   defaults: shape<GalleryConfig['defaults']>({
     steps: isInteger,
     guidanceScale: isFiniteNumber,

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { relative, resolve, sep } from 'node:path';
 import { defaultOutputFolder, readSettings } from '../settings.ts';
 import { resolveInside } from '../workspacePaths.ts';
+import { imagePresets } from '../imagePresets.ts';
 import { GalleryIndex } from './galleryIndex.ts';
 import type { IndexedImage } from './galleryIndex.ts';
 import { GalleryJobs } from './galleryJobs.ts';
@@ -194,6 +195,7 @@ export class GalleryPanel implements vscode.Disposable {
     else if (!this.jobs) reason = 'The Letterpress runtime is not available in this window.';
     return {
       outputFolder: this.location?.relativePath ?? defaultOutputFolder,
+      presets: imagePresets.map((p) => ({ id: `${p.width}x${p.height}`, label: `${p.name} ${p.width}×${p.height}`, width: p.width, height: p.height })),
       defaults: {
         steps: settings.steps,
         guidanceScale: settings.guidanceScale,
