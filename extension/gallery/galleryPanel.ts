@@ -48,21 +48,39 @@ export interface GalleryServices {
 
 /** The editor the user last typed in: the webview takes focus, so activeTextEditor is gone by then. */
 export class LastEditorTracker implements vscode.Disposable {
-  private editor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
-  private readonly subscription = vscode.window.onDidChangeActiveTextEditor((editor) => {
-    if (editor) this.editor = editor;
-  });
+  private last: { document: vscode.TextDocument; selection: vscode.Selection; viewColumn?: vscode.ViewColumn } | undefined;
+  private readonly subscriptions: vscode.Disposable[];
 
-  get(): vscode.TextEditor | undefined {
-    const editor = this.editor;
-    if (!editor) return undefined;
-    // The tab may have been closed; a visible editor on the same document is as good.
-    if (vscode.window.visibleTextEditors.includes(editor)) return editor;
-    return vscode.window.visibleTextEditors.find((e) => e.document === editor.document);
+  constructor() {
+    this.remember(vscode.window.activeTextEditor);
+    this.subscriptions = [
+      vscode.window.onDidChangeActiveTextEditor((editor) => this.remember(editor)),
+      vscode.window.onDidChangeTextEditorSelection((event) => {
+        if (event.textEditor.document === this.last?.document) this.remember(event.textEditor);
+      }),
+    ];
+  }
+
+  private remember(editor: vscode.TextEditor | undefined): void {
+    // Output panes and the like are editors too, but no place for an image reference.
+    if (!editor || (editor.document.uri.scheme !== 'file' && editor.document.uri.scheme !== 'untitled')) return;
+    this.last = { document: editor.document, selection: editor.selection, viewColumn: editor.viewColumn };
+  }
+
+  /**
+   * An editor on the last document, with its cursor where the user left it. When the panel covers
+   * that editor (same editor group), the document is shown again first.
+   */
+  async get(): Promise<vscode.TextEditor | undefined> {
+    const last = this.last;
+    if (!last || last.document.isClosed) return undefined;
+    const visible = vscode.window.visibleTextEditors.find((e) => e.document === last.document);
+    if (visible) return visible;
+    return vscode.window.showTextDocument(last.document, { viewColumn: last.viewColumn, selection: last.selection, preserveFocus: false });
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const d of this.subscriptions) d.dispose();
   }
 }
 
@@ -294,7 +312,7 @@ export class GalleryPanel implements vscode.Disposable {
   }
 
   private async insertReference(image: IndexedImage, uri: vscode.Uri): Promise<void> {
-    const editor = this.editors.get();
+    const editor = await this.editors.get();
     if (!editor) {
       void vscode.window.showWarningMessage('Letterpress: open a file and put the cursor where the image reference should go, then try again.');
       return;
