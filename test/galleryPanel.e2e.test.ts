@@ -1,0 +1,164 @@
+// The gallery panel in real VS Code (code-server, the packaged .vsix) driven in Chromium: open it,
+// generate with the tiny fixture model while watching the step counter and previews, see the new
+// thumbnail, insert a reference into a Markdown file, delete an image, and check that a prompt
+// holding HTML stays text. The webview is an iframe inside an iframe of the workbench page.
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FrameLocator } from 'playwright-core';
+import { encodeRgbPng } from '../runtime/png/encodePng.ts';
+import { formatGenerationParameters, parseGenerationParameters } from '../runtime/png/generationParameters.ts';
+import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+
+const minute = 60_000;
+const xssPrompt = 'a sign that says <img src=x onerror=alert(1)>';
+const readme = ['# Demo', '', 'The logo:', '', ''].join('\n');
+let session: CodeServerSession;
+let modelCopy: string;
+let gallery: FrameLocator;
+const dialogs: string[] = [];
+
+async function writeImage(relativePath: string, prompt: string, seed: number): Promise<void> {
+  const path = join(session.workspace, relativePath);
+  const pixels = new Float32Array(64 * 64 * 3).map((_, i) => ((i * 7) % 255) / 255);
+  const parameters = formatGenerationParameters({ prompt, steps: 4, sampler: 'DDIM', cfgScale: 7.5, seed, width: 64, height: 64 });
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, await encodeRgbPng(pixels, 64, 64, { parameters }));
+}
+
+function card(id: string) {
+  return gallery.locator(`.card[data-id="${id}"]`);
+}
+
+describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
+  before(async () => {
+    modelCopy = await mkdtemp(join(tmpdir(), 'letterpress-e2e-gallery-model-'));
+    await cp(tinyModelDir, join(modelCopy, 'tiny-sd2'), { recursive: true });
+    session = await CodeServerSession.start({
+      name: 'gallery',
+      files: { 'README.md': readme },
+      settings: {
+        'letterpress.model': join(modelCopy, 'tiny-sd2'),
+        'letterpress.steps': 12,
+        'letterpress.device': 'cpu',
+        'letterpress.fp16': false,
+      },
+    });
+    session.page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await writeImage('assets/generated/xss.png', xssPrompt, 7);
+    await writeImage('assets/generated/older/plain.png', 'a plain old sign that says "OLD"', 8);
+    // The editor the reference goes into: opened before the panel takes the focus.
+    await session.openFile('README.md', 4);
+  });
+
+  after(async () => {
+    await session?.close();
+    if (modelCopy) await rm(modelCopy, { recursive: true, force: true });
+  });
+
+  test('Open Gallery shows the workspace images; a prompt holding HTML stays text', async () => {
+    await session.runCommand('Letterpress: Open Gallery');
+    gallery = session.page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await gallery.locator('#prompt').waitFor({ state: 'visible', timeout: minute });
+    await card('assets/generated/xss.png').waitFor({ state: 'visible' });
+    await card('assets/generated/older/plain.png').waitFor({ state: 'visible' });
+    assert.equal(await card('assets/generated/xss.png').locator('.caption').textContent(), xssPrompt);
+    assert.equal(await gallery.locator('img[src="x"]').count(), 0);
+    // Thumbnails come through the webview resource URIs the CSP allows.
+    await waitUntil(
+      () => card('assets/generated/xss.png').locator('img.thumb').evaluate((img: HTMLImageElement) => (img.complete && img.naturalWidth === 64 ? true : undefined)),
+      30_000,
+      'the thumbnail to load',
+    );
+    assert.deepEqual(dialogs, []);
+    await session.screenshot('1-open');
+  });
+
+  test('generating from the form shows the step counter advancing, then the new thumbnail', async () => {
+    // Record every step text and preview the page shows, however fast the steps go.
+    await gallery.locator('body').evaluate(() => {
+      const seen = ((window as any).__seen = { steps: [] as string[], previews: 0 });
+      new MutationObserver(() => {
+        const text = document.querySelector('.job .job-progress')?.textContent ?? '';
+        if (/Step \d+\//.test(text) && seen.steps.at(-1) !== text) seen.steps.push(text);
+        if (document.querySelector('.job img.preview')) seen.previews++;
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await gallery.locator('#prompt').fill('a sign that says "GALLERY"');
+    await gallery.locator('#token-count', { hasText: /^\d+\/75 tokens$/ }).waitFor({ state: 'visible', timeout: minute });
+    await gallery.locator('#preset').selectOption('custom');
+    await gallery.locator('#width').fill('64');
+    await gallery.locator('#height').fill('64');
+    await gallery.locator('#seed').fill('5');
+    await gallery.locator('#generate').click();
+    await gallery.locator('.job[data-state="running"]').waitFor({ state: 'visible', timeout: 3 * minute });
+    await session.screenshot('2-running');
+    await gallery.locator('.job[data-state="done"]').waitFor({ state: 'visible', timeout: 3 * minute });
+    const seen = await gallery.locator('body').evaluate(() => (window as any).__seen as { steps: string[]; previews: number });
+    const steps = seen.steps.map((s) => Number(/Step (\d+)\/12/.exec(s)?.[1]));
+    assert.ok(steps.length >= 3, `saw steps ${seen.steps.join(' | ')}`);
+    assert.ok(steps.every((n, i) => i === 0 || n > steps[i - 1]!), `steps go up: ${steps.join(', ')}`);
+    assert.ok(seen.previews > 0, 'a latent preview was shown while sampling');
+
+    const newCard = card('assets/generated/gallery.png');
+    await newCard.waitFor({ state: 'visible', timeout: minute });
+    assert.equal(await newCard.locator('.caption').textContent(), 'a sign that says "GALLERY"');
+    assert.equal(await gallery.locator('.card').first().getAttribute('data-id'), 'assets/generated/gallery.png', 'newest first');
+    const png = await readFile(join(session.workspace, 'assets/generated/gallery.png'));
+    const parameters = parseGenerationParameters(readPngTextChunks(png).parameters ?? '');
+    assert.equal(parameters.prompt, 'a sign that says "GALLERY"');
+    assert.equal(parameters.seed, 5);
+    assert.equal(parameters.steps, 12);
+    assert.equal(parameters.width, 64);
+    await session.screenshot('3-generated');
+  });
+
+  test('Insert puts a Markdown image reference at the cursor of the last editor', async () => {
+    await card('assets/generated/gallery.png').locator('button[data-action="insertReference"]').click();
+    const expected = '![a sign that says "GALLERY"](assets/generated/gallery.png)';
+    await session.page.locator('.view-line', { hasText: expected }).waitFor({ state: 'visible', timeout: 30_000 });
+    await session.screenshot('4-inserted');
+    await session.runCommand('File: Save All Files');
+    const text = await waitUntil(async () => {
+      const content = await readFile(join(session.workspace, 'README.md'), 'utf8');
+      return content !== readme ? content : undefined;
+    }, 30_000, 'README.md to be saved');
+    assert.deepEqual(text.split('\n'), ['# Demo', '', 'The logo:', expected, '']);
+  });
+
+  test('Delete asks, then removes the image from disk and from the gallery', async () => {
+    await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
+    await card('assets/generated/xss.png').locator('button[data-action="delete"]').click();
+    const dialog = session.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match((await dialog.textContent()) ?? '', /Delete xss\.png\?/);
+    await session.screenshot('5-delete-confirm');
+    await dialog.locator('.monaco-button', { hasText: 'Move to Trash' }).click();
+    // Where the server has no trash, the panel asks before deleting for good.
+    const permanent = session.page.locator('.monaco-dialog-box', { hasText: 'Delete it permanently?' });
+    const gone = () => (existsSync(join(session.workspace, 'assets/generated/xss.png')) ? undefined : true);
+    await waitUntil(async () => {
+      if (await permanent.isVisible()) await permanent.locator('.monaco-button', { hasText: 'Delete Permanently' }).click();
+      return gone();
+    }, 30_000, 'xss.png to be deleted');
+    await card('assets/generated/xss.png').waitFor({ state: 'detached', timeout: 30_000 });
+    assert.ok(existsSync(join(session.workspace, 'assets/generated/gallery.png')), 'only the chosen image is deleted');
+    await session.screenshot('6-deleted');
+  });
+
+  test('a file written by another tool appears without a refresh', async () => {
+    await writeImage('assets/generated/from-cli.png', 'made by the CLI', 9);
+    await card('assets/generated/from-cli.png').waitFor({ state: 'visible', timeout: 30_000 });
+    await gallery.locator('#search').fill('cli');
+    await waitUntil(async () => ((await gallery.locator('.card').count()) === 1 ? true : undefined), 10_000, 'the search to filter');
+    assert.deepEqual(dialogs, []);
+  });
+});
