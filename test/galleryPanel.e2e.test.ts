@@ -126,6 +126,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const expected = '![a sign that says "GALLERY"](assets/generated/gallery.png)';
     await session.page.locator('.view-line', { hasText: expected }).waitFor({ state: 'visible', timeout: 30_000 });
     await session.screenshot('4-inserted');
+    // Keyboard focus may still be inside the webview's frame; the palette key goes to the workbench.
+    await session.page.locator('.tab', { hasText: 'README.md' }).click();
     await session.runCommand('File: Save All Files');
     const text = await waitUntil(async () => {
       const content = await readFile(join(session.workspace, 'README.md'), 'utf8');
