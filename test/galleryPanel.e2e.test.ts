@@ -156,7 +156,42 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     await session.screenshot('6-deleted');
   });
 
+  test('queued and running jobs can be cancelled from the panel', async () => {
+    await gallery.locator('#search').fill('');
+    await gallery.locator('#prompt').fill('a poster that says "SLOW"');
+    await gallery.locator('#width').fill('256');
+    await gallery.locator('#height').fill('256');
+    await gallery.locator('#steps').fill('150');
+    await gallery.locator('#generate').click();
+    await gallery.locator('#prompt').fill('a poster that says "NEVER"');
+    await gallery.locator('#generate').click();
+    const slow = gallery.locator('.job', { hasText: 'SLOW' });
+    const never = gallery.locator('.job', { hasText: 'NEVER' });
+    await slow.locator('.job-progress', { hasText: /Step \d+\/150/ }).waitFor({ state: 'visible', timeout: 2 * minute });
+    assert.equal(await never.getAttribute('data-state'), 'queued');
+    await session.screenshot('7-two-jobs');
+    await never.locator('button[data-action="cancel"]').click();
+    await gallery.locator('.job[data-state="cancelled"]', { hasText: 'NEVER' }).waitFor({ state: 'visible' });
+    await slow.locator('button[data-action="cancel"]').click();
+    await gallery.locator('.job[data-state="cancelled"]', { hasText: 'SLOW' }).waitFor({ state: 'visible', timeout: minute });
+    assert.ok(!existsSync(join(session.workspace, 'assets/generated/slow.png')), 'a cancelled job writes nothing');
+    assert.ok(!existsSync(join(session.workspace, 'assets/generated/never.png')));
+  });
+
+  test('after a window reload the panel comes back with its search', async () => {
+    await gallery.locator('#search').fill('GALLERY');
+    await session.updateSettings({ 'workbench.colorTheme': 'Default Light Modern' });
+    await session.runCommand('Developer: Reload Window');
+    await session.page.locator('.monaco-workbench').waitFor({ timeout: 2 * minute });
+    gallery = session.page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await card('assets/generated/gallery.png').waitFor({ state: 'visible', timeout: 2 * minute });
+    assert.equal(await gallery.locator('#search').inputValue(), 'GALLERY');
+    assert.equal(await gallery.locator('.card').count(), 1);
+    await session.screenshot('8-restored-light-theme');
+  });
+
   test('a file written by another tool appears without a refresh', async () => {
+    await gallery.locator('#search').fill('');
     await writeImage('assets/generated/from-cli.png', 'made by the CLI', 9);
     await card('assets/generated/from-cli.png').waitFor({ state: 'visible', timeout: 30_000 });
     await gallery.locator('#search').fill('cli');
