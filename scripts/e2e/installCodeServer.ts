@@ -29,12 +29,25 @@ function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv): void 
   console.error(`[e2e] installed ${spec} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/**
+ * The environment for a nested `npm install`. Under `npm test` the parent npm exports its own settings
+ * as npm_* variables; the nested npm would take them as config, and code-server's postinstall reads
+ * the Node version from the inherited `npm_config_user_agent` (the system Node's), so drop them all.
+ */
+function cleanNpmEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key) && key !== 'NODE' && key !== 'INIT_CWD') env[key] = value;
+  }
+  return env;
+}
+
 export function ensureCodeServer(): void {
   const marker = join(codeServerPrefix, '.installed');
   if (existsSync(marker) && existsSync(codeServerEntry) && existsSync(node24Bin)) return;
-  if (!existsSync(node24Bin)) npmInstall(nodePrefix, nodePackage, process.env);
+  if (!existsSync(node24Bin)) npmInstall(nodePrefix, nodePackage, cleanNpmEnv());
   const env = {
-    ...process.env,
+    ...cleanNpmEnv(),
     PATH: `${join(node24Dir, 'bin')}${delimiter}${process.env.PATH ?? ''}`,
     // Native modules of code-server must build against Node 24's headers, not the system Node's.
     npm_config_nodedir: node24Dir,
