@@ -114,6 +114,31 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
     ]);
     }));
 
+  test('a long prompt warns about the token limit; Cancel on the progress stops the job in the runtime', () =>
+    session.step('cancel-and-token-warning', async () => {
+      await session.updateSettings({ 'letterpress.steps': 150 });
+      await session.runCommand('Letterpress: Generate Image…');
+      await session.pick('Custom');
+      await session.answerInput('Custom Size', '256x256');
+      const promptBox = session.page.locator('.quick-input-widget', { hasText: '(2/3)' });
+      await promptBox.waitFor({ state: 'visible' });
+      await promptBox.locator('input').fill(`a poster with ${'many words '.repeat(40)}`);
+      await promptBox.getByText(/\d+\/75 tokens/).waitFor({ state: 'visible' });
+      await session.screenshot('3b-token-warning');
+      await promptBox.locator('input').fill('a poster that says "CANCEL ME"');
+      await session.page.keyboard.press('Enter');
+      await session.answerInput('(3/3)', '');
+      const progress = session.notification(/step \d+\/150/);
+      await progress.waitFor({ state: 'visible', timeout: 2 * minute });
+      const pids = session.runtimePids();
+      await progress.getByRole('button', { name: 'Cancel' }).click();
+      await session.notification('image generation cancelled').waitFor({ state: 'visible', timeout: minute });
+      await session.screenshot('3c-cancelled');
+      assert.deepEqual(session.runtimePids(), pids, 'the runtime keeps running: the job was cancelled, not the process');
+      assert.ok(!existsSync(join(session.workspace, 'assets/generated/cancel-me.png')));
+      await session.runCommand('Notifications: Clear All Notifications');
+    }));
+
   test('a runtime killed mid-job gives a clear error, and the next job succeeds', () =>
     session.step('a-runtime-killed-mid-job-gives-a-clear-e', async () => {
     await session.updateSettings({ 'letterpress.steps': 150 });
