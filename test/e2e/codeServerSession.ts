@@ -172,10 +172,7 @@ export class CodeServerSession {
   async runCommand(title: string, attempts = 4): Promise<void> {
     const { page } = this;
     for (let attempt = 1; ; attempt++) {
-      await this.closeQuickInput();
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible' });
+      const input = await this.openQuickInput('F1');
       await input.fill(`>${title}`);
       const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
       try {
@@ -208,6 +205,24 @@ export class CodeServerSession {
     await this.page.keyboard.press('Enter');
   }
 
+  /**
+   * Opens quick input with a key; when the key does not reach the workbench (focus inside an
+   * image preview's iframe swallows it), through the command center in the title bar instead.
+   */
+  private async openQuickInput(key: string) {
+    const { page } = this;
+    await this.closeQuickInput();
+    const input = page.locator('.quick-input-widget input');
+    await page.keyboard.press(key);
+    try {
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+    } catch {
+      await page.locator('.command-center').first().click();
+      await input.waitFor({ state: 'visible' });
+    }
+    return input;
+  }
+
   async closeQuickInput(): Promise<void> {
     if (await this.page.locator('.quick-input-widget').isVisible()) {
       await this.page.keyboard.press('Escape');
@@ -218,10 +233,7 @@ export class CodeServerSession {
   /** Opens a workspace file in an editor and puts the cursor on `line` (1-based). */
   async openFile(relativePath: string, line?: number): Promise<void> {
     const { page } = this;
-    await this.closeQuickInput();
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
+    const input = await this.openQuickInput('Control+P');
     await input.fill(relativePath);
     await page.locator('.quick-input-list .monaco-list-row', { hasText: relativePath.split('/').pop()! }).first().waitFor({ state: 'visible' });
     await page.keyboard.press('Enter');
