@@ -117,12 +117,14 @@ const stage = join(root, '.cache', 'package', target);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
 
-const bundles = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.js'));
+// The CLI (dist/cli.js) is published through npm's `bin`, not used by the extension: leaving it out
+// also leaves out what only it loads (tesseract.js and its 44 MB of WebAssembly for OCR checks).
+const bundles = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.js') && f !== 'cli.js');
 for (const file of bundles) cpSync(join(root, 'dist', file), join(stage, 'dist', file));
 for (const extra of ['README.md', 'LICENSE', 'CHANGELOG.md', 'media']) {
   if (existsSync(join(root, extra))) cpSync(join(root, extra), join(stage, extra), { recursive: true });
 }
-const { devDependencies: _dev, scripts: _scripts, ...published } = manifest;
+const { devDependencies: _dev, scripts: _scripts, bin: _bin, ...published } = manifest;
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ ...published, dependencies: {} }, null, 2)}\n`);
 writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n**/*.d.ts\n**/*.md\n!README.md\n**/test/**\n');
 
