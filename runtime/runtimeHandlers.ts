@@ -41,6 +41,14 @@ export interface RuntimeServices {
   loadTokenizer(modelDir: string): Promise<{ maxLength: number; countContentTokens(text: string): number }>;
 }
 
+/**
+ * The setting's 0 means "keep the model loaded"; for ImageGenerator 0 means "release after every job"
+ * and undefined its own default, so translate rather than pass it through.
+ */
+export function generatorIdleUnloadMs(settingMs: number): number {
+  return settingMs > 0 ? settingMs : Number.POSITIVE_INFINITY;
+}
+
 export function registerRuntimeHandlers(server: RuntimeServer, services: RuntimeServices): { dispose(): Promise<void> } {
   let idleUnloadMs = 10 * 60_000;
   let generator: ImageGeneratorLike | undefined;
@@ -61,7 +69,7 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   server.onRequest(generateImageRequest, (params, { signal, notify }) => {
     const run = async (): Promise<{ images: GeneratedImageFile[]; provider: string; providerNote: string; timingsMs: Record<string, number> }> => {
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
-      generator ??= services.createGenerator({ idleUnloadMs: idleUnloadMs > 0 ? idleUnloadMs : undefined });
+      generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
       const result = await generator.generate(params.options, {
         signal,
         onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
