@@ -86,7 +86,8 @@ function validKeyword(key: string): boolean {
   return true;
 }
 
-function makeChunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data and the CRC over type and data. */
+export function makePngChunk(type: string, data: Buffer): Buffer {
   const chunk = Buffer.alloc(12 + data.length);
   chunk.writeUInt32BE(data.length, 0);
   chunk.write(type, 4, 'latin1');
@@ -112,8 +113,8 @@ export function addPngTextChunk(png: Buffer, key: string, text: string): Buffer 
   if (insertAt === undefined) throw new PngFormatError('PNG file has no image data (IDAT chunk)');
   const keyBytes = Buffer.from(key, 'latin1');
   const chunk = isLatin1(text)
-    ? makeChunk('tEXt', Buffer.concat([keyBytes, Buffer.from([0]), Buffer.from(text, 'latin1')]))
-    : makeChunk(
+    ? makePngChunk('tEXt', Buffer.concat([keyBytes, Buffer.from([0]), Buffer.from(text, 'latin1')]))
+    : makePngChunk(
         'iTXt',
         // keyword \0, not compressed, method 0, empty language tag \0, empty translated keyword \0
         Buffer.concat([keyBytes, Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]),

@@ -3,7 +3,8 @@
 // The coefficients are the widely used community approximation for SD 1.x/2.x latents (fitted by
 // regressing decoded RGB on latents); the result is blurry and off in colour, but shows the layout
 // and where the text goes within a few steps.
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { makePngChunk } from '../png/pngTextChunks.ts';
 
 /** Rows: latent channels 0..3; columns: R, G, B contribution in [-1, 1] image space. */
 export const latentRgbFactors: readonly (readonly [number, number, number])[] = [
@@ -49,15 +50,6 @@ export function latentToRgb(latents: Float32Array, shape: LatentShape, index = 0
   return rgb;
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
 /**
  * A minimal 8-bit RGB PNG, made synchronously: previews are built inside the sampling loop's
  * progress callback and are at most a few KB, so sharp's async pipeline would only add latency.
@@ -78,9 +70,9 @@ export function encodeSmallRgbPng(rgb: Uint8Array, width: number, height: number
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
+    makePngChunk('IHDR', header),
+    makePngChunk('IDAT', deflateSync(raw)),
+    makePngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
