@@ -57,7 +57,7 @@ export function overlayBox(width: number, height: number, lineCount: number, opt
   let centreY: number;
   const region = options.region;
   if (region && region.width > 0 && region.height > 0) {
-    boxWidth = clamp(region.width * 1.2, 0.6 * width, maxWidth);
+    boxWidth = clamp(region.width * 1.2, 0.7 * width, maxWidth);
     boxHeight = clamp(region.height * 1.4, minHeight, maxHeight);
     centreX = region.left + region.width / 2;
     centreY = region.top + region.height / 2;
@@ -171,11 +171,20 @@ export interface FallbackResult {
   box: TextBox;
   /** Index into overlayStyles of the style that read back exactly, or of the last one tried. */
   styleIndex: number;
+  /**
+   * What was read back: the whole image, or only the drawn text's box when texture elsewhere in the
+   * image kept tesseract from reading the whole image cleanly (it then merges texture into the lines).
+   */
+  readBack: 'image' | 'text box';
 }
+
+/** A model region only guides placement when OCR found something like the target there. */
+const regionCerLimit = 0.5;
 
 /**
  * Draws the target text over `image` and reads it back; tries each style in turn until OCR reads
- * the target exactly. `score` is the image's own OCR score, whose box tells where the text goes.
+ * the target exactly from the whole image, then, failing that, from the drawn text's box.
+ * `score` is the image's own OCR score, whose box tells where the text goes.
  */
 export async function applyExactTextFallback(
   reader: OcrReader,
@@ -183,13 +192,21 @@ export async function applyExactTextFallback(
   target: string,
   options: { score?: LegibilityScore | null; position?: TextPosition; useRegion?: boolean } = {},
 ): Promise<FallbackResult> {
-  const region = options.useRegion === false ? null : (options.score?.bbox ?? null);
+  const score = options.score;
+  const region = options.useRegion !== false && score && score.cer < regionCerLimit ? score.bbox : null;
+  const overlays: OverlayResult[] = [];
   let last: FallbackResult | null = null;
   for (let styleIndex = 0; styleIndex < overlayStyles.length; styleIndex++) {
     const overlay = await overlayExactText(image, target, { region, position: options.position, style: overlayStyles[styleIndex] });
-    const score = await scoreImage(reader, overlay.png, target);
-    last = { png: overlay.png, score, box: overlay.box, styleIndex };
-    if (score.exactMatch) return last;
+    overlays.push(overlay);
+    const readBack = await scoreImage(reader, overlay.png, target);
+    last = { png: overlay.png, score: readBack, box: overlay.box, styleIndex, readBack: 'image' };
+    if (readBack.exactMatch) return last;
+  }
+  for (const [styleIndex, overlay] of overlays.entries()) {
+    // Exactly the plate: any margin brings texture back in, which is what failed above.
+    const readBack = await scoreImage(reader, overlay.png, target, overlay.box);
+    if (readBack.exactMatch) return { png: overlay.png, score: readBack, box: overlay.box, styleIndex, readBack: 'text box' };
   }
   return last!;
 }

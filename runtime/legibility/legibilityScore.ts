@@ -19,8 +19,9 @@ export interface LegibilityScore {
   bbox: TextBox | null;
 }
 
-export async function scoreImage(reader: OcrReader, image: Buffer, target: string): Promise<LegibilityScore> {
-  return scoreReading(await reader.read(image), target);
+/** Scores the whole image, or only `area` of it. */
+export async function scoreImage(reader: OcrReader, image: Buffer, target: string, area?: TextBox): Promise<LegibilityScore> {
+  return scoreReading(await reader.read(image, area), target);
 }
 
 export function scoreReading(reading: OcrReading, target: string): LegibilityScore {

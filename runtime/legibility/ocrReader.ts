@@ -75,10 +75,10 @@ export class OcrReader {
     return this.#worker;
   }
 
-  /** Reads an encoded image (PNG, JPEG, …). */
-  async read(image: Buffer): Promise<OcrReading> {
+  /** Reads an encoded image (PNG, JPEG, …), or only the `area` of it; boxes are in image pixels either way. */
+  async read(image: Buffer, area?: TextBox): Promise<OcrReading> {
     const worker = await this.#getWorker();
-    const { data } = await worker.recognize(image, {}, { text: true, blocks: true });
+    const { data } = await worker.recognize(image, area ? { rectangle: area } : {}, { text: true, blocks: true });
     return { rawText: data.text.trim(), lines: wordsByLine(data), confidence: data.confidence };
   }
 

@@ -3,11 +3,15 @@
 // even misspelt, scores over 30) or are lone symbols. They are left out, so that neither the score
 // nor the text box is spoilt by them.
 import type { OcrReading, OcrWord, TextBox } from './ocrReader.ts';
+import { comparableText } from './textScore.ts';
 
 /** Below this a word is taken for texture. */
 export const textureWordConfidence = 25;
 
 function isTexture(word: OcrWord, target: string | undefined): boolean {
+  // Tesseract sometimes gives a clean read of a short word a confidence near 0; texture that happens
+  // to read as one of the target's words is far less likely than that.
+  if (target !== undefined && comparableText(target).split(' ').includes(comparableText(word.text))) return false;
   if (word.confidence < textureWordConfidence) return true;
   if (/[\p{L}\p{N}]/u.test(word.text)) return false;
   // A lone symbol ("|", "—", "™") is kept only when the target has it ("R & D").
