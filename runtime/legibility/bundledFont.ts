@@ -1,8 +1,8 @@
 // The font the exact-text fallback draws with: Open Sans Bold, Apache-2.0, shipped in media/fonts
 // (licence beside it) so the result looks the same on every machine, whatever fonts it has.
 // sharp's text input hands the file to Pango/fontconfig itself (`fontfile`). An SVG <text> through
-// librsvg would not see it: librsvg ignores @font-face data URLs, and fontconfig reads a custom
-// FONTCONFIG_FILE only once per process, before the first text is drawn.
+// librsvg did not see it (tried with sharp 0.35 / librsvg 2.63): an @font-face data URL is ignored,
+// and a FONTCONFIG_FILE naming the folder works only if set before fontconfig's first use in the process.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
