@@ -26,6 +26,7 @@ test('character error rate is edit distance over target length', () => {
   assert.equal(scoreText('Bean There', 'bean there').cer, 0);
   assert.throws(() => scoreText('  ', 'x'), /empty target/);
   assert.equal(comparableText(' A\tB\n C '), 'a b c');
+  assert.equal(comparableText('Keep Calm & Code On'), 'keep calm&code on');
 });
 
 function score(partial: Partial<LegibilityScore>): LegibilityScore {
@@ -48,7 +49,11 @@ test('the best-fitting run of words is scored; the whole reading is kept for ref
   assert.equal(scoreText('OPEN 24/7', '\u201COPEN 24/7 i..').exactMatch, true);
   assert.equal(scoreText('OPEN 24/7', '|OPEN 24/7|').exactMatch, true);
   assert.equal(scoreText('Hello, World?', 'Hello, World?!').exactMatch, false);
-  assert.equal(scoreText('Hello, World?', 'Hello, World').cer, 1 / 13);
+  assert.equal(scoreText('Hello, World?', 'Hello, World').cer, 1 / 12);
+  // Spaces next to punctuation do not count; spaces between words do.
+  assert.equal(scoreText('No. 9', '"No.9').exactMatch, true);
+  assert.equal(scoreText('Yes / No', 'Yes/No').exactMatch, true);
+  assert.equal(scoreText('OPEN 24', 'OPEN24').exactMatch, false);
   assert.equal(scoreText('"Quoted"', '"Quoted"').exactMatch, true);
 
   // Words are matched whole: the target hidden inside a longer word is not a match.

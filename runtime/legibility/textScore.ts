@@ -19,7 +19,10 @@ export interface TextScore {
   wholeCer: number;
 }
 
-/** The form both texts are compared in: NFKC, typographic quotes and dashes made plain, case folded, one space between words. */
+/**
+ * The form both texts are compared in: NFKC, typographic quotes and dashes made plain, case folded,
+ * one space between words and none around punctuation.
+ */
 export function comparableText(text: string): string {
   return text
     .normalize('NFKC')
@@ -28,6 +31,8 @@ export function comparableText(text: string): string {
     .replace(/[\u2010-\u2015\u2212]/g, '-')
     .toLowerCase()
     .replace(/\s+/gu, ' ')
+    // OCR adds and drops spaces next to punctuation ("No. 9" read as "No.9"): such spaces do not count.
+    .replace(/ ?([^\p{L}\p{N} ]) ?/gu, '$1')
     .trim();
 }
 
@@ -81,13 +86,13 @@ export function scoreWords(target: string, words: readonly string[]): TextScore 
   for (let i = 0; i < tokens.length && best.distance > 0; i++) {
     if (!tokens[i]) continue;
     for (let j = i + 1; j <= Math.min(tokens.length, i + maxRun); j++) {
-      const run = trimRunEdges(tokens.slice(i, j).filter(Boolean).join(' '), wanted);
+      const run = trimRunEdges(comparableText(tokens.slice(i, j).filter(Boolean).join(' ')), wanted);
       const distance = levenshtein(wanted, run);
       if (distance < best.distance) best = { distance, start: i, end: j };
       if (distance === 0) break;
     }
   }
-  const whole = tokens.filter(Boolean).join(' ');
+  const whole = comparableText(tokens.filter(Boolean).join(' '));
   return {
     cer: best.distance / length,
     exactMatch: best.distance === 0,
