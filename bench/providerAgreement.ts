@@ -2,23 +2,12 @@
 // (test/fixtures/reference/pipeline-cases.json, tiny model) on any execution provider and prints each
 // case's largest and mean pixel error against diffusers. The CPU provider is held to the fixtures'
 // tolerances by `npm test`; GPU providers cannot run in CI, so this is how a GPU machine is checked.
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deviceSettings, type DeviceSetting, type SchedulerName } from '../runtime/generationTypes.ts';
+import { deviceSettings, type DeviceSetting } from '../runtime/generationTypes.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
-
-interface PipelineCase {
-  key: string;
-  scheduler: SchedulerName;
-  prompt: string;
-  negative_prompt: string;
-  height: number;
-  width: number;
-  steps: number;
-  guidance_scale: number;
-}
+import { loadPipelineCases } from '../test/pipelineCases.ts';
 
 const { values } = parseArgs({ options: { device: { type: 'string', default: 'cpu' }, fp16: { type: 'boolean', default: false } } });
 const device = values.device as DeviceSetting;
@@ -27,7 +16,7 @@ if (!deviceSettings.includes(device)) throw new Error(`--device must be one of $
 async function main(): Promise<void> {
   const fixtures = resolve('test/fixtures');
   const referenceDir = join(fixtures, 'reference');
-  const { cases } = JSON.parse(readFileSync(join(referenceDir, 'pipeline-cases.json'), 'utf8')) as { cases: PipelineCase[] };
+  const cases = loadPipelineCases(referenceDir);
   const reference = await openSafetensors(join(referenceDir, 'pipeline.safetensors'));
   const generator = new ImageGenerator({ idleUnloadMs: 60_000 });
   const rows = [['case', 'provider', 'fp16', 'max |error|', 'mean |error|', 'ms']];

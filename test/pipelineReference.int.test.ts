@@ -2,30 +2,18 @@
 // prompts and settings, the float image compared before rounding. Exercises the tokenizer, the
 // text encoder, UNet and VAE graphs, every non-ancestral scheduler and the loop around them.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SchedulerName } from '../runtime/generationTypes.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { float16BitsToFloat32 } from '../runtime/safetensors/float16.ts';
 import { openSafetensors, type SafetensorsFile } from '../runtime/safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
+import { loadPipelineCases, type PipelineCase } from './pipelineCases.ts';
 
-interface PipelineCase {
-  key: string;
-  scheduler: SchedulerName;
-  prompt: string;
-  negative_prompt: string;
-  height: number;
-  width: number;
-  steps: number;
-  guidance_scale: number;
-}
-
-const { cases } = JSON.parse(readFileSync(join(referenceDir, 'pipeline-cases.json'), 'utf8')) as { cases: PipelineCase[] };
+const cases = loadPipelineCases(referenceDir);
 let reference: SafetensorsFile;
 let tempDir: string;
 let roundedModelDir: string;
