@@ -10,6 +10,10 @@ import { GalleryIndex } from '../extension/gallery/galleryIndex.ts';
 import { ThumbnailCache, thumbnailEdge } from '../extension/gallery/thumbnailCache.ts';
 import { encodeRgbPng } from '../runtime/png/encodePng.ts';
 import { formatGenerationParameters } from '../runtime/png/generationParameters.ts';
+import { addPngTextChunk } from '../runtime/png/pngTextChunks.ts';
+import { legibilityChunkKey, legibilityChunkText } from '../runtime/legibility/legibilityScore.ts';
+import type { LegibilityRecord } from '../runtime/legibility/legibilityScore.ts';
+import { isGalleryImage } from '../webview/protocol.ts';
 
 let root: string;
 let out: string;
@@ -21,7 +25,7 @@ function gradient(width: number, height: number): Float32Array {
   return pixels;
 }
 
-async function writeGenerated(path: string, prompt: string, width: number, height: number, seed: number, mtime: number) {
+async function writeGenerated(path: string, prompt: string, width: number, height: number, seed: number, mtime: number, letterpress?: string) {
   const parameters = formatGenerationParameters({
     prompt,
     negativePrompt: 'blurry, low quality',
@@ -33,7 +37,9 @@ async function writeGenerated(path: string, prompt: string, width: number, heigh
     height,
     model: 'pbevan11/stable-diffusion-2-typography',
   });
-  await writeFile(path, await encodeRgbPng(gradient(width, height), width, height, { parameters }));
+  let png = await encodeRgbPng(gradient(width, height), width, height, { parameters });
+  if (letterpress !== undefined) png = addPngTextChunk(png, legibilityChunkKey, letterpress);
+  await writeFile(path, png);
   await utimes(path, mtime, mtime);
 }
 
@@ -137,4 +143,80 @@ test('thumbnails fit 256 px keeping the aspect ratio, are cached by path+mtime+s
   const removed = await cache.prune([plain]);
   assert.equal(removed, 1);
   assert.deepEqual(await readdir(cacheDir), [`${cache.keyOf(plain)}.webp`]);
+});
+
+function record(patch: Partial<LegibilityRecord['legibility']>, extra: Omit<LegibilityRecord, 'legibility'> = {}): string {
+  return legibilityChunkText({
+    legibility: { target: 'OPEN 24/7', ocrText: 'OPEN 2417', cer: 0.11111, exactMatch: false, wholeCer: 0.2, ocrConfidence: 81.26, bbox: null, ...patch },
+    ...extra,
+  });
+}
+
+test('reads the letterpress chunk: scores, the chosen image and its losing candidates, malformed records ignored', async () => {
+  const ws = await mkdtemp(join(tmpdir(), 'lp-gallery-legibility-'));
+  try {
+    const folder = join(ws, 'assets', 'generated');
+    await mkdir(join(folder, 'candidates'), { recursive: true });
+    const candidates = { count: 4, seeds: [40, 41, 42, 43], chosenSeed: 42 };
+    const prompt = 'a neon sign that says "OPEN 24/7"';
+    await writeGenerated(join(folder, 'open.png'), prompt, 64, 64, 42, 1_700_000_010, record({ ocrText: 'OPEN 24/7', cer: 0, exactMatch: true }, { exactTextFallback: true, candidates }));
+    await writeGenerated(join(folder, 'candidates', 'open.png'), prompt, 64, 64, 41, 1_700_000_009, record({}, { candidates }));
+    await writeGenerated(join(folder, 'scored.png'), prompt, 64, 64, 7, 1_700_000_008, record({ ocrText: 'x'.repeat(3000) }));
+    await writeGenerated(join(folder, 'not-json.png'), prompt, 64, 64, 8, 1_700_000_007, '{"legibility": ');
+    await writeGenerated(join(folder, 'wrong-types.png'), prompt, 64, 64, 9, 1_700_000_006, JSON.stringify({ legibility: { target: 'A', ocrText: 'A', cer: '0', exactMatch: true, ocrConfidence: 90 } }));
+    await writeGenerated(join(folder, 'negative-cer.png'), prompt, 64, 64, 10, 1_700_000_005, record({ cer: -1 }));
+    await writeGenerated(join(folder, 'huge-count.png'), prompt, 64, 64, 11, 1_700_000_004, record({}, { candidates: { count: 1e9, seeds: [], chosenSeed: 11 } }));
+    await writeGenerated(join(folder, 'empty-target.png'), prompt, 64, 64, 12, 1_700_000_003, record({ target: '  ' }));
+
+    const index = new GalleryIndex({ workspaceRoot: ws, outputFolder: folder });
+    const images = await index.refresh();
+    assert.equal(images.length, 8, 'every image shows, malformed records or not');
+
+    assert.deepEqual(index.get('assets/generated/open.png')!.legibility, {
+      target: 'OPEN 24/7',
+      ocrText: 'OPEN 24/7',
+      cer: 0,
+      exactMatch: true,
+      ocrConfidence: 81.3,
+      exactTextFallback: true,
+      candidateCount: 4,
+      chosen: true,
+    });
+    const losing = index.get('assets/generated/candidates/open.png')!.legibility!;
+    assert.equal(losing.chosen, false, 'seed 41 is not the chosen seed 42');
+    assert.equal(losing.cer, 0.1111);
+    assert.equal(losing.exactTextFallback, false);
+    const scored = index.get('assets/generated/scored.png')!.legibility!;
+    assert.equal(scored.candidateCount, 1);
+    assert.equal(scored.chosen, true, 'a record without candidates is its own choice');
+    assert.ok(scored.ocrText.length <= 500 && scored.ocrText.endsWith('…'), 'a long OCR text is cut');
+    for (const name of ['not-json', 'wrong-types', 'negative-cer', 'huge-count', 'empty-target']) {
+      const image = index.get(`assets/generated/${name}.png`)!;
+      assert.equal(image.legibility, undefined, name);
+      assert.equal(image.settings?.prompt, prompt, `${name} keeps its settings`);
+    }
+    for (const image of images) assert.ok(isGalleryImage({ ...image, uri: '', thumbnailUri: '' }), image.id);
+  } finally {
+    await rm(ws, { recursive: true, force: true });
+  }
+});
+
+test('the exports folder is left out; candidates and other subfolders stay', async () => {
+  const ws = await mkdtemp(join(tmpdir(), 'lp-gallery-exports-'));
+  try {
+    const folder = join(ws, 'out');
+    await mkdir(join(folder, 'exports', 'open'), { recursive: true });
+    await mkdir(join(folder, 'candidates'), { recursive: true });
+    await mkdir(join(folder, 'icons', 'exports'), { recursive: true });
+    await writeGenerated(join(folder, 'open.png'), 'a', 64, 64, 1, 1_700_000_001);
+    await writeGenerated(join(folder, 'exports', 'open', 'icon-16.png'), 'a', 16, 16, 1, 1_700_000_002);
+    await writeGenerated(join(folder, 'exports', 'loose.png'), 'a', 16, 16, 1, 1_700_000_002);
+    await writeGenerated(join(folder, 'candidates', 'open.png'), 'a', 64, 64, 2, 1_700_000_003);
+    // Only the output folder's own exports/ is ours; a user's folder of that name deeper down is not.
+    await writeGenerated(join(folder, 'icons', 'exports', 'mine.png'), 'a', 64, 64, 3, 1_700_000_004);
+    const index = new GalleryIndex({ workspaceRoot: ws, outputFolder: folder });
+    assert.deepEqual((await index.refresh()).map((i) => i.id), ['out/icons/exports/mine.png', 'out/candidates/open.png', 'out/open.png']);
+  } finally {
+    await rm(ws, { recursive: true, force: true });
+  }
 });

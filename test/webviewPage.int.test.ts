@@ -221,3 +221,29 @@ test('malformed host messages leave the page as it was', async () => {
   assert.equal(await page.locator('main').innerHTML(), before);
   assert.deepEqual(dialogs, []);
 });
+
+test('OCR scores show as badges; a losing candidate is marked and dimmed; the texts stay text', async () => {
+  const legibility = { target: '<b>OPEN</b>', ocrText: 'OPEN <i>', cer: 0.3125, exactMatch: false, ocrConfidence: 80, exactTextFallback: false, candidateCount: 4, chosen: true };
+  await send(
+    ImagesChanged.create({
+      images: [
+        { ...images[1], id: 'assets/generated/best.png', name: 'best.png', mtimeMs: 3, legibility },
+        { ...images[1], id: 'assets/generated/candidates/best.png', name: 'best.png', mtimeMs: 2, legibility: { ...legibility, chosen: false, cer: 0.5 } },
+        { ...images[1], id: 'assets/generated/drawn.png', name: 'drawn.png', mtimeMs: 1, legibility: { ...legibility, cer: 0, exactMatch: true, exactTextFallback: true } },
+      ],
+    }),
+  );
+  await page.locator('#search').fill('');
+  const best = page.locator('.card[data-id="assets/generated/best.png"]');
+  const losing = page.locator('.card[data-id="assets/generated/candidates/best.png"]');
+  await best.waitFor();
+  assert.equal(await best.locator('.badge.legibility').textContent(), 'CER 0.31');
+  assert.match((await best.locator('.badge.legibility').getAttribute('title')) ?? '', /Text: “<b>OPEN<\/b>”\nOCR read: “OPEN <i>”/);
+  assert.equal(await best.locator('.candidate-tag').count(), 0);
+  assert.equal(await losing.locator('.candidate-tag').textContent(), 'candidate');
+  assert.match((await losing.getAttribute('aria-label')) ?? '', /\(candidate\)$/);
+  assert.equal(await losing.locator('.thumb').evaluate((img) => getComputedStyle(img).opacity), '0.55');
+  assert.equal(await page.locator('.card[data-id="assets/generated/drawn.png"] .badge.legibility.exact').textContent(), '✓ text (drawn)');
+  assert.equal(await page.locator('main b, main i').count(), 0, 'the OCR texts never become markup');
+  await page.screenshot({ path: join(artifacts, 'webview-legibility.png') });
+});

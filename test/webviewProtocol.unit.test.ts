@@ -1,7 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CancelJob, CountTokens, PanelReady, RunImageAction, SubmitJob, parseMessage, webviewToHost } from '../webview/protocol.ts';
-import type { GenerationRequest } from '../webview/protocol.ts';
+import {
+  CancelJob,
+  CountTokens,
+  ImagesChanged,
+  PanelReady,
+  RunImageAction,
+  SubmitJob,
+  hostToWebview,
+  isGalleryLegibility,
+  legibilityLimits,
+  parseMessage,
+  webviewToHost,
+} from '../webview/protocol.ts';
+import type { GalleryImage, GalleryLegibility, GenerationRequest } from '../webview/protocol.ts';
 
 const request: GenerationRequest = {
   prompt: 'a sign that says "OPEN"',
@@ -61,4 +73,49 @@ test('the host drops unknown methods and any job outside the limits', () => {
     { method: SubmitJob.method, params: { request: { ...request, seed: undefined } } },
   ];
   for (const message of bad) assert.equal(parseMessage(webviewToHost, message), undefined, JSON.stringify(message));
+});
+
+const legibility: GalleryLegibility = {
+  target: 'OPEN 24/7',
+  ocrText: 'OPEN 2417',
+  cer: 0.1111,
+  exactMatch: false,
+  ocrConfidence: 81.3,
+  exactTextFallback: false,
+  candidateCount: 4,
+  chosen: false,
+};
+const galleryImage: GalleryImage = { id: 'assets/generated/a.png', name: 'a.png', uri: 'u', thumbnailUri: 't', mtimeMs: 1, size: 2, legibility };
+
+test('an image legibility record passes when every field is in bounds', () => {
+  const message = ImagesChanged.create({ images: [galleryImage, { ...galleryImage, legibility: undefined }] });
+  assert.deepEqual(parseMessage(hostToWebview, structuredClone(message)), structuredClone(message));
+  assert.ok(isGalleryLegibility({ ...legibility, cer: 1.5 }), 'a CER above 1 (insertions) is real');
+  assert.ok(isGalleryLegibility({ ...legibility, ocrText: '' }), 'OCR may read nothing');
+});
+
+test('the webview drops images whose legibility record is malformed or out of bounds', () => {
+  for (const patch of [
+    { target: '' },
+    { target: ' \n ' },
+    { target: 'x'.repeat(legibilityLimits.textChars + 1) },
+    { ocrText: 'x'.repeat(legibilityLimits.textChars + 1) },
+    { ocrText: 5 },
+    { cer: -0.1 },
+    { cer: Number.NaN },
+    { cer: Infinity },
+    { cer: '0.1' },
+    { exactMatch: 'yes' },
+    { ocrConfidence: 101 },
+    { exactTextFallback: undefined },
+    { candidateCount: 0 },
+    { candidateCount: 17 },
+    { candidateCount: 2.5 },
+    { chosen: 1 },
+  ]) {
+    const raw = { method: ImagesChanged.method, params: { images: [{ ...galleryImage, legibility: { ...legibility, ...patch } }] } };
+    assert.equal(parseMessage(hostToWebview, raw), undefined, JSON.stringify(patch));
+  }
+  const raw = { method: ImagesChanged.method, params: { images: [{ ...galleryImage, legibility: 'exact' }] } };
+  assert.equal(parseMessage(hostToWebview, raw), undefined);
 });

@@ -3,6 +3,7 @@
 // so a prompt like `<img src=x onerror=…>` stays text.
 import { GalleryController, estimateRemainingMs, formatDuration } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
+import { jobLegibilitySummary, legibilityBadge } from './legibilityBadge.ts';
 import { generationLimits } from './protocol.ts';
 import type { GalleryImage, ImageAction, JobView, WebviewToHostMessage } from './protocol.ts';
 
@@ -172,6 +173,7 @@ const stateLabels: Record<JobView['state'], string> = {
 
 function jobProgressText(job: JobView): string {
   if (job.state === 'loading') return job.detail ?? 'Loading the model…';
+  if (job.state === 'done') return jobLegibilitySummary(job, controller.state.images);
   if (job.state !== 'running') return job.error ?? '';
   const imagePart = job.request.numImages > 1 ? `Image ${job.image + 1}/${job.request.numImages} · ` : '';
   const remaining = estimateRemainingMs(job);
@@ -260,7 +262,15 @@ function renderImage(image: GalleryImage): HTMLElement {
         .filter(Boolean)
         .join(' · ')
     : 'No generation settings in this file';
-  const card = el('li', { class: 'card', tabindex: 0, 'data-id': image.id, title: caption, 'aria-label': caption });
+  const legibility = image.legibility;
+  const losing = legibility !== undefined && !legibility.chosen;
+  const card = el('li', {
+    class: losing ? 'card candidate' : 'card',
+    tabindex: 0,
+    'data-id': image.id,
+    title: caption,
+    'aria-label': losing ? `${caption} (candidate)` : caption,
+  });
   const toolbar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Image actions' });
   for (const [action, label, title] of actionLabels) {
     const needsSettings = action === 'regenerate' || action === 'vary' || action === 'copyPrompt';
@@ -271,9 +281,16 @@ function renderImage(image: GalleryImage): HTMLElement {
     });
     toolbar.append(button);
   }
+  const marks = el('div', { class: 'marks' });
+  if (legibility) {
+    const badge = legibilityBadge(legibility);
+    marks.append(el('span', { class: badge.exact ? 'badge legibility exact' : 'badge legibility', title: badge.title, 'aria-label': badge.label, role: 'img' }, badge.text));
+  }
+  if (losing) marks.append(el('span', { class: 'badge candidate-tag', title: 'A candidate that lost to the chosen image of its job' }, 'candidate'));
   card.append(
     el('img', { class: 'thumb', src: image.thumbnailUri, alt: '', loading: 'lazy' }),
     el('div', { class: 'caption' }, caption),
+    ...(marks.childElementCount > 0 ? [marks] : []),
     el('div', { class: 'details' }, details),
     el('div', { class: 'file' }, image.id),
     toolbar,

@@ -133,6 +133,52 @@ const isImageSettings: Check<ImageSettings> = shape<ImageSettings>({
   model: optional(isString),
 });
 
+/** Bounds the host keeps legibility records within (OCR of texture can read long runs of junk). */
+export const legibilityLimits = {
+  textChars: 500,
+  /** A CER counts insertions too, so it can pass 1; far above is a broken record. */
+  maxCer: 100,
+  maxConfidence: 100,
+  maxCandidates: 16,
+} as const;
+
+/** What OCR made of an image, from its `letterpress` chunk. */
+export interface GalleryLegibility {
+  /** The text the image had to spell. */
+  target: string;
+  /** What OCR read (cut to legibilityLimits.textChars). */
+  ocrText: string;
+  /** Character error rate, 0 = exact. */
+  cer: number;
+  exactMatch: boolean;
+  /** Tesseract's confidence, 0–100. */
+  ocrConfidence: number;
+  /** The exact text was drawn over the image because no candidate spelled it. */
+  exactTextFallback: boolean;
+  /** How many candidates were generated for this image (1 when only scored). */
+  candidateCount: number;
+  /** False for a losing candidate kept next to the chosen image. */
+  chosen: boolean;
+}
+
+function boundedString(max: number): Check<string> {
+  return (v): v is string => isString(v) && v.length <= max;
+}
+function numberIn(min: number, max: number): Check<number> {
+  return (v): v is number => isFiniteNumber(v) && v >= min && v <= max;
+}
+
+export const isGalleryLegibility: Check<GalleryLegibility> = shape<GalleryLegibility>({
+  target: (v): v is string => boundedString(legibilityLimits.textChars)(v) && v.trim() !== '',
+  ocrText: boundedString(legibilityLimits.textChars),
+  cer: numberIn(0, legibilityLimits.maxCer),
+  exactMatch: isBoolean,
+  ocrConfidence: numberIn(0, legibilityLimits.maxConfidence),
+  exactTextFallback: isBoolean,
+  candidateCount: (v): v is number => isInteger(v) && v >= 1 && v <= legibilityLimits.maxCandidates,
+  chosen: isBoolean,
+});
+
 export interface GalleryImage {
   /** Workspace-relative path with forward slashes; the key every image action uses. */
   id: string;
@@ -145,6 +191,8 @@ export interface GalleryImage {
   size: number;
   /** Absent when the PNG has no readable `parameters` chunk (made by another tool). */
   settings?: ImageSettings;
+  /** Absent when the PNG has no valid `letterpress` chunk (the text was not checked). */
+  legibility?: GalleryLegibility;
 }
 
 export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
@@ -155,6 +203,7 @@ export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
   mtimeMs: isFiniteNumber,
   size: isFiniteNumber,
   settings: optional(isImageSettings),
+  legibility: optional(isGalleryLegibility),
 });
 
 export const jobStates = ['queued', 'loading', 'running', 'done', 'failed', 'cancelled'] as const;

@@ -6,7 +6,9 @@ import { join, relative, sep } from 'node:path';
 import { readPngTextChunks } from '../../runtime/png/pngTextChunks.ts';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
 import type { SchedulerName } from '../../runtime/generationTypes.ts';
-import type { ImageSettings } from '../../webview/protocol.ts';
+import { legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
+import type { GalleryLegibility, ImageSettings } from '../../webview/protocol.ts';
+import { galleryLegibility } from './galleryLegibility.ts';
 
 export interface IndexedImage {
   /** Absolute path. */
@@ -17,6 +19,8 @@ export interface IndexedImage {
   mtimeMs: number;
   size: number;
   settings?: ImageSettings;
+  /** From the `letterpress` chunk: what OCR read and whether this is the chosen candidate. */
+  legibility?: GalleryLegibility;
 }
 
 export interface GalleryIndexOptions {
@@ -28,6 +32,12 @@ export interface GalleryIndexOptions {
   /** How deep to look into subfolders of the output folder. */
   maxDepth?: number;
 }
+
+/**
+ * Export presets write here (`<output>/exports/<stem>/`): a dozen resized copies per export would
+ * bury the generated images, so the gallery leaves this folder out.
+ */
+export const exportsFolderName = 'exports';
 
 /** Enough for any real gallery; a folder with more PNGs shows the newest this many. */
 export const maxIndexedImages = 2000;
@@ -72,13 +82,13 @@ export class GalleryIndex {
         continue;
       }
       const name = file.path.slice(file.path.lastIndexOf(sep) + 1);
-      next.set(id, { path: file.path, id, name, mtimeMs: file.mtimeMs, size: file.size, settings: await this.readSettings(file.path) });
+      next.set(id, { path: file.path, id, name, mtimeMs: file.mtimeMs, size: file.size, ...(await this.readMetadata(file.path)) });
     }
     this.entries = next;
     return this.images;
   }
 
-  private async listPngs(folder: string, depth: number): Promise<string[]> {
+  private async listPngs(folder: string, depth: number, top = true): Promise<string[]> {
     let dirents;
     try {
       dirents = await readdir(folder, { withFileTypes: true });
@@ -91,20 +101,23 @@ export class GalleryIndex {
       if (d.name.startsWith('.')) continue;
       const full = join(folder, d.name);
       if (d.isFile() && d.name.toLowerCase().endsWith('.png')) out.push(full);
-      else if (d.isDirectory() && depth > 0) out.push(...(await this.listPngs(full, depth - 1)));
+      else if (d.isDirectory() && depth > 0 && !(top && d.name === exportsFolderName)) out.push(...(await this.listPngs(full, depth - 1, false)));
     }
     return out;
   }
 
-  private async readSettings(path: string): Promise<ImageSettings | undefined> {
-    let text: string | undefined;
+  private async readMetadata(path: string): Promise<Pick<IndexedImage, 'settings' | 'legibility'>> {
+    let chunks: Record<string, string>;
     try {
-      text = readPngTextChunks(await readFile(path))['parameters'];
+      chunks = readPngTextChunks(await readFile(path));
     } catch {
-      return undefined; // not a PNG after all, or truncated: shown without settings
+      return {}; // not a PNG after all, or truncated: shown without settings
     }
-    if (text === undefined) return undefined;
-    return settingsFromParameters(text, this.options.schedulerForSampler);
+    const parameters = chunks['parameters'];
+    const settings = parameters === undefined ? undefined : settingsFromParameters(parameters, this.options.schedulerForSampler);
+    const record = chunks[legibilityChunkKey];
+    const legibility = record === undefined ? undefined : galleryLegibility(record, settings?.seed);
+    return { ...(settings ? { settings } : {}), ...(legibility ? { legibility } : {}) };
   }
 }
 

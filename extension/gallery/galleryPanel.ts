@@ -404,6 +404,7 @@ export class GalleryPanel implements vscode.Disposable {
       mtimeMs: image.mtimeMs,
       size: image.size,
       ...(image.settings ? { settings: image.settings } : {}),
+      ...(image.legibility ? { legibility: image.legibility } : {}),
     };
   }
 
