@@ -33,6 +33,12 @@ export interface GenerateOptions {
   /** Letterpress's own noise (not PyTorch's): image i of the job uses seed + i. */
   seed: number;
   numImages?: number;
+  /**
+   * Most images denoised together in one UNet call (each keeps its own seed and sampler state, so
+   * the images do not depend on it). Default: preferredBatchSize(provider) from
+   * runtime/pipeline/providerTuning.ts — 1 on the CPU, up to 4 on GPU providers.
+   */
+  batchSize?: number;
   device?: DeviceSetting;
   /** Use float16 graphs where the execution provider benefits from them. */
   fp16?: boolean;
@@ -52,7 +58,18 @@ export type ProgressEvent =
     }
   | { status: 'convert'; component: string; done: number; total: number }
   | { status: 'load'; component: string; provider: string }
-  | { status: 'step'; step: number; total: number; image: number; elapsedMs: number; preview?: Uint8Array }
+  | {
+      status: 'step';
+      step: number;
+      total: number;
+      /** Index of the image (the first image of the batch when several are denoised together). */
+      image: number;
+      /** How many images, from `image` on, this step advanced; absent when one. */
+      images?: number;
+      elapsedMs: number;
+      /** Preview of `image`. */
+      preview?: Uint8Array;
+    }
   | { status: 'decode'; image: number }
   | { status: 'done' }
   | { status: 'message'; level: 'info' | 'warning'; text: string };

@@ -3,7 +3,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { applyClassifierFreeGuidance, usesClassifierFreeGuidance } from '../runtime/pipeline/classifierFreeGuidance.ts';
+import { applyClassifierFreeGuidance, guidanceBatchEmbeddings, usesClassifierFreeGuidance } from '../runtime/pipeline/classifierFreeGuidance.ts';
 import { vaeSampleToImage } from '../runtime/pipeline/decodedImage.ts';
 import { GenerationError } from '../runtime/pipeline/generationError.ts';
 import { checkModelFolder, readLatentSpace } from '../runtime/pipeline/modelFolder.ts';
@@ -15,6 +15,16 @@ test('guidance: uncond + g·(cond − uncond) over [uncond, cond], and only for 
   assert.equal(usesClassifierFreeGuidance(7.5), true);
   assert.equal(usesClassifierFreeGuidance(1), false);
   assert.equal(usesClassifierFreeGuidance(0), false);
+});
+
+test('a batch of images: prompt rows repeated per image as [negative x k, prompt x k], which guidance splits in halves', () => {
+  const negative = [0.1, 0.2];
+  const prompt = [0.7, 0.8];
+  const rows = guidanceBatchEmbeddings(new Float32Array([...negative, ...prompt]), 2, 3);
+  assert.deepEqual(Array.from(rows), [negative, negative, negative, prompt, prompt, prompt].flat().map(Math.fround));
+  assert.deepEqual(Array.from(guidanceBatchEmbeddings(new Float32Array(prompt), 1, 2)), [prompt, prompt].flat().map(Math.fround));
+  // UNet output for 2 images: [uncond0, uncond1, cond0, cond1] → [guided0, guided1].
+  assert.deepEqual(Array.from(applyClassifierFreeGuidance(new Float32Array([1, 2, 3, 6]), 2)), [1 + 2 * 2, 2 + 2 * 4]);
 });
 
 test('VAE output [1,3,H,W] in [-1,1] becomes [H,W,3] of (x/2+0.5) clamped to [0,1]', () => {

@@ -53,8 +53,11 @@ after(async () => {
   await rm(tempDir, { recursive: true, force: true });
 });
 
-async function errorAgainstReference(generator: ImageGenerator, modelDir: string, c: PipelineCase): Promise<{ max: number; mean: number }> {
-  const latents = await reference.readFloat32(`${c.key}.latents`);
+/** Largest and mean pixel error of each image of the run; `copies` > 1 denoises the case's latents that often in one batch. */
+async function errorAgainstReference(generator: ImageGenerator, modelDir: string, c: PipelineCase, copies = 1): Promise<{ max: number; mean: number }[]> {
+  const one = await reference.readFloat32(`${c.key}.latents`);
+  const latents = new Float32Array(one.length * copies);
+  for (let i = 0; i < copies; i++) latents.set(one, i * one.length);
   const expected = await reference.readFloat32(`${c.key}.image`);
   const result = await generator.generate(
     {
@@ -67,34 +70,51 @@ async function errorAgainstReference(generator: ImageGenerator, modelDir: string
       width: c.width,
       height: c.height,
       seed: 0,
+      numImages: copies,
+      batchSize: copies,
       device: 'cpu',
     },
     { latents },
   );
   assert.equal(result.provider, 'cpu');
-  const [image] = result.images;
-  assert.equal(image.pixels.length, expected.length);
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(image.pixels[i] - expected[i]);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { max, mean: sum / expected.length };
+  assert.equal(result.images.length, copies);
+  return result.images.map((image) => {
+    assert.equal(image.pixels.length, expected.length);
+    let max = 0;
+    let sum = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const d = Math.abs(image.pixels[i] - expected[i]);
+      sum += d;
+      if (d > max) max = d;
+    }
+    return { max, mean: sum / expected.length };
+  });
 }
 
 for (const c of cases) {
   test(`${c.key}: ${c.steps} steps, guidance ${c.guidance_scale} matches diffusers`, async () => {
-    const shipped = await errorAgainstReference(fixtureGenerator, tinyModelDir, c);
+    const [shipped] = await errorAgainstReference(fixtureGenerator, tinyModelDir, c);
     assert.ok(
       shipped.max <= 2e-3 && shipped.mean <= 2e-4,
       `${c.key} (fixture model): max abs error ${shipped.max.toExponential(3)}, mean ${shipped.mean.toExponential(3)}`,
     );
-    const exact = await errorAgainstReference(roundedGenerator, roundedModelDir, c);
+    const [exact] = await errorAgainstReference(roundedGenerator, roundedModelDir, c);
     assert.ok(
       exact.max <= 5e-5 && exact.mean <= 5e-6,
       `${c.key} (reference UNet weights): max abs error ${exact.max.toExponential(3)}, mean ${exact.mean.toExponential(3)}`,
     );
+  });
+}
+
+// The same initial latents twice in one UNet batch (diffusers' [uncond x 2, cond x 2] layout, with
+// a multistep sampler and a negative prompt): both images must still be diffusers' image.
+for (const key of ['dpmpp_2m.128x192', 'ddim.128x128']) {
+  test(`${key} denoised twice in one batch: both images match diffusers`, async () => {
+    const c = cases.find((x) => x.key === key);
+    assert.ok(c, key);
+    const errors = await errorAgainstReference(roundedGenerator, roundedModelDir, c, 2);
+    for (const [i, e] of errors.entries()) {
+      assert.ok(e.max <= 5e-5 && e.mean <= 5e-6, `${key} image ${i} of the batch: max abs error ${e.max.toExponential(3)}, mean ${e.mean.toExponential(3)}`);
+    }
   });
 }

@@ -5,6 +5,10 @@
 // Seeds are Letterpress's own (runtime/random/gaussianNoise.ts): a seed gives the same image on
 // every machine and provider, but not the image PyTorch would give for it. Image i of a job uses
 // seed + i, so any image of a batch can be made again on its own from its recorded seed.
+//
+// Up to `batchSize` images of a job go through each UNet call together (GPU providers; see
+// providerTuning.ts); the VAE decodes them one at a time, which keeps its peak memory that of one
+// image while the UNet steps dominate the time.
 import {
   deviceSettings,
   schedulerNames,
@@ -21,12 +25,13 @@ import { createScheduler, defaultSchedulerName, samplerDisplayName } from '../sc
 import { loadClipTokenizer, type ClipTokenizer } from '../tokenizer/clipTokenizer.ts';
 import { usesClassifierFreeGuidance } from './classifierFreeGuidance.ts';
 import { vaeSampleToImage } from './decodedImage.ts';
-import { denoiseLatents } from './denoiseLoop.ts';
+import { denoiseLatents, type DenoisedImage } from './denoiseLoop.ts';
 import { chooseExecutionProvider, isGpuProvider, probeProvider } from './executionProvider.ts';
 import { GenerationError, throwIfAborted } from './generationError.ts';
 import { checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
+import { preferredBatchSize } from './providerTuning.ts';
 
 export interface GeneratedImage {
   /** [height, width, 3] in [0, 1]. */
@@ -46,6 +51,8 @@ export interface GenerateResult {
   provider: string;
   /** Which provider ran and why the others were skipped, for the user. */
   providerNote: string;
+  /** Most images per UNet call in this job: GenerateOptions.batchSize, else the provider's preference. */
+  batchSize: number;
   timingsMs: Record<string, number>;
 }
 
@@ -74,6 +81,7 @@ function validateOptions(options: GenerateOptions, latentSpace: LatentSpace): vo
   if (typeof options.prompt !== 'string') throw new GenerationError('prompt must be text');
   positiveInteger('steps', options.steps, 1000);
   positiveInteger('number of images', options.numImages ?? 1, 64);
+  if (options.batchSize !== undefined) positiveInteger('batch size', options.batchSize, 64);
   if (!Number.isFinite(options.guidanceScale) || options.guidanceScale < 0) {
     throw new GenerationError(`guidance scale must be a number of 0 or more, got ${options.guidanceScale}`);
   }
@@ -220,60 +228,68 @@ export class ImageGenerator {
       encodePrompts(model.tokenizer, sessions.encodeText, options.prompt, options.negativePrompt ?? '', guidance, onProgress),
     );
 
+    const batchSize = options.batchSize ?? preferredBatchSize(sessions.provider, options.width, options.height);
     const images: GeneratedImage[] = [];
-    for (let index = 0; index < numImages; index++) {
-      const seed = options.seed + index;
-      const random = createGaussianNoise(seed);
-      const noise = hooks.latents ? hooks.latents.slice(index * latentSize, (index + 1) * latentSize) : random.randn(latentSize);
-      // Multistep samplers keep state, so each image gets a fresh one.
-      const scheduler = createScheduler(schedulerName, schedulerConfig);
-      scheduler.setTimesteps(options.steps);
+    for (let first = 0; first < numImages; first += batchSize) {
+      const count = Math.min(batchSize, numImages - first);
+      const batch: DenoisedImage[] = [];
+      for (let index = first; index < first + count; index++) {
+        const stepNoise = createGaussianNoise(options.seed + index);
+        const noise = hooks.latents ? hooks.latents.slice(index * latentSize, (index + 1) * latentSize) : stepNoise.randn(latentSize);
+        // Multistep samplers keep state, so each image gets a fresh one.
+        const scheduler = createScheduler(schedulerName, schedulerConfig);
+        scheduler.setTimesteps(options.steps);
+        batch.push({ scheduler, noise, stepNoise });
+      }
 
-      const latents = await time('denoise', () =>
+      const denoised = await time('denoise', () =>
         denoiseLatents({
-          scheduler,
-          noise,
+          images: batch,
           latentShape,
           embeddings: prompts.embeddings,
           embeddingBatch: prompts.batch,
           tokens: prompts.tokens,
           guidanceScale: options.guidanceScale,
-          stepNoise: random,
           predictNoise: sessions.predictNoise,
           signal,
           onStep: (step, total, current) => {
             if (!onProgress) return;
             const preview = wantsPreview(step, total)
-              ? latentPreviewPng(current, { channels: latentShape[1], height: latentShape[2], width: latentShape[3] })
+              ? latentPreviewPng(current[0], { channels: latentShape[1], height: latentShape[2], width: latentShape[3] })
               : undefined;
             const elapsedMs = Math.round(performance.now() - started);
-            onProgress({ status: 'step', step, total, image: index, elapsedMs, ...(preview ? { preview } : {}) });
+            onProgress({ status: 'step', step, total, image: first, ...(count > 1 ? { images: count } : {}), elapsedMs, ...(preview ? { preview } : {}) });
           },
         }),
       );
 
-      onProgress?.({ status: 'decode', image: index });
-      const pixels = await time('decode', async () => {
-        const unscaled = Float32Array.from(latents, (v) => v / latentSpace.scalingFactor);
-        return vaeSampleToImage(await sessions.decodeLatents(unscaled, latentShape), options.width, options.height);
-      });
-      const parameters = formatGenerationParameters({
-        prompt: options.prompt,
-        negativePrompt: options.negativePrompt,
-        steps: options.steps,
-        sampler: samplerDisplayName(schedulerName),
-        cfgScale: options.guidanceScale,
-        seed,
-        width: options.width,
-        height: options.height,
-        model: options.modelName ?? options.modelDir,
-      });
-      const { width, height } = options;
-      images.push({ pixels, width, height, seed, parameters, png: () => encodeRgbPng(pixels, width, height, { parameters }) });
+      for (const [offset, latents] of denoised.entries()) {
+        const index = first + offset;
+        const seed = options.seed + index;
+        throwIfAborted(signal);
+        onProgress?.({ status: 'decode', image: index });
+        const pixels = await time('decode', async () => {
+          const unscaled = Float32Array.from(latents, (v) => v / latentSpace.scalingFactor);
+          return vaeSampleToImage(await sessions.decodeLatents(unscaled, latentShape), options.width, options.height);
+        });
+        const parameters = formatGenerationParameters({
+          prompt: options.prompt,
+          negativePrompt: options.negativePrompt,
+          steps: options.steps,
+          sampler: samplerDisplayName(schedulerName),
+          cfgScale: options.guidanceScale,
+          seed,
+          width: options.width,
+          height: options.height,
+          model: options.modelName ?? options.modelDir,
+        });
+        const { width, height } = options;
+        images.push({ pixels, width, height, seed, parameters, png: () => encodeRgbPng(pixels, width, height, { parameters }) });
+      }
     }
 
     timingsMs.total = performance.now() - started;
     onProgress?.({ status: 'done' });
-    return { images, provider: sessions.provider, providerNote: model.providerNote, timingsMs };
+    return { images, provider: sessions.provider, providerNote: model.providerNote, batchSize, timingsMs };
   }
 }

@@ -10,6 +10,7 @@ import {
   type ExecutionProviderName,
 } from './executionProvider.ts';
 import { throwIfAborted } from './generationError.ts';
+import { attentionModeFor } from './providerTuning.ts';
 
 const components = ['text_encoder', 'unet', 'vae_decoder'] as const;
 type Component = (typeof components)[number];
@@ -22,7 +23,7 @@ export interface ModelSessions {
   encodeText(inputIds: BigInt64Array, batch: number): Promise<Float32Array>;
   /** sample [batch, c, h, w] at one timestep → predicted noise of the same shape */
   predictNoise(sample: Float32Array, shape: readonly number[], timestep: number, textEmbeddings: Float32Array, tokens: number): Promise<Float32Array>;
-  /** latents [1, c, h, w], already divided by the scaling factor → image [1, 3, 8h, 8w] in about [-1, 1] */
+  /** latents [batch, c, h, w], already divided by the scaling factor → images [batch, 3, 8h, 8w] in about [-1, 1] */
   decodeLatents(latents: Float32Array, shape: readonly number[]): Promise<Float32Array>;
   release(): Promise<void>;
 }
@@ -50,6 +51,7 @@ export async function loadModelSessions(
       throwIfAborted(hooks.signal);
       const converted = await ensureConvertedComponent(modelDir, component, {
         fp16,
+        attentionMode: attentionModeFor(provider, component),
         onProgress: hooks.onProgress,
         signal: hooks.signal,
       }).catch((error: unknown) => {

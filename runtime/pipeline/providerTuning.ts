@@ -1,0 +1,32 @@
+// Per-provider choices the pipeline makes for the user: how many images share one UNet call, and
+// which attention the converted UNet graph uses.
+import type { AttentionMode } from '../onnx/graphBuilder.ts';
+import type { ComponentName } from '../onnx/modelArchitecture.ts';
+import type { ExecutionProviderName } from './executionProvider.ts';
+
+/** Most images a GPU provider denoises in one UNet call by default. */
+export const maxPreferredBatchSize = 4;
+
+/** The pixel area the default batch is sized for: four 512x512 images (UNet batch 8 with guidance). */
+const batchPixelBudget = maxPreferredBatchSize * 512 * 512;
+
+/**
+ * Default `GenerateOptions.batchSize`: 1 on the CPU, where a batch runs no faster than its images
+ * one after another but needs more memory (SD2 at 512x512 already peaks at 6.3 GiB with UNet batch
+ * 2); on GPU providers up to 4 images at 512x512, fewer for larger images so that the activations
+ * (which grow with batch x area, attention scores with its square) stay within a consumer GPU.
+ */
+export function preferredBatchSize(provider: ExecutionProviderName, width = 512, height = 512): number {
+  if (provider === 'cpu') return 1;
+  return Math.max(1, Math.min(maxPreferredBatchSize, Math.floor(batchPixelBudget / (width * height))));
+}
+
+/**
+ * DirectML and CoreML have no com.microsoft MultiHeadAttention kernel, so their UNet is converted
+ * with plain MatMul/Softmax attention; the other providers get the converter's default (fused for
+ * the UNet). `undefined` keeps the converter's default and its cache key.
+ */
+export function attentionModeFor(provider: ExecutionProviderName, component: ComponentName): AttentionMode | undefined {
+  if (component === 'unet' && (provider === 'dml' || provider === 'coreml')) return 'plain';
+  return undefined;
+}
