@@ -247,3 +247,16 @@ test('OCR scores show as badges; a losing candidate is marked and dimmed; the te
   assert.equal(await page.locator('main b, main i').count(), 0, 'the OCR texts never become markup');
   await page.screenshot({ path: join(artifacts, 'webview-legibility.png') });
 });
+
+test('Export is a card button and the E key on a focused card', async () => {
+  const card = page.locator('.card[data-id="assets/generated/best.png"]');
+  await card.locator('button[data-action="export"]').click();
+  await page.locator('.card[data-id="assets/generated/drawn.png"]').focus();
+  await page.keyboard.press('e');
+  const exports = (await posted('gallery/image/act')).filter((p) => p.action === 'export');
+  assert.deepEqual(exports, [
+    { id: 'assets/generated/best.png', action: 'export' },
+    { id: 'assets/generated/drawn.png', action: 'export' },
+  ]);
+  assert.equal(await card.getAttribute('aria-keyshortcuts'), 'Enter Delete E');
+});

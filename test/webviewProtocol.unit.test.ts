@@ -35,6 +35,7 @@ test('well-formed webview messages come through typed', () => {
     SubmitJob.create({ request: { ...request, scheduler: undefined } }),
     CancelJob.create({ jobId: 'a-b-c' }),
     RunImageAction.create({ id: 'assets/generated/a.png', action: 'delete' }),
+    RunImageAction.create({ id: 'assets/generated/a.png', action: 'export' }),
   ]) {
     assert.deepEqual(parseMessage(webviewToHost, structuredClone(message)), structuredClone(message));
   }

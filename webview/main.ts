@@ -240,6 +240,7 @@ const actionLabels: [ImageAction | 'regenerate' | 'vary', string, string][] = [
   ['copyPrompt', 'Copy prompt', 'Copy the prompt'],
   ['regenerate', 'Regenerate', 'Generate again with the same settings and seed'],
   ['vary', 'Vary', 'Generate again with the same settings and a new seed'],
+  ['export', 'Export…', 'Export an icon set with favicon.ico, social banners or a transparent PNG (E)'],
   ['reveal', 'Reveal', 'Reveal in the Explorer'],
   ['delete', 'Delete', 'Move to the trash'],
 ];
@@ -270,6 +271,7 @@ function renderImage(image: GalleryImage): HTMLElement {
     'data-id': image.id,
     title: caption,
     'aria-label': losing ? `${caption} (candidate)` : caption,
+    'aria-keyshortcuts': 'Enter Delete E',
   });
   const toolbar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Image actions' });
   for (const [action, label, title] of actionLabels) {
@@ -300,6 +302,7 @@ function renderImage(image: GalleryImage): HTMLElement {
     if (event.target !== card) return;
     if (event.key === 'Enter') runAction(image, 'open');
     else if (event.key === 'Delete') runAction(image, 'delete');
+    else if ((event.key === 'e' || event.key === 'E') && !event.ctrlKey && !event.metaKey && !event.altKey) runAction(image, 'export');
     else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
       const sibling = event.key === 'ArrowRight' ? card.nextElementSibling : card.previousElementSibling;
       if (sibling instanceof HTMLElement) sibling.focus();
