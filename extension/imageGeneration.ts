@@ -4,15 +4,16 @@
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { GenerateOptions } from '../runtime/generationTypes.ts';
-import { isRuntimeError, type GenerateImageResult } from '../runtime/protocol.ts';
+import { isRuntimeError, type GenerateImageParams, type GenerateImageResult, type ImageLegibility } from '../runtime/protocol.ts';
+import { placeGeneratedImages } from './generatedImagePlacement.ts';
+import { describeLegibility, legibilityOptionsFor } from './legibilityRequest.ts';
 import { outputBaseName } from './outputFileName.ts';
 import type { LetterpressServices } from './services.ts';
 import { readSettings } from './settings.ts';
 import { OutputPathError, resolveOutputFolder } from './workspacePaths.ts';
-import { placeFileInFolder } from './workspaceWrite.ts';
 
 export interface ImageJobRequest {
   prompt: string;
@@ -22,12 +23,17 @@ export interface ImageJobRequest {
   /** Preset name for the file name ("banner"). */
   presetName?: string;
   workspaceFolder: vscode.WorkspaceFolder;
+  /** Explicit text to render (else what the prompt quotes) and per-job overrides of the settings. */
+  text?: string;
+  candidates?: number;
+  exactFallback?: boolean;
 }
 
 export interface PlacedImage {
   path: string;
   seed: number;
   parameters: string;
+  legibility?: ImageLegibility;
 }
 
 export function shortPrompt(prompt: string, max = 40): string {
@@ -72,11 +78,15 @@ export async function generateIntoWorkspace(services: LetterpressServices, reque
     fp16: settings.fp16,
   };
 
+  const legibility = legibilityOptionsFor(
+    { prompt: request.prompt, text: request.text, candidates: request.candidates, exactFallback: request.exactFallback, numImages: options.numImages },
+    settings,
+  );
   const tempDir = await mkdtemp(join(tmpdir(), 'letterpress-'));
   try {
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Letterpress: “${shortPrompt(request.prompt)}”`, cancellable: true },
-      (progress, cancellation) => runJob(services, options, tempDir, progress, cancellation),
+      (progress, cancellation) => runJob(services, { options, outputDir: tempDir, ...(legibility ? { legibility } : {}) }, progress, cancellation),
     );
     if (!result) return undefined;
     services.statusBar.setProvider(result.provider, result.providerNote);
@@ -84,10 +94,14 @@ export async function generateIntoWorkspace(services: LetterpressServices, reque
     // Checked again: the folder may have been replaced by a link while the job ran.
     const folder = await resolveOutputFolder(root, settings.outputFolder);
     const baseName = outputBaseName(request.prompt, request.presetName);
-    const placed: PlacedImage[] = [];
-    for (const image of result.images) {
-      placed.push({ path: await placeFileInFolder(image.file, folder, baseName), seed: image.seed, parameters: image.parameters });
-    }
+    const paths = await placeGeneratedImages(result, folder, baseName);
+    const placed = result.images.map((image, i): PlacedImage => ({
+      path: paths.images[i]!,
+      seed: image.seed,
+      parameters: image.parameters,
+      ...(image.legibility ? { legibility: image.legibility } : {}),
+    }));
+    reportResult(services, root, placed, paths.candidates.length);
     return placed;
   } catch (error) {
     reportFailure(services, error);
@@ -99,24 +113,34 @@ export async function generateIntoWorkspace(services: LetterpressServices, reque
 
 async function runJob(
   services: LetterpressServices,
-  options: GenerateOptions,
-  outputDir: string,
+  params: Omit<GenerateImageParams, 'jobId'>,
   progress: vscode.Progress<{ message?: string; increment?: number }>,
   cancellation: vscode.CancellationToken,
 ): Promise<GenerateImageResult | undefined> {
-  const job = services.jobs.generate(shortPrompt(options.prompt), { options, outputDir });
+  const { options } = params;
+  const job = services.jobs.generate(shortPrompt(options.prompt), params);
   cancellation.onCancellationRequested(() => job.cancel());
   const ahead = services.jobs.jobs.findIndex((j) => j.id === job.id);
   if (ahead > 0) progress.report({ message: `waiting for ${ahead} job${ahead > 1 ? 's' : ''} to finish` });
   let done = 0;
+  // Images the job will make: numImages, or the candidates once the runtime says how many.
+  let images = options.numImages ?? 1;
+  const what = (image: number) => (images > 1 ? `${params.legibility && options.numImages === 1 ? 'candidate' : 'image'} ${image + 1}/${images}, ` : '');
   job.onProgress((event) => {
     switch (event.status) {
       case 'step': {
-        const fraction = (event.step / event.total) * 100;
-        progress.report({ increment: Math.max(0, fraction - done), message: `step ${event.step}/${event.total}` });
+        images = Math.max(images, event.image + 1);
+        const fraction = Math.min(100, ((event.image + event.step / event.total) / images) * 100);
+        progress.report({ increment: Math.max(0, fraction - done), message: `${what(event.image)}step ${event.step}/${event.total}` });
         done = Math.max(done, fraction);
         break;
       }
+      case 'legibility':
+        if (Number.isFinite(event.candidates)) images = Math.max(event.candidates, event.candidate + 1);
+        if (event.phase === 'read') progress.report({ message: `${what(event.candidate)}reading the text` });
+        else if (event.phase === 'draw') progress.report({ message: 'no candidate spelled the text: drawing it' });
+        else services.log.info(`candidate ${event.candidate + 1}: ${event.exactMatch ? 'exact' : `CER ${event.cer?.toFixed(2)}`}`);
+        break;
       case 'convert':
         progress.report({ message: `preparing ${event.component} (first run only)` });
         break;
@@ -145,6 +169,23 @@ async function runJob(
     }
     throw error;
   }
+}
+
+/** The result notification: where the image went and, for quoted text, how well it reads. */
+function reportResult(services: LetterpressServices, root: string, placed: PlacedImage[], candidates: number): void {
+  const scored = placed.find((image) => image.legibility);
+  if (!scored?.legibility) return;
+  const legibility = scored.legibility;
+  const name = relative(root, scored.path).split(sep).join('/');
+  const line = `Letterpress: ${name}: ${describeLegibility(legibility)}.`;
+  services.log.info(line);
+  const actions = ['Open Gallery'];
+  const show = legibility.exactMatch ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+  const hint = legibility.exactMatch ? '' : ' Try more candidates, or turn on "Draw exact text" (letterpress.exactTextFallback).';
+  const more = candidates > 0 ? ` ${candidates} other candidate${candidates > 1 ? 's' : ''} kept for the gallery.` : '';
+  void show(`${line}${more}${hint}`, ...actions).then((choice) => {
+    if (choice === 'Open Gallery') void vscode.commands.executeCommand('letterpress.openGallery');
+  });
 }
 
 function reportFailure(services: LetterpressServices, error: unknown): void {

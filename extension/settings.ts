@@ -1,6 +1,8 @@
 // The extension's settings (package.json `contributes.configuration`), read in one place.
 import * as vscode from 'vscode';
 import { deviceSettings, schedulerNames, type DeviceSetting, type SchedulerName } from '../runtime/generationTypes.ts';
+import type { TextPosition } from '../runtime/legibility/exactTextFallback.ts';
+import { maxCandidates, textPositions } from '../runtime/legibility/legibilityLimits.ts';
 
 export const defaultOutputFolder = 'assets/generated';
 
@@ -18,6 +20,14 @@ export interface LetterpressSettings {
   seed?: number;
   idleUnloadMs: number;
   codeLens: boolean;
+  /** OCR-check images whose prompt quotes text. */
+  checkText: boolean;
+  /** Best-of-N count for quoted text; 0 = auto (decided by the runtime from the provider). */
+  candidates: number;
+  exactTextFallback: boolean;
+  /** Undefined: where OCR found the text, else the centre. */
+  exactTextPosition?: TextPosition;
+  keepCandidates: boolean;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSettings {
@@ -25,6 +35,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSett
   const scheduler = config.get<string>('scheduler', 'default');
   const device = config.get<string>('device', 'auto');
   const seed = config.get<number>('seed', -1);
+  const position = config.get<string>('exactTextPosition', 'auto');
   // Restricted Mode: no custom output folder (VS Code also ignores workspace values of the
   // restricted settings, but a user-level value could still point anywhere inside the workspace).
   const outputFolder = vscode.workspace.isTrusted ? config.get<string>('outputFolder', defaultOutputFolder) : defaultOutputFolder;
@@ -39,6 +50,11 @@ export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSett
     seed: Number.isInteger(seed) && seed >= 0 ? seed : undefined,
     idleUnloadMs: Math.max(0, config.get<number>('idleUnloadMinutes', 10)) * 60_000,
     codeLens: config.get<boolean>('codeLens', true),
+    checkText: config.get<boolean>('checkText', true),
+    candidates: clampInteger(config.get<number>('candidates', 0), 0, maxCandidates),
+    exactTextFallback: config.get<boolean>('exactTextFallback', false),
+    exactTextPosition: (textPositions as readonly string[]).includes(position) ? (position as TextPosition) : undefined,
+    keepCandidates: config.get<boolean>('keepCandidates', true),
   };
 }
 

@@ -72,6 +72,8 @@ export type ProgressEvent =
     }
   | { status: 'decode'; image: number }
   | { status: 'done' }
+  /** Best of N: candidate `candidate` (0-based) of `candidates` is being read, was scored, or gets the exact text drawn. */
+  | { status: 'legibility'; phase: 'read' | 'scored' | 'draw'; candidate: number; candidates: number; exactMatch?: boolean; cer?: number }
   | { status: 'message'; level: 'info' | 'warning'; text: string };
 
 export type ProgressListener = (event: ProgressEvent) => void;

@@ -3,6 +3,7 @@
 // Transport: Node's IPC channel with the 'advanced' (structured clone) serialization, so typed
 // arrays such as step previews cross as they are; finished images cross as files, never as bytes.
 import type { GenerateOptions, ProgressEvent } from './generationTypes.ts';
+import type { TextPosition } from './legibility/exactTextFallback.ts';
 
 /** A request the host sends and the runtime answers. `P`/`R` only exist for the type checker. */
 export interface RequestType<P, R> {
@@ -141,10 +142,41 @@ export const cancelJobRequest = request<JobParams, CancelJobResult>('runtime/job
 
 // ---- images -------------------------------------------------------------------------------------
 
+/** Text the image must spell, and how hard to try (issue: legible text). */
+export interface LegibilityOptions {
+  /** The exact text to render, one line per quoted string. */
+  target: string;
+  /** Seeds to try and rank by OCR; 1 only scores the image; 0 = auto (4 on a GPU, 1 on the CPU). */
+  candidates: number;
+  /** Draw the exact text over the best candidate when none spells it. */
+  exactFallback: boolean;
+  /** Where the drawn text goes when OCR found no text region; default: the region's own place or the centre. */
+  position?: TextPosition;
+  /** Write the losing candidates too (`GenerateImageResult.candidates`). */
+  keepCandidates: boolean;
+}
+
+/** What OCR made of an image, as stored in its `letterpress` chunk, flattened for the UI. */
+export interface ImageLegibility {
+  target: string;
+  ocrText: string;
+  /** Character error rate of the best-matching words, 0 = exact. */
+  cer: number;
+  exactMatch: boolean;
+  /** Tesseract's confidence, 0–100. */
+  ocrConfidence: number;
+  /** The text was drawn over the image because no candidate spelled it. */
+  exactTextFallback: boolean;
+  /** How many candidates were generated for this image (1 when only scored). */
+  candidateCount: number;
+}
+
 export interface GenerateImageParams extends JobParams {
   options: GenerateOptions;
   /** An empty folder the host created; the runtime writes one PNG per image into it. */
   outputDir: string;
+  /** Check (and with candidates/fallback, enforce) the text in the image. Needs `options.numImages` 1 for best of N. */
+  legibility?: LegibilityOptions;
 }
 export interface GeneratedImageFile {
   /** Absolute path of the PNG (with its `parameters` tEXt chunk) inside `outputDir`. */
@@ -153,9 +185,12 @@ export interface GeneratedImageFile {
   height: number;
   seed: number;
   parameters: string;
+  legibility?: ImageLegibility;
 }
 export interface GenerateImageResult {
   images: GeneratedImageFile[];
+  /** The candidates that lost, best first, when `legibility.keepCandidates` asked for them. */
+  candidates?: GeneratedImageFile[];
   /** Execution provider that ran, e.g. "cuda" or "cpu". */
   provider: string;
   providerNote: string;

@@ -1,8 +1,5 @@
 // What the runtime process does for each request of runtime/protocol.ts. The heavy modules come in
 // through `RuntimeServices` (runtimeMain.ts passes the real ones), which keeps this file testable.
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { GenerateOptions, ProgressListener } from './generationTypes.ts';
 import {
   configureRequest,
@@ -11,12 +8,14 @@ import {
   jobProgressNotification,
   resolveModelRequest,
   RuntimeError,
+  logNotification,
   unloadModelRequest,
-  type GeneratedImageFile,
+  type GenerateImageResult,
   type ResolveModelParams,
   type ResolveModelResult,
 } from './protocol.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
+import { runGenerateImageJob } from './generateImageJob.ts';
 
 /** The part of the pipeline's `ImageGenerator` the runtime uses. */
 export interface ImageGeneratorLike {
@@ -67,20 +66,14 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   });
 
   server.onRequest(generateImageRequest, (params, { signal, notify }) => {
-    const run = async (): Promise<{ images: GeneratedImageFile[]; provider: string; providerNote: string; timingsMs: Record<string, number> }> => {
+    const run = async (): Promise<GenerateImageResult> => {
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
       generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
-      const result = await generator.generate(params.options, {
+      return runGenerateImageJob(generator, params, {
         signal,
         onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+        log: (text) => notify(logNotification, { level: 'info', text }),
       });
-      const images: GeneratedImageFile[] = [];
-      for (const [index, image] of result.images.entries()) {
-        const file = join(params.outputDir, `image-${index + 1}-seed-${image.seed}.png`);
-        await writeFileAtomically(file, await image.png());
-        images.push({ file, width: image.width, height: image.height, seed: image.seed, parameters: image.parameters });
-      }
-      return { images, provider: result.provider, providerNote: result.providerNote, timingsMs: result.timingsMs };
     };
     const job = generationChain.then(run, run);
     generationChain = job.catch(() => {});
@@ -126,15 +119,4 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
       await generator?.dispose();
     },
   };
-}
-
-async function writeFileAtomically(file: string, data: Buffer): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, data, { flag: 'wx' });
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
 }

@@ -102,6 +102,23 @@ function pruneOnnxRuntime(destination) {
   rmSync(join(destination, 'onnxruntime-node', 'script'), { recursive: true, force: true });
 }
 
+// OCR (runtime/legibility/ocrReader.ts) runs in Node, which loads a core build's .js and .wasm
+// files; the .wasm.js copies (the WebAssembly inlined as text, 22 MB) are for browsers. Which build
+// loads depends on the CPU's SIMD support (and, in tesseract.js 7, never the -lstm ones, though it
+// means to), so every build stays. Only the 4.0.0_best_int English data is read.
+function pruneTesseract(destination) {
+  const core = join(destination, 'tesseract.js-core');
+  if (existsSync(core)) {
+    for (const file of readdirSync(core)) if (file.endsWith('.wasm.js')) rmSync(join(core, file), { force: true });
+  }
+  const data = join(destination, '@tesseract.js-data', 'eng');
+  if (existsSync(data)) {
+    for (const entry of readdirSync(data)) {
+      if (statSync(join(data, entry)).isDirectory() && entry !== '4.0.0_best_int') rmSync(join(data, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 function folderSize(path) {
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.size;
@@ -117,8 +134,7 @@ const stage = join(root, '.cache', 'package', target);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
 
-// The CLI (dist/cli.js) is published through npm's `bin`, not used by the extension: leaving it out
-// also leaves out what only it loads (tesseract.js and its 44 MB of WebAssembly for OCR checks).
+// The CLI (dist/cli.js) is published through npm's `bin`, not used by the extension.
 const bundles = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.js') && f !== 'cli.js');
 for (const file of bundles) cpSync(join(root, 'dist', file), join(stage, 'dist', file));
 for (const extra of ['README.md', 'LICENSE', 'CHANGELOG.md', 'media']) {
@@ -130,12 +146,16 @@ writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n**/*.d.ts\n**/*.md\n!READ
 
 const nodeModules = join(stage, 'dist', 'node_modules');
 // The native packages always ship (the runtime may load them lazily); plus whatever else the bundles require.
-const externals = [...new Set(['onnxruntime-node', 'sharp', ...externalRequires(bundles.map((f) => join(root, 'dist', f)))])];
+const required = externalRequires(bundles.map((f) => join(root, 'dist', f)));
+// ocrReader finds the language data with require.resolve, which the scan above does not see.
+const ocrData = required.includes('tesseract.js') ? ['@tesseract.js-data/eng'] : [];
+const externals = [...new Set(['onnxruntime-node', 'sharp', ...required, ...ocrData])];
 const wanted = externals.filter((name) => existsSync(join(root, 'node_modules', name)));
 const missing = externals.filter((name) => !wanted.includes(name));
 if (missing.length) console.warn(`package: not installed, left out (the bundles require them lazily): ${missing.join(', ')}`);
 const copied = copyPackageTree(wanted, nodeModules);
 pruneOnnxRuntime(nodeModules);
+pruneTesseract(nodeModules);
 console.log(`package: ${target}: native packages ${copied.join(', ')} (${mb(folderSize(nodeModules))} unpacked)`);
 
 const out = resolve(values.out ?? join(root, `letterpress-${target}-${manifest.version}.vsix`));

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { GenerateOptions } from '../runtime/generationTypes.ts';
 import type { CandidateGenerator } from '../runtime/legibility/bestOfN.ts';
 import { generateBestOfN } from '../runtime/legibility/bestOfN.ts';
+import { autoCandidateCount } from '../runtime/legibility/legibleJob.ts';
 import { compareScores, legibilityChunkKey, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { paintMask, renderTextMask } from '../runtime/legibility/textMask.ts';
@@ -94,4 +95,32 @@ test('stops at the first batch that holds an exact match, and keeps it without a
   assert.equal(result.score.exactMatch, true);
   assert.equal(result.ranked[1]!.seed, 7);
   assert.equal(result.ranked[1]!.score.cer, 1 / 9);
+});
+
+test('a candidate count decided by the provider: one image first, then the rest in batches', async () => {
+  const runs: Array<{ seed: number; numImages?: number }> = [];
+  const cards = (provider: string): CandidateGenerator => ({
+    async generate(request) {
+      runs.push({ seed: request.seed, numImages: request.numImages });
+      const images = [];
+      for (let i = 0; i < (request.numImages ?? 1); i++) {
+        const png = await sharp({ create: { width: 96, height: 96, channels: 3, background: '#ffffff' } }).png().toBuffer();
+        images.push({ seed: request.seed + i, width: 96, height: 96, png: async () => png });
+      }
+      return { images, provider };
+    },
+  });
+  const providers: Array<string | undefined> = [];
+  const decide = (provider: string | undefined) => {
+    providers.push(provider);
+    return autoCandidateCount(provider);
+  };
+  const gpu = await generateBestOfN({ generator: cards('webgpu'), reader, options: { ...options, seed: 20 }, target: 'OPEN', candidates: decide, batchSize: 2 });
+  assert.deepEqual(runs, [{ seed: 20, numImages: 1 }, { seed: 21, numImages: 2 }, { seed: 23, numImages: 1 }]);
+  assert.equal(gpu.ranked.length, 4);
+  runs.length = 0;
+  const cpu = await generateBestOfN({ generator: cards('cpu'), reader, options: { ...options, seed: 30 }, target: 'OPEN', candidates: decide, batchSize: 2 });
+  assert.deepEqual(runs, [{ seed: 30, numImages: 1 }]);
+  assert.equal(cpu.ranked.length, 1);
+  assert.deepEqual(providers, ['webgpu', 'cpu'], 'decided once per job');
 });

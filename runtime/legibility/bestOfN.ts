@@ -23,7 +23,7 @@ export interface CandidateGenerator {
   generate(
     options: GenerateOptions,
     hooks?: { onProgress?: ProgressListener; signal?: AbortSignal },
-  ): Promise<{ images: CandidateImage[] }>;
+  ): Promise<{ images: CandidateImage[]; provider?: string }>;
 }
 
 export interface ScoredCandidate {
@@ -39,8 +39,11 @@ export interface BestOfNRequest {
   /** Generation options; `seed` is the first seed, later candidates take the next ones. */
   options: GenerateOptions;
   target: string;
-  /** How many candidates at most (1 = just score the one image). */
-  candidates: number;
+  /**
+   * How many candidates at most (1 = just score the one image). A function decides once the first
+   * image shows which execution provider runs (so "auto" can try more seeds on a GPU than on a CPU).
+   */
+  candidates: number | ((provider: string | undefined) => number);
   /** Images per generate() call; larger batches use a GPU better, smaller ones stop earlier. Default 2. */
   batchSize?: number;
   /** Composite the exact text over the best candidate when none matched. */
@@ -70,24 +73,36 @@ function withRecord(png: Buffer, record: LegibilityRecord): Buffer {
 }
 
 export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNResult> {
-  const total = Math.max(1, Math.floor(request.candidates));
-  const batchSize = Math.max(1, Math.min(total, Math.floor(request.batchSize ?? 2)));
+  const decide = typeof request.candidates === 'function' ? request.candidates : undefined;
+  let total = decide ? Number.POSITIVE_INFINITY : wholeCount(request.candidates as number);
+  const batchSize = Math.max(1, Math.floor(request.batchSize ?? 2));
   const scored: Array<{ seed: number; png: Buffer; score: LegibilityScore }> = [];
   let stoppedEarly = false;
   while (scored.length < total) {
     request.signal?.throwIfAborted();
-    const count = Math.min(batchSize, total - scored.length);
-    const { images } = await request.generator.generate(
-      { ...request.options, seed: request.options.seed + scored.length, numImages: count },
-      { onProgress: request.onProgress, signal: request.signal },
+    // Until the count is decided, one image: it loads the model and tells which provider runs.
+    const count = Number.isFinite(total) ? Math.min(batchSize, total - scored.length) : 1;
+    const first = scored.length;
+    const { images, provider } = await request.generator.generate(
+      { ...request.options, seed: request.options.seed + first, numImages: count },
+      {
+        // Image indices count across batches, so progress reads "image 3 of 4" for the third candidate.
+        onProgress: request.onProgress && ((event) => request.onProgress!('image' in event ? { ...event, image: event.image + first } : event)),
+        signal: request.signal,
+      },
     );
+    if (images.length === 0) throw new Error('the generator returned no image');
+    if (decide && !Number.isFinite(total)) total = wholeCount(decide(provider));
     for (const image of images) {
+      request.signal?.throwIfAborted();
+      const index = scored.length;
+      request.onProgress?.({ status: 'legibility', phase: 'read', candidate: index, candidates: total });
       const png = await image.png();
       const score = await scoreImage(request.reader, png, request.target);
       scored.push({ seed: image.seed, png, score });
+      request.onProgress?.({ status: 'legibility', phase: 'scored', candidate: index, candidates: total, exactMatch: score.exactMatch, cer: score.cer });
       request.onCandidate?.({ seed: image.seed, png, score });
     }
-    if (images.length === 0) throw new Error('the generator returned no image');
     if (scored.some((candidate) => candidate.score.exactMatch)) {
       stoppedEarly = scored.length < total;
       break;
@@ -104,6 +119,7 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
 
   if (!best.score.exactMatch && request.exactFallback) {
     request.signal?.throwIfAborted();
+    request.onProgress?.({ status: 'legibility', phase: 'draw', candidate: scored.indexOf(best), candidates: scored.length });
     const fallback = await applyExactTextFallback(request.reader, best.png, request.target, {
       score: best.score,
       position: request.fallbackPosition,
@@ -117,4 +133,8 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
     return { png, seed: best.seed, score: fallback.score, ranked, stoppedEarly, fallback };
   }
   return { png: ranked[0]!.png, seed: best.seed, score: best.score, ranked, stoppedEarly, fallback: null };
+}
+
+function wholeCount(value: number): number {
+  return Math.max(1, Math.floor(Number.isFinite(value) ? value : 1));
 }

@@ -3,18 +3,18 @@
 // outcome in one line for people.
 import type { GenerateOptions, ProgressListener } from '../generationTypes.ts';
 import { addPngTextChunk } from '../png/pngTextChunks.ts';
-import type { CandidateGenerator } from './bestOfN.ts';
+import type { CandidateGenerator, ScoredCandidate } from './bestOfN.ts';
 import { generateBestOfN } from './bestOfN.ts';
 import type { TextPosition } from './exactTextFallback.ts';
 import type { LegibilityScore } from './legibilityScore.ts';
 import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
+import { maxCandidates, textPositions } from './legibilityLimits.ts';
 import { OcrReader } from './ocrReader.ts';
 
-export const textPositions: readonly TextPosition[] = ['top', 'centre', 'bottom'];
-export const maxCandidates = 16;
 
 export interface LegibleRequest {
   target: string;
+  /** 0 = auto: see autoCandidateCount. */
   candidates: number;
   exactFallback: boolean;
   position?: TextPosition;
@@ -62,13 +62,21 @@ export function describeScore(score: LegibilityScore): string {
   return `OCR: ${JSON.stringify(score.target)} read as ${read} (${verdict}, confidence ${Math.round(score.ocrConfidence)})`;
 }
 
+/**
+ * "Auto" candidates: several seeds where an image takes seconds (a GPU), one where it takes minutes
+ * (the CPU), so the default never multiplies a CPU user's wait.
+ */
+export function autoCandidateCount(provider: string | undefined): number {
+  return provider === undefined || provider === 'cpu' ? 1 : 4;
+}
+
 /** Best of N (and the fallback) for one image; `log` gets one line per candidate and the outcome. */
 export async function runLegibleJob(
   generator: CandidateGenerator,
   options: GenerateOptions,
   request: LegibleRequest,
   hooks: { onProgress?: ProgressListener; signal?: AbortSignal; log?: (line: string) => void } = {},
-): Promise<{ png: Buffer; seed: number; score: LegibilityScore; fallbackUsed: boolean }> {
+): Promise<{ png: Buffer; seed: number; score: LegibilityScore; fallbackUsed: boolean; ranked: ScoredCandidate[] }> {
   const reader = new OcrReader();
   try {
     const result = await generateBestOfN({
@@ -76,7 +84,7 @@ export async function runLegibleJob(
       reader,
       options,
       target: request.target,
-      candidates: request.candidates,
+      candidates: request.candidates === 0 ? autoCandidateCount : request.candidates,
       batchSize: request.batchSize,
       exactFallback: request.exactFallback,
       fallbackPosition: request.position,
@@ -88,7 +96,7 @@ export async function runLegibleJob(
     if (result.fallback) {
       hooks.log?.(`no candidate spelled the text: drew it over seed ${result.seed}; ${describeScore(result.score)}`);
     }
-    return { png: result.png, seed: result.seed, score: result.score, fallbackUsed: result.fallback !== null };
+    return { png: result.png, seed: result.seed, score: result.score, fallbackUsed: result.fallback !== null, ranked: result.ranked };
   } finally {
     await reader.close();
   }

@@ -1,0 +1,144 @@
+// Legibility through the real runtime process, as the extension drives it: a job whose prompt quotes
+// text is scored, best of N ranks candidates and keeps the losers as files, and the exact-text
+// fallback's image reads back exactly when read again from the written file by a fresh OCR worker.
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { JobQueue } from '../extension/jobQueue.ts';
+import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
+import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
+import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { OcrReader } from '../runtime/legibility/ocrReader.ts';
+import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
+import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { RuntimeError } from '../runtime/protocol.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+
+const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
+const queue = new JobQueue(supervisor);
+const reader = new OcrReader();
+let scratch: string;
+let modelDir: string;
+
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'letterpress-legible-'));
+  modelDir = join(scratch, 'tiny-sd2');
+  await cp(tinyModelDir, modelDir, { recursive: true });
+});
+after(async () => {
+  queue.dispose();
+  supervisor.dispose();
+  await supervisor.whenExited();
+  await reader.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
+  return {
+    modelDir,
+    prompt: 'a neon sign that says "OPEN 24/7"',
+    steps: 2,
+    guidanceScale: 7.5,
+    width: 192,
+    height: 192,
+    seed: 500,
+    numImages: 1,
+    device: 'cpu',
+    ...overrides,
+  };
+}
+
+test('best of 2 with the fallback: the drawn image reads back exactly, both candidates are kept, progress counts candidates', async () => {
+  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const job = queue.generate('open', {
+    options: options(),
+    outputDir,
+    legibility: { target: 'OPEN 24/7', candidates: 2, exactFallback: true, keepCandidates: true },
+  });
+  const events: ProgressEvent[] = [];
+  job.onProgress((event) => events.push(event));
+  const result = await job.result;
+
+  assert.equal(result.images.length, 1);
+  const [chosen] = result.images;
+  assert.ok(chosen!.legibility);
+  assert.equal(chosen!.legibility.exactMatch, true, `read as ${JSON.stringify(chosen!.legibility.ocrText)}`);
+  assert.equal(chosen!.legibility.exactTextFallback, true, 'random weights spell nothing: the text was drawn');
+  assert.equal(chosen!.legibility.candidateCount, 2);
+  // The file, read again by another OCR worker, says the same.
+  const png = await readFile(chosen!.file);
+  const again = await scoreImage(reader, png, 'OPEN 24/7');
+  assert.equal(again.exactMatch, true, `fresh read: ${JSON.stringify(again.ocrText)}`);
+  const record = parseLegibilityChunk(readPngTextChunks(png)[legibilityChunkKey]!);
+  assert.equal(record?.exactTextFallback, true);
+  assert.equal(record?.candidates?.chosenSeed, chosen!.seed);
+  assert.equal(parseGenerationParameters(readPngTextChunks(png).parameters!).seed, chosen!.seed);
+
+  // With the text drawn, the model's own best image is kept too: both seeds, best first.
+  assert.deepEqual(result.candidates?.map((c) => c.seed).sort(), [500, 501]);
+  assert.equal(result.candidates![0]!.seed, chosen!.seed);
+  for (const candidate of result.candidates!) {
+    const chunks = readPngTextChunks(await readFile(candidate.file));
+    assert.equal(parseGenerationParameters(chunks.parameters!).seed, candidate.seed);
+    assert.equal(parseLegibilityChunk(chunks[legibilityChunkKey]!)?.legibility.cer, Math.round(candidate.legibility!.cer * 1e4) / 1e4);
+    assert.equal(candidate.legibility!.exactTextFallback, false);
+  }
+  assert.deepEqual((await readdir(outputDir)).sort(), [chosen!.file, ...result.candidates!.map((c) => c.file)].map((f) => basename(f)).sort());
+
+  const steps = events.flatMap((e) => (e.status === 'step' ? [`${e.image}:${e.step}`] : []));
+  assert.deepEqual(steps, ['0:1', '0:2', '1:1', '1:2'], 'image indices count across candidates');
+  const phases = events.flatMap((e) => (e.status === 'legibility' ? [`${e.phase}${e.candidate}/${e.candidates}`] : []));
+  assert.deepEqual(phases, ['read0/2', 'scored0/2', 'read1/2', 'scored1/2', `draw${result.candidates![0]!.seed - 500}/2`]);
+});
+
+test('auto candidates on the CPU make one image; a quoted prompt without candidates is only scored', async () => {
+  const auto = await queue.generate('auto', {
+    options: options({ seed: 600 }),
+    outputDir: await mkdtemp(join(scratch, 'out-')),
+    legibility: { target: 'OPEN 24/7', candidates: 0, exactFallback: false, keepCandidates: true },
+  }).result;
+  assert.equal(auto.images[0]!.legibility?.candidateCount, 1);
+  assert.equal(auto.candidates, undefined, 'one candidate: no losers');
+
+  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const scored = await queue.generate('two', {
+    options: options({ seed: 700, numImages: 2 }),
+    outputDir,
+    legibility: { target: 'OPEN 24/7', candidates: 1, exactFallback: false, keepCandidates: true },
+  }).result;
+  assert.deepEqual(scored.images.map((i) => i.seed), [700, 701]);
+  for (const image of scored.images) {
+    const record = parseLegibilityChunk(readPngTextChunks(await readFile(image.file))[legibilityChunkKey]!);
+    assert.ok(record, 'each image carries its score');
+    assert.equal(record.legibility.target, 'OPEN 24/7');
+    assert.equal(Math.round(image.legibility!.cer * 1e4) / 1e4, record.legibility.cer);
+    assert.equal(image.legibility?.exactMatch, record.legibility.exactMatch);
+    assert.equal(image.legibility?.candidateCount, 1);
+  }
+});
+
+test('impossible combinations are refused with a user error before any work', async () => {
+  const error = await queue
+    .generate('bad', {
+      options: options({ numImages: 2 }),
+      outputDir: await mkdtemp(join(scratch, 'out-')),
+      legibility: { target: 'OPEN', candidates: 4, exactFallback: false, keepCandidates: true },
+    })
+    .result.then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+  assert.ok(error instanceof RuntimeError);
+  assert.equal(error.code, 'userError');
+  assert.match(error.message, /1 image/);
+  const tooMany = await queue
+    .generate('bad', {
+      options: options(),
+      outputDir: await mkdtemp(join(scratch, 'out-')),
+      legibility: { target: 'OPEN', candidates: 99, exactFallback: false, keepCandidates: true },
+    })
+    .result.catch((e: unknown) => e);
+  assert.ok(tooMany instanceof RuntimeError && tooMany.code === 'invalidParams');
+});
