@@ -179,12 +179,13 @@ function reportResult(services: LetterpressServices, root: string, placed: Place
   const name = relative(root, scored.path).split(sep).join('/');
   const line = `Letterpress: ${name}: ${describeLegibility(legibility)}.`;
   services.log.info(line);
-  const actions = ['Open Gallery'];
   const show = legibility.exactMatch ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-  const hint = legibility.exactMatch ? '' : ' Try more candidates, or turn on "Draw exact text" (letterpress.exactTextFallback).';
-  const more = candidates > 0 ? ` ${candidates} other candidate${candidates > 1 ? 's' : ''} kept for the gallery.` : '';
-  void show(`${line}${more}${hint}`, ...actions).then((choice) => {
+  const hint = legibility.exactMatch ? '' : ' Try more candidates, or let Letterpress draw the exact text.';
+  const kept = candidates > 0 ? ` ${candidates} candidate${candidates > 1 ? 's' : ''} kept in the gallery.` : '';
+  const actions = legibility.exactMatch ? ['Open Gallery'] : ['Open Gallery', 'Text Settings'];
+  void show(`${line}${kept}${hint}`, ...actions).then((choice) => {
     if (choice === 'Open Gallery') void vscode.commands.executeCommand('letterpress.openGallery');
+    if (choice === 'Text Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'letterpress text');
   });
 }
 

@@ -46,10 +46,11 @@ export function describeLegibility(legibility: {
 }): string {
   const target = `“${legibility.target.replace(/\n/g, ' / ')}”`;
   const of = legibility.candidateCount > 1 ? `best of ${legibility.candidateCount}` : '';
-  if (legibility.exactMatch) {
-    const how = legibility.exactTextFallback ? 'drawn exactly (no candidate spelled it)' : 'reads exactly';
-    return `${target} ${how}${of ? ` (${of})` : ''}`;
+  if (legibility.exactMatch && legibility.exactTextFallback) {
+    const why = legibility.candidateCount > 1 ? `none of the ${legibility.candidateCount} candidates spelled it` : 'the image did not spell it';
+    return `${target} drawn exactly: ${why}`;
   }
+  if (legibility.exactMatch) return `${target} reads exactly${of ? ` (${of})` : ''}`;
   const read = legibility.ocrText.replace(/\s+/g, ' ').trim();
   const shown = read ? `“${read.length > 60 ? `${read.slice(0, 59)}…` : read}”` : 'nothing';
   return `${target} read as ${shown} (CER ${legibility.cer.toFixed(2)}${of ? `, ${of}` : ''})`;

@@ -72,7 +72,37 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
     assert.equal(parameters.width, 64);
     await session.page.locator('.tab', { hasText: 'hello-e2e.png' }).waitFor({ state: 'visible' });
     await session.page.locator('.statusbar-item', { hasText: 'Letterpress: CPU' }).waitFor({ state: 'visible' });
+    // The quoted text was read back by OCR inside the packaged runtime: score in the file and the notification.
+    const record = JSON.parse(readPngTextChunks(await readFile(png)).letterpress ?? 'null') as { legibility?: { target?: string } } | null;
+    assert.equal(record?.legibility?.target, 'HELLO E2E');
+    await session.page.locator('.notification-list-item', { hasText: '“HELLO E2E” read as' }).first().waitFor({ state: 'visible' });
     await session.screenshot('1-generated');
+    }));
+
+  test('with best of 2 and the exact-text fallback on, the kept image reads exactly and both candidates are kept', () =>
+    session.step('best-of-two-with-exact-text-fallback', async () => {
+    await session.updateSettings({ 'letterpress.candidates': 2, 'letterpress.exactTextFallback': true });
+    try {
+      await session.runCommand('Letterpress: Generate Image…');
+      await session.pick('Custom');
+      await session.answerInput('Custom Size', '256x128');
+      await session.answerInput('(2/3)', 'a shop sign that says "OPEN"');
+      await session.answerInput('(3/3)', '');
+      const png = await waitForFile('assets/generated/open.png');
+      await session.page.locator('.notification-list-item', { hasText: '“OPEN” drawn exactly: none of the 2' }).first().waitFor({ state: 'visible', timeout: 2 * minute });
+      const record = JSON.parse(readPngTextChunks(await readFile(png)).letterpress ?? 'null') as {
+        legibility: { exactMatch: boolean };
+        exactTextFallback?: boolean;
+        candidates?: { count: number; seeds: number[] };
+      };
+      assert.equal(record.legibility.exactMatch, true);
+      assert.equal(record.exactTextFallback, true);
+      assert.deepEqual(record.candidates?.seeds, [42, 43]);
+      for (const seed of [42, 43]) await waitForFile(`assets/generated/candidates/open-seed-${seed}.png`);
+      await session.screenshot('1b-exact-text');
+    } finally {
+      await session.updateSettings({ 'letterpress.candidates': 0, 'letterpress.exactTextFallback': false });
+    }
     }));
 
   test('Generate Image from Comment in TypeScript inserts a comment with the relative path', () =>

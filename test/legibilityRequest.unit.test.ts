@@ -35,7 +35,8 @@ test('several images per job are scored, not ranked (best of N keeps one image)'
 test('the summary line says whether the text reads, how it was read, and out of how many', () => {
   const base = { target: 'OPEN 24/7', ocrText: 'OPEN 24/7', cer: 0, exactMatch: true, exactTextFallback: false, candidateCount: 4 };
   assert.equal(describeLegibility(base), '“OPEN 24/7” reads exactly (best of 4)');
-  assert.equal(describeLegibility({ ...base, exactTextFallback: true, candidateCount: 1 }), '“OPEN 24/7” drawn exactly (no candidate spelled it)');
+  assert.equal(describeLegibility({ ...base, exactTextFallback: true, candidateCount: 1 }), '“OPEN 24/7” drawn exactly: the image did not spell it');
+  assert.equal(describeLegibility({ ...base, exactTextFallback: true, candidateCount: 2 }), '“OPEN 24/7” drawn exactly: none of the 2 candidates spelled it');
   assert.equal(
     describeLegibility({ ...base, ocrText: 'OPEM\n2417', cer: 0.25, exactMatch: false }),
     '“OPEN 24/7” read as “OPEM 2417” (CER 0.25, best of 4)',
