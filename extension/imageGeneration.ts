@@ -129,9 +129,11 @@ async function runJob(
   job.onProgress((event) => {
     switch (event.status) {
       case 'step': {
-        images = Math.max(images, event.image + 1);
-        const fraction = Math.min(100, ((event.image + event.step / event.total) / images) * 100);
-        progress.report({ increment: Math.max(0, fraction - done), message: `${what(event.image)}step ${event.step}/${event.total}` });
+        const batch = event.images ?? 1;
+        images = Math.max(images, event.image + batch);
+        const fraction = Math.min(100, ((event.image + (batch * event.step) / event.total) / images) * 100);
+        const which = batch > 1 ? `${what(event.image).replace(/ \d+\//, ` ${event.image + 1}–${event.image + batch}/`)}` : what(event.image);
+        progress.report({ increment: Math.max(0, fraction - done), message: `${which}step ${event.step}/${event.total}` });
         done = Math.max(done, fraction);
         break;
       }

@@ -124,3 +124,18 @@ test('a candidate count decided by the provider: one image first, then the rest 
   assert.equal(cpu.ranked.length, 1);
   assert.deepEqual(providers, ['webgpu', 'cpu'], 'decided once per job');
 });
+
+test('without a batch size, candidates go in the batches the generator prefers', async () => {
+  const runs: number[] = [];
+  const png = await sharp({ create: { width: 96, height: 96, channels: 3, background: '#ffffff' } }).png().toBuffer();
+  const batching: CandidateGenerator = {
+    async generate(request) {
+      runs.push(request.numImages ?? 1);
+      const images = Array.from({ length: request.numImages ?? 1 }, (_, i) => ({ seed: request.seed + i, width: 96, height: 96, png: async () => png }));
+      return { images, provider: 'webgpu', batchSize: 3 };
+    },
+  };
+  const result = await generateBestOfN({ generator: batching, reader, options, target: 'OPEN', candidates: 8 });
+  assert.deepEqual(runs, [2, 3, 3], 'the first call uses the default (2), then the generator\'s 3');
+  assert.equal(result.ranked.length, 8);
+});

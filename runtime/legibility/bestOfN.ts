@@ -23,7 +23,7 @@ export interface CandidateGenerator {
   generate(
     options: GenerateOptions,
     hooks?: { onProgress?: ProgressListener; signal?: AbortSignal },
-  ): Promise<{ images: CandidateImage[]; provider?: string }>;
+  ): Promise<{ images: CandidateImage[]; provider?: string; /** Images per UNet call the generator prefers. */ batchSize?: number }>;
 }
 
 export interface ScoredCandidate {
@@ -44,7 +44,10 @@ export interface BestOfNRequest {
    * image shows which execution provider runs (so "auto" can try more seeds on a GPU than on a CPU).
    */
   candidates: number | ((provider: string | undefined) => number);
-  /** Images per generate() call; larger batches use a GPU better, smaller ones stop earlier. Default 2. */
+  /**
+   * Images per generate() call; larger batches use a GPU better, smaller ones stop earlier. Default:
+   * what the generator says it batches (1 on a CPU, up to 4 on a GPU), else 2.
+   */
   batchSize?: number;
   /** Composite the exact text over the best candidate when none matched. */
   exactFallback?: boolean;
@@ -75,7 +78,7 @@ function withRecord(png: Buffer, record: LegibilityRecord): Buffer {
 export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNResult> {
   const decide = typeof request.candidates === 'function' ? request.candidates : undefined;
   let total = decide ? Number.POSITIVE_INFINITY : wholeCount(request.candidates as number);
-  const batchSize = Math.max(1, Math.floor(request.batchSize ?? 2));
+  let batchSize = Math.max(1, Math.floor(request.batchSize ?? 2));
   const scored: Array<{ seed: number; png: Buffer; score: LegibilityScore }> = [];
   let stoppedEarly = false;
   while (scored.length < total) {
@@ -83,7 +86,7 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
     // Until the count is decided, one image: it loads the model and tells which provider runs.
     const count = Number.isFinite(total) ? Math.min(batchSize, total - scored.length) : 1;
     const first = scored.length;
-    const { images, provider } = await request.generator.generate(
+    const { images, provider, batchSize: preferred } = await request.generator.generate(
       { ...request.options, seed: request.options.seed + first, numImages: count },
       {
         // Image indices count across batches, so progress reads "image 3 of 4" for the third candidate.
@@ -92,6 +95,7 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
       },
     );
     if (images.length === 0) throw new Error('the generator returned no image');
+    if (request.batchSize === undefined && preferred !== undefined) batchSize = Math.max(1, Math.floor(preferred));
     if (decide && !Number.isFinite(total)) total = wholeCount(decide(provider));
     for (const image of images) {
       request.signal?.throwIfAborted();
