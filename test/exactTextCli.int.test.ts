@@ -2,7 +2,8 @@
 // with the written file read back by OCR in the test itself.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -29,8 +30,9 @@ async function letterpress(args: string[]) {
 
 test('generate --candidates 2 --exact-fallback writes an image that OCR reads as the quoted text', async () => {
   const out = join(await dirPromise, 'open.png');
-  const result = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a neon sign that says "OPEN 24/7"',
-    '--candidates', '2', '--exact-fallback', '--steps', '2', '--width', '192', '--height', '192', '--seed', '5', '--device', 'cpu', '--out', out]);
+  const args = ['generate', '--model', tinyModelDir, '--prompt', 'a neon sign that says "OPEN 24/7"',
+    '--candidates', '2', '--exact-fallback', '--keep-candidates', '--steps', '2', '--width', '192', '--height', '192', '--seed', '5', '--device', 'cpu', '--out', out];
+  const result = await letterpress(args);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /candidate seed 5: OCR/);
   assert.match(result.stderr, /candidate seed 6: OCR/);
@@ -50,6 +52,23 @@ test('generate --candidates 2 --exact-fallback writes an image that OCR reads as
   const record = parseLegibilityChunk(chunks[legibilityChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
   assert.equal(record?.legibility.exactMatch, true);
+
+  // Both candidates kept (the text was drawn, so the model's own best one is a candidate too).
+  for (const seed of [5, 6]) {
+    const file = join(await dirPromise, `open-candidate-${seed}.png`);
+    assert.match(result.stdout, new RegExp(`open-candidate-${seed}\\.png \\(candidate, seed ${seed}\\)`));
+    const candidate = readPngTextChunks(await readFile(file));
+    assert.equal(parseGenerationParameters(candidate.parameters!).seed, seed);
+    assert.equal(parseLegibilityChunk(candidate[legibilityChunkKey]!)?.candidates?.chosenSeed, record?.candidates?.chosenSeed);
+  }
+  // A candidate's name already taken: refused before any work, nothing written.
+  const clashOut = join(await dirPromise, 'clash.png');
+  await writeFile(join(await dirPromise, 'clash-candidate-6.png'), 'mine');
+  const clash = await letterpress([...args.slice(0, -1), clashOut]);
+  assert.equal(clash.code, 2);
+  assert.match(clash.stderr, /clash-candidate-6\.png already exists/);
+  assert.equal(existsSync(clashOut), false);
+  assert.equal(await readFile(join(await dirPromise, 'clash-candidate-6.png'), 'utf8'), 'mine');
 });
 
 test('asking for candidates without any text to check is a clear error, before any work', async () => {

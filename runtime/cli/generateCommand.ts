@@ -39,6 +39,7 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
                              on an exact match)
   --exact-fallback           when no candidate spells the text, draw it exactly over the best one
   --text-position <p>        top, centre or bottom: where the fallback draws when OCR found no text
+  --keep-candidates          also write the candidates that lost, as <out>-candidate-<seed>.png
 `;
 
 /** Errors of the runtime's modules that describe a problem with the request or the model files. */
@@ -203,6 +204,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
         candidates: { type: 'string' },
         'exact-fallback': { type: 'boolean' },
         'text-position': { type: 'string' },
+        'keep-candidates': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -249,8 +251,13 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   });
   if ('error' in plan) throw new CliError(plan.error);
   if (plan.request && v.raw) throw new CliError('--raw cannot be combined with --candidates or --exact-fallback');
+  if (v['keep-candidates'] && !plan.request) throw new CliError('--keep-candidates needs --candidates (or --exact-fallback)');
   const pngPaths = outputPaths(v.out, Math.max(1, numImages));
-  for (const path of [...pngPaths, ...(v.raw ? [v.raw] : [])]) {
+  // The candidates' seeds are known up front, so their names can be checked before any work.
+  const out = v.out;
+  const candidatePath = (candidateSeed: number) => `${join(dirname(out), basename(out, extname(out)))}-candidate-${candidateSeed}${extname(out) || '.png'}`;
+  const candidatePaths = v['keep-candidates'] && plan.request ? Array.from({ length: plan.request.candidates }, (_, i) => candidatePath(seed + i)) : [];
+  for (const path of [...pngPaths, ...candidatePaths, ...(v.raw ? [v.raw] : [])]) {
     if (!force && (await exists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
   }
 
@@ -269,6 +276,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   const generator = new ImageGenerator({ idleUnloadMs: 0 });
   let images: GeneratedImage[] = [];
   let pngs: Array<{ png: Buffer; seed: number }>;
+  let losers: Array<{ png: Buffer; seed: number }> = [];
   try {
     const generateOptions = {
         modelDir,
@@ -289,6 +297,8 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const best = await runLegibleJob(generator, generateOptions, plan.request, { onProgress, log });
       pngs = [{ png: best.png, seed: best.seed }];
+      // With the text drawn, the model's own best image is a candidate worth keeping too.
+      if (v['keep-candidates']) losers = best.fallbackUsed ? best.ranked : best.ranked.slice(1);
     } else {
       const result = await generator.generate(generateOptions, { onProgress, latents: latents?.data });
       images = result.images;
@@ -315,6 +325,13 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     await writeFile(temp, image.png);
     await placeFile(temp, pngPaths[i], force);
     process.stdout.write(`${pngPaths[i]} (seed ${image.seed})\n`);
+  }
+  for (const loser of losers) {
+    const path = candidatePath(loser.seed);
+    const temp = tempPathFor(path);
+    await writeFile(temp, loser.png);
+    await placeFile(temp, path, force);
+    process.stdout.write(`${path} (candidate, seed ${loser.seed})\n`);
   }
   if (v.raw) {
     const { width, height } = images[0];
