@@ -9,6 +9,7 @@ import type { ScoredCandidate } from './legibility/bestOfN.ts';
 import { maxCandidates, textPositions } from './legibility/legibilityLimits.ts';
 import { runLegibleJob, scoreGeneratedPngs } from './legibility/legibleJob.ts';
 import type { LegibilityScore } from './legibility/legibilityScore.ts';
+import type { OcrReader } from './legibility/ocrReader.ts';
 import { readPngTextChunks } from './png/pngTextChunks.ts';
 import {
   RuntimeError,
@@ -59,7 +60,7 @@ export function imageLegibility(score: LegibilityScore, extra: { exactTextFallba
 export async function runGenerateImageJob(
   generator: ImageGeneratorLike,
   params: GenerateImageParams,
-  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void; batchSize?: number },
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void; batchSize?: number; reader?: OcrReader },
 ): Promise<GenerateImageResult> {
   const { options, outputDir, legibility } = params;
   if (legibility) checkLegibilityOptions(legibility, options);
@@ -72,7 +73,7 @@ export async function runGenerateImageJob(
     if (legibility) {
       hooks.signal.throwIfAborted();
       hooks.onProgress({ status: 'legibility', phase: 'read', candidate: 0, candidates: 1 });
-      const scored = await scoreGeneratedPngs(pngs, legibility.target);
+      const scored = await scoreGeneratedPngs(pngs, legibility.target, hooks.reader);
       pngs = scored.map((s) => s.png);
       scores = scored.map((s) => s.score);
     }
@@ -115,7 +116,7 @@ export async function runGenerateImageJob(
       position: legibility.position,
       batchSize: hooks.batchSize,
     },
-    { signal: hooks.signal, onProgress: hooks.onProgress, log: hooks.log },
+    { signal: hooks.signal, onProgress: hooks.onProgress, log: hooks.log, reader: hooks.reader },
   );
   const candidateCount = best.ranked.length;
   const winner = best.ranked[0]!;

@@ -16,6 +16,7 @@ import {
 } from './protocol.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
 import { runGenerateImageJob } from './generateImageJob.ts';
+import type { OcrReader } from './legibility/ocrReader.ts';
 
 /** The part of the pipeline's `ImageGenerator` the runtime uses. */
 export interface ImageGeneratorLike {
@@ -38,6 +39,7 @@ export interface RuntimeServices {
     options: Omit<ResolveModelParams, 'jobId'> & { onProgress?: ProgressListener; signal?: AbortSignal },
   ): Promise<ResolveModelResult>;
   loadTokenizer(modelDir: string): Promise<{ maxLength: number; countContentTokens(text: string): number }>;
+  createOcrReader(): OcrReader;
 }
 
 /**
@@ -54,6 +56,16 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   // One generation at a time: a cancelled job may still be finishing its step when the next arrives.
   let generationChain: Promise<unknown> = Promise.resolve();
   const tokenizers = new Map<string, ReturnType<RuntimeServices['loadTokenizer']>>();
+  // One OCR worker kept warm between jobs (starting one costs about half a second), released with
+  // the model when the runtime has been idle.
+  let ocr: OcrReader | undefined;
+  let ocrIdleTimer: NodeJS.Timeout | undefined;
+  const releaseOcr = async () => {
+    clearTimeout(ocrIdleTimer);
+    const reader = ocr;
+    ocr = undefined;
+    await reader?.close();
+  };
 
   server.onRequest(configureRequest, async (params) => {
     if (params.idleUnloadMs !== idleUnloadMs && generator) {
@@ -69,11 +81,24 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
     const run = async (): Promise<GenerateImageResult> => {
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
       generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
-      return runGenerateImageJob(generator, params, {
-        signal,
-        onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
-        log: (text) => notify(logNotification, { level: 'info', text }),
-      });
+      clearTimeout(ocrIdleTimer);
+      if (params.legibility) ocr ??= services.createOcrReader();
+      try {
+        return await runGenerateImageJob(generator, params, {
+          signal,
+          onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+          log: (text) => notify(logNotification, { level: 'info', text }),
+          reader: params.legibility ? ocr : undefined,
+        });
+      } finally {
+        if (ocr) {
+          const idle = generatorIdleUnloadMs(idleUnloadMs);
+          if (Number.isFinite(idle)) {
+            ocrIdleTimer = setTimeout(() => void releaseOcr(), idle);
+            ocrIdleTimer.unref();
+          }
+        }
+      }
     };
     const job = generationChain.then(run, run);
     generationChain = job.catch(() => {});
@@ -109,6 +134,7 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   });
 
   server.onRequest(unloadModelRequest, async () => {
+    await releaseOcr();
     if (!generator) return { unloaded: false };
     await generator.unload();
     return { unloaded: true };
@@ -116,6 +142,7 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
 
   return {
     async dispose() {
+      await releaseOcr();
       await generator?.dispose();
     },
   };

@@ -1,5 +1,6 @@
 // Entry point of the runtime child process (dist/runtime.js), forked by the extension host's
 // supervisor. It speaks runtime/protocol.ts over the IPC channel and exits with its parent.
+import { OcrReader } from './legibility/ocrReader.ts';
 import { resolveModel } from './modelStore/resolveModel.ts';
 import { ImageGenerator } from './pipeline/imageGenerator.ts';
 import { registerRuntimeHandlers, type RuntimeServices } from './runtimeHandlers.ts';
@@ -11,6 +12,7 @@ const services: RuntimeServices = {
   createGenerator: (options) => new ImageGenerator(options),
   resolveModel: (options) => resolveModel(options),
   loadTokenizer: (modelDir) => loadClipTokenizer(modelDir),
+  createOcrReader: () => new OcrReader(),
 };
 
 const server = new RuntimeServer(processPort());

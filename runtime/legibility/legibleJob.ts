@@ -75,9 +75,10 @@ export async function runLegibleJob(
   generator: CandidateGenerator,
   options: GenerateOptions,
   request: LegibleRequest,
-  hooks: { onProgress?: ProgressListener; signal?: AbortSignal; log?: (line: string) => void } = {},
+  hooks: { onProgress?: ProgressListener; signal?: AbortSignal; log?: (line: string) => void; reader?: OcrReader } = {},
 ): Promise<{ png: Buffer; seed: number; score: LegibilityScore; fallbackUsed: boolean; ranked: ScoredCandidate[] }> {
-  const reader = new OcrReader();
+  // A reader passed in belongs to the caller (the runtime keeps one warm between jobs).
+  const reader = hooks.reader ?? new OcrReader();
   try {
     const result = await generateBestOfN({
       generator,
@@ -98,13 +99,17 @@ export async function runLegibleJob(
     }
     return { png: result.png, seed: result.seed, score: result.score, fallbackUsed: result.fallback !== null, ranked: result.ranked };
   } finally {
-    await reader.close();
+    if (!hooks.reader) await reader.close();
   }
 }
 
 /** Scores generated PNGs against the target and stores each score in its `letterpress` chunk. */
-export async function scoreGeneratedPngs(pngs: readonly Buffer[], target: string): Promise<Array<{ png: Buffer; score: LegibilityScore }>> {
-  const reader = new OcrReader();
+export async function scoreGeneratedPngs(
+  pngs: readonly Buffer[],
+  target: string,
+  sharedReader?: OcrReader,
+): Promise<Array<{ png: Buffer; score: LegibilityScore }>> {
+  const reader = sharedReader ?? new OcrReader();
   try {
     const out = [];
     for (const png of pngs) {
@@ -113,6 +118,6 @@ export async function scoreGeneratedPngs(pngs: readonly Buffer[], target: string
     }
     return out;
   } finally {
-    await reader.close();
+    if (!sharedReader) await reader.close();
   }
 }
