@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GalleryController, estimateRemainingMs, formatDuration } from '../webview/galleryController.ts';
+import { isGenerationRequest } from '../webview/protocol.ts';
 import {
   CancelJob,
   CountTokens,
@@ -13,7 +14,7 @@ import {
   SubmitJob,
   TokensCounted,
 } from '../webview/protocol.ts';
-import type { GalleryConfig, GalleryImage, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
+import type { GalleryConfig, GalleryImage, GalleryLegibility, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
 
 class FakeHost {
   readonly sent: WebviewToHostMessage[] = [];
@@ -255,8 +256,11 @@ test('regenerate reuses the image settings and seed; vary draws a new seed', () 
     scheduler: 'ddim',
     seed: 42,
     numImages: 1,
+    candidates: 1,
+    exactFallback: false,
   });
-  assert.deepEqual(varied, { ...again, seed: 999 });
+  // A new seed gets the form's best of N (Auto here).
+  assert.deepEqual(varied, { ...again, seed: 999, candidates: 0 });
   assert.equal(host.ofMethod(SubmitJob.method).length, 2);
 });
 
@@ -329,4 +333,94 @@ test('remaining time follows the pace across all images of the job', () => {
   assert.equal(estimateRemainingMs(job({ request: two, image: 1, step: 2, totalSteps: 4, elapsedMs: 3000 })), 1000);
   assert.equal(formatDuration(65_400), '1:05');
   assert.equal(formatDuration(0), '0:00');
+});
+
+function submitted(host: FakeHost): GenerationRequest[] {
+  return host.ofMethod(SubmitJob.method).map((m) => (m.params as { request: GenerationRequest }).request);
+}
+
+test('the text check fields start from the settings and go into the request', () => {
+  const host = new FakeHost();
+  const controller = new GalleryController(host, { randomSeed: seeds(1, 2) });
+  controller.receive(InitState.create({ config: { ...config, defaults: { ...config.defaults, candidates: 4, exactFallback: true } }, images: [], jobs: [] }));
+  assert.equal(controller.state.form.candidates, 4);
+  assert.equal(controller.state.form.exactFallback, true);
+  controller.updateForm({ prompt: 'a neon sign that says "OPEN 24/7" and \'late\'' });
+  assert.equal(controller.quotedText, 'OPEN 24/7\nlate', 'the placeholder shows every quoted string');
+  assert.equal(controller.targetText, 'OPEN 24/7\nlate');
+  controller.submit();
+  controller.updateForm({ text: '  OPEN   ALL NIGHT ' });
+  assert.equal(controller.targetText, 'OPEN ALL NIGHT', 'the field wins over the quotes');
+  controller.submit();
+  const [quoted, explicit] = submitted(host);
+  assert.equal('text' in quoted, false, 'an empty field leaves the quotes to the host');
+  assert.equal(quoted.candidates, 4);
+  assert.equal(quoted.exactFallback, true);
+  assert.equal(explicit.text, '  OPEN   ALL NIGHT ');
+  assert.ok(isGenerationRequest(quoted) && isGenerationRequest(explicit));
+});
+
+test('several candidates or the drawn text keep one image; auto with several images asks for one candidate', () => {
+  const { host, controller } = started(seeds(1, 2, 3));
+  controller.updateForm({ prompt: 'a sign that says "OPEN"', numImages: 3 });
+  assert.equal(controller.keepsOneImage, false);
+  controller.submit();
+  assert.equal(submitted(host)[0].candidates, 1, 'Auto could be 4 on a GPU, which cannot go with 3 images');
+  assert.equal(submitted(host)[0].numImages, 3);
+  controller.updateForm({ candidates: 4 });
+  assert.equal(controller.keepsOneImage, true);
+  assert.equal(controller.state.form.numImages, 1);
+  controller.updateForm({ candidates: 1, numImages: 2 });
+  controller.updateForm({ exactFallback: true });
+  assert.equal(controller.state.form.numImages, 1, 'the drawn text keeps one image too');
+  // Typed back in anyway (the field is disabled, but state can come from elsewhere): refused.
+  controller.updateForm({ numImages: 2 });
+  assert.equal(controller.submit(), undefined);
+  assert.match(controller.state.formErrors.join('\n'), /keep one image: set Images to 1/);
+});
+
+test('best of N without any text to check is refused with what to do', () => {
+  const { host, controller } = started();
+  controller.updateForm({ prompt: 'a sign without quotes', candidates: 4 });
+  assert.equal(controller.submit(), undefined);
+  assert.match(controller.state.formErrors.join('\n'), /no text to check: put it in quotes/);
+  controller.updateForm({ text: 'OPEN' });
+  assert.ok(controller.submit());
+  controller.updateForm({ text: 'x'.repeat(501) });
+  assert.equal(controller.submit(), undefined);
+  assert.match(controller.state.formErrors.join('\n'), /longer than 500 characters/);
+  assert.equal(submitted(host).length, 1);
+});
+
+test('with the text check switched off, best of N is neither required nor refused', () => {
+  const host = new FakeHost();
+  const controller = new GalleryController(host, { randomSeed: seeds(1) });
+  controller.receive(InitState.create({ config: { ...config, defaults: { ...config.defaults, candidates: 4, exactFallback: true, checkText: false } }, images: [], jobs: [] }));
+  controller.updateForm({ prompt: 'no quotes', numImages: 2 });
+  assert.equal(controller.checksText, false);
+  assert.equal(controller.keepsOneImage, false);
+  assert.ok(controller.submit());
+  assert.deepEqual([submitted(host)[0].candidates, submitted(host)[0].exactFallback], [1, false]);
+  assert.ok(isGenerationRequest(submitted(host)[0]), 'the host would not drop it');
+});
+
+test('regenerating a checked image keeps its text; the same seed takes one candidate, a new seed the form\'s', () => {
+  const { host, controller } = started(seeds(500));
+  const legibility: GalleryLegibility = { target: 'OPEN\n24/7', ocrText: 'OPEN 24/7', cer: 0, exactMatch: true, ocrConfidence: 90, exactTextFallback: true, candidateCount: 4, chosen: true };
+  controller.receive(ImagesChanged.create({ images: [{ ...image('a/open.png', 1, 'a sign "OPEN 24/7"', { seed: 42 }), legibility }] }));
+  controller.updateForm({ candidates: 8 });
+  const again = controller.regenerate('a/open.png', false)!;
+  const varied = controller.regenerate('a/open.png', true)!;
+  assert.deepEqual([again.text, again.candidates, again.exactFallback, again.seed], ['OPEN\n24/7', 1, true, 42]);
+  assert.deepEqual([varied.text, varied.candidates, varied.exactFallback, varied.seed], ['OPEN\n24/7', 8, true, 500]);
+  assert.equal(submitted(host).length, 2);
+});
+
+test('fill form takes the text fields of the request', () => {
+  const { controller } = started();
+  controller.updateForm({ text: 'old' });
+  controller.receive(FillForm.create({ request: { ...request, text: 'NEW', candidates: 2, exactFallback: true } }));
+  assert.deepEqual([controller.state.form.text, controller.state.form.candidates, controller.state.form.exactFallback], ['NEW', 2, true]);
+  controller.receive(FillForm.create({ request }));
+  assert.equal(controller.state.form.text, '', 'a request without a text uses the quotes again');
 });

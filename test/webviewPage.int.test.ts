@@ -168,8 +168,32 @@ test('the form is usable by keyboard and submits a complete job', async () => {
     scheduler: 'euler_a',
     seed: 1234,
     numImages: 1,
+    candidates: 0,
+    exactFallback: false,
   });
   assert.equal(await page.locator('#seed-lock').isChecked(), true, 'typing a seed locks it');
+});
+
+test('the text fields: the quoted text as placeholder, best of N keeps one image, the explicit text goes out', async () => {
+  assert.equal(await page.locator('#target-text').getAttribute('placeholder'), 'OPEN 24/7');
+  assert.equal(await page.locator('#target-text-hint').textContent(), 'OCR checks for: OPEN 24/7');
+  assert.equal(await page.getByLabel('Text in the image').count(), 1, 'the field has its label');
+  await page.locator('#num-images').fill('3');
+  await page.locator('#candidates').selectOption('4');
+  assert.equal(await page.locator('#num-images').isDisabled(), true);
+  assert.equal(await page.locator('#num-images').inputValue(), '1');
+  await page.getByLabel('Draw exact text if none matches').check();
+  await page.locator('#target-text').fill('OPEN <b>ALL</b> NIGHT');
+  await page.locator('#target-text-hint', { hasText: 'OCR checks for: OPEN <b>ALL</b> NIGHT' }).waitFor();
+  await page.locator('#generate').click();
+  const sent = (await posted('gallery/job/submit')).at(-1).request as GenerationRequest;
+  assert.deepEqual([sent.text, sent.candidates, sent.exactFallback, sent.numImages], ['OPEN <b>ALL</b> NIGHT', 4, true, 1]);
+  await page.screenshot({ path: join(artifacts, 'webview-text-form.png') });
+  // Back to the plain form for the tests after this one.
+  await page.locator('#target-text').fill('');
+  await page.locator('#candidates').selectOption('0');
+  await page.getByLabel('Draw exact text if none matches').uncheck();
+  assert.equal(await page.locator('#num-images').isDisabled(), false);
 });
 
 test('a running job shows its data: preview and step counter, then can be cancelled', async () => {

@@ -27,6 +27,7 @@ import type {
   WebviewToHostMessage,
 } from './protocol.ts';
 import type { SchedulerName } from '../runtime/generationTypes.ts';
+import { resolveTargetText } from '../runtime/legibility/targetText.ts';
 
 export interface HostMessenger {
   postMessage(message: WebviewToHostMessage): void;
@@ -47,6 +48,11 @@ export interface FormState {
   /** Locked: every job uses `seed`. Unlocked: each job draws a new one (and shows it here). */
   seedLocked: boolean;
   numImages: number;
+  /** "Text in the image": '' means the text the prompt quotes. */
+  text: string;
+  /** 0 = auto (4 on a GPU, 1 on the CPU). */
+  candidates: number;
+  exactFallback: boolean;
 }
 
 /** What survives a reload of the window (VS Code keeps it with the panel's serializer state). */
@@ -84,6 +90,9 @@ export const defaultForm: FormState = {
   seed: 42,
   seedLocked: false,
   numImages: 1,
+  text: '',
+  candidates: 0,
+  exactFallback: false,
 };
 
 export interface ControllerOptions {
@@ -159,6 +168,9 @@ export class GalleryController {
           this.state.form.steps = config.defaults.steps;
           this.state.form.guidanceScale = config.defaults.guidanceScale;
           this.state.form.scheduler = config.defaults.scheduler ?? '';
+          this.state.form.candidates = config.defaults.candidates ?? defaultForm.candidates;
+          this.state.form.exactFallback = config.defaults.exactFallback ?? defaultForm.exactFallback;
+          if (this.keepsOneImage) this.state.form.numImages = 1;
         }
         this.state.images = sortNewestFirst(images);
         this.state.jobs = [];
@@ -206,6 +218,8 @@ export class GalleryController {
     } else if (patch.width !== undefined || patch.height !== undefined) {
       form.preset = presets.find((p) => p.width === form.width && p.height === form.height)?.id ?? 'custom';
     }
+    // Best of N and the drawn text keep one image; the view disables the Images field meanwhile.
+    if ((patch.candidates !== undefined || patch.exactFallback !== undefined) && this.keepsOneImage) form.numImages = 1;
     if (patch.prompt !== undefined) this.requestTokenCount();
     this.state.formErrors = [];
     this.changed();
@@ -218,6 +232,27 @@ export class GalleryController {
       return;
     }
     this.host.postMessage(CountTokens.create({ requestId: this.tokenRequestId, text: this.state.form.prompt }));
+  }
+
+  /** False when the OCR check is switched off in the settings. */
+  get checksText(): boolean {
+    return this.state.config?.defaults.checkText !== false;
+  }
+
+  /** True when the job keeps a single image: several candidates, or the exact text drawn. */
+  get keepsOneImage(): boolean {
+    const f = this.state.form;
+    return this.checksText && (f.candidates > 1 || f.exactFallback);
+  }
+
+  /** The text the job will check: the field when filled, else what the prompt quotes; null for none. */
+  get targetText(): string | null {
+    return resolveTargetText({ prompt: this.state.form.prompt, text: this.state.form.text });
+  }
+
+  /** What the text field stands for while empty: the prompt's quoted text, one line per quote. */
+  get quotedText(): string | null {
+    return resolveTargetText({ prompt: this.state.form.prompt });
   }
 
   /** True past the model's 75 content tokens: the tail of the prompt would be cut off. */
@@ -247,6 +282,16 @@ export class GalleryController {
     if (!Number.isInteger(f.numImages) || f.numImages < 1 || f.numImages > l.maxImages) {
       errors.push(`Number of images must be from 1 to ${l.maxImages}.`);
     }
+    if (f.text.length > l.textChars) errors.push(`The text in the image is longer than ${l.textChars} characters.`);
+    if (!Number.isInteger(f.candidates) || f.candidates < 0 || f.candidates > l.maxCandidates) {
+      errors.push(`Candidates must be Auto or a whole number from 1 to ${l.maxCandidates}.`);
+    }
+    if (this.keepsOneImage) {
+      if (f.numImages > 1) errors.push('Best of several candidates and the drawn text keep one image: set Images to 1.');
+      if (this.targetText === null) {
+        errors.push('There is no text to check: put it in quotes in the prompt (a sign that says "OPEN") or fill in "Text in the image".');
+      }
+    }
     return errors;
   }
 
@@ -273,6 +318,11 @@ export class GalleryController {
       ...(f.scheduler ? { scheduler: f.scheduler } : {}),
       seed: f.seed,
       numImages: f.numImages,
+      ...(f.text.trim() ? { text: f.text } : {}),
+      // Several images can only be checked, one candidate each (Auto could mean 4 on a GPU), and
+      // only reach here with the check switched off or best of N not asked for.
+      candidates: f.numImages > 1 ? 1 : f.candidates,
+      exactFallback: f.numImages > 1 ? false : f.exactFallback,
     };
     this.host.postMessage(SubmitJob.create({ request }));
     this.changed();
@@ -295,6 +345,9 @@ export class GalleryController {
       seed: request.seed,
       seedLocked: true,
       numImages: request.numImages,
+      text: request.text ?? '',
+      ...(request.candidates !== undefined ? { candidates: request.candidates } : {}),
+      ...(request.exactFallback !== undefined ? { exactFallback: request.exactFallback } : {}),
     });
   }
 
@@ -319,9 +372,14 @@ export class GalleryController {
     this.host.postMessage(RunImageAction.create({ id, action }));
   }
 
-  /** The job that remakes an image: its own settings, the form's values where the file has none. */
+  /**
+   * The job that remakes an image: its own settings, the form's values where the file has none.
+   * The same seed with one candidate gives the same image back (and the text drawn again when it
+   * was); a new seed is worth the form's best of N.
+   */
   requestFromImage(image: GalleryImage, newSeed: boolean): GenerationRequest | undefined {
     const s = image.settings;
+    const l = image.legibility;
     if (!s || s.prompt.trim() === '') return undefined;
     const f = this.state.form;
     const request: GenerationRequest = {
@@ -334,6 +392,9 @@ export class GalleryController {
       ...(s.scheduler ? { scheduler: s.scheduler } : {}),
       seed: newSeed || s.seed === undefined ? this.randomSeed() : s.seed,
       numImages: 1,
+      ...(l ? { text: l.target } : {}),
+      candidates: newSeed ? f.candidates : 1,
+      exactFallback: l?.exactTextFallback ?? (newSeed && f.exactFallback),
     };
     return isGenerationRequest(request) ? request : undefined;
   }

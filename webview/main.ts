@@ -4,7 +4,7 @@
 import { GalleryController, estimateRemainingMs, formatDuration } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
 import { jobLegibilitySummary, legibilityBadge } from './legibilityBadge.ts';
-import { generationLimits } from './protocol.ts';
+import { candidateChoices, generationLimits } from './protocol.ts';
 import type { GalleryImage, ImageAction, JobView, WebviewToHostMessage } from './protocol.ts';
 
 interface VsCodeApi {
@@ -54,6 +54,16 @@ const schedulerSelect = el('select', { id: 'scheduler' });
 const seedInput = el('input', { id: 'seed', type: 'number', min: 0, max: generationLimits.maxSeed, step: 1 });
 const seedLock = el('input', { id: 'seed-lock', type: 'checkbox' });
 const imagesInput = el('input', { id: 'num-images', type: 'number', min: 1, max: generationLimits.maxImages, step: 1 });
+const textInput = el('input', {
+  id: 'target-text',
+  type: 'text',
+  maxlength: generationLimits.textChars,
+  'aria-describedby': 'target-text-hint',
+  spellcheck: false,
+});
+const textHint = el('span', { id: 'target-text-hint', class: 'hint' });
+const candidatesSelect = el('select', { id: 'candidates', title: 'Seeds to generate and rank by what OCR reads; the best one is kept' });
+const fallbackCheckbox = el('input', { id: 'exact-fallback', type: 'checkbox' });
 const generateButton = el('button', { id: 'generate', type: 'submit', class: 'primary', title: 'Generate (Ctrl+Enter)' }, 'Generate');
 const formErrors = el('ul', { id: 'form-errors', class: 'errors', role: 'alert' });
 
@@ -82,6 +92,17 @@ const form = el(
     field('Seed', seedInput, el('label', { class: 'checkbox', for: 'seed-lock' }, seedLock, 'Lock')),
     field('Images', imagesInput),
   ),
+  field('Text in the image', textInput, textHint),
+  el(
+    'div',
+    { class: 'row' },
+    field('Candidates', candidatesSelect),
+    el(
+      'div',
+      { class: 'field checkbox-field' },
+      el('label', { class: 'checkbox', for: 'exact-fallback', title: 'When no candidate spells the text, draw it over the best one with a bundled font' }, fallbackCheckbox, 'Draw exact text if none matches'),
+    ),
+  ),
   formErrors,
   el('div', { class: 'actions' }, generateButton),
 );
@@ -101,11 +122,18 @@ const bindings: [HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, (va
   [schedulerSelect, (v) => ({ scheduler: v as FormState['scheduler'] })],
   [seedInput, () => ({ seed: numberOf(seedInput), seedLocked: true })],
   [imagesInput, () => ({ numImages: numberOf(imagesInput) })],
+  [textInput, (v) => ({ text: v })],
+  [candidatesSelect, (v) => ({ candidates: Number(v) })],
 ];
 for (const [input, toPatch] of bindings) {
   input.addEventListener('input', () => controller.updateForm(toPatch(input.value, input)));
 }
 seedLock.addEventListener('change', () => controller.updateForm({ seedLocked: seedLock.checked }));
+fallbackCheckbox.addEventListener('change', () => controller.updateForm({ exactFallback: fallbackCheckbox.checked }));
+
+function candidatesLabel(n: number): string {
+  return n === 0 ? 'Auto (4 on a GPU, 1 on the CPU)' : n === 1 ? '1 (just check the text)' : `Best of ${n}`;
+}
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   controller.submit();
@@ -118,8 +146,8 @@ form.addEventListener('keydown', (event) => {
 });
 
 function setValue(input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, value: string): void {
-  // Rewriting the field being typed in would move the caret.
-  if (document.activeElement !== input && input.value !== value) input.value = value;
+  // Rewriting the field being typed in would move the caret; a disabled one takes no typing.
+  if ((document.activeElement !== input || input.disabled) && input.value !== value) input.value = value;
 }
 
 function renderForm(): void {
@@ -145,7 +173,30 @@ function renderForm(): void {
   setValue(guidanceInput, Number.isNaN(f.guidanceScale) ? '' : String(f.guidanceScale));
   setValue(schedulerSelect, f.scheduler);
   setValue(seedInput, Number.isNaN(f.seed) ? '' : String(f.seed));
+  const oneImage = controller.keepsOneImage;
+  imagesInput.disabled = oneImage;
+  imagesInput.title = oneImage ? 'Best of several candidates and the drawn text keep one image' : '';
   setValue(imagesInput, Number.isNaN(f.numImages) ? '' : String(f.numImages));
+  // A count from the settings that the list lacks (3, 16) still shows as itself.
+  const choices = [...new Set<number>([...candidateChoices, f.candidates].filter(Number.isInteger))].sort((a, b) => a - b);
+  if (candidatesSelect.options.length !== choices.length || [...candidatesSelect.options].some((o, i) => Number(o.value) !== choices[i])) {
+    candidatesSelect.replaceChildren(...choices.map((n) => el('option', { value: n }, candidatesLabel(n))));
+  }
+  setValue(candidatesSelect, String(f.candidates));
+  setValue(textInput, f.text);
+  fallbackCheckbox.checked = f.exactFallback;
+  const quoted = controller.quotedText;
+  textInput.placeholder = quoted ? quoted.replace(/\n/g, ' / ') : 'Quote it in the prompt, or type it here';
+  const checks = controller.checksText;
+  textInput.disabled = !checks;
+  candidatesSelect.disabled = !checks;
+  fallbackCheckbox.disabled = !checks;
+  const target = controller.targetText;
+  textHint.textContent = !checks
+    ? 'Text check is off (setting letterpress.checkText)'
+    : target
+      ? `OCR checks for: ${target.replace(/\n/g, ' / ')}`
+      : 'No text to check';
   seedLock.checked = f.seedLocked;
   seedInput.title = f.seedLocked ? 'This seed is used for every job' : 'A new seed is drawn for each job; lock to keep one';
   const custom = f.preset === 'custom';

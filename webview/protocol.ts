@@ -60,7 +60,13 @@ export const generationLimits = {
   maxGuidance: 30,
   maxImages: 8,
   maxSeed: 2 ** 32 - 1,
+  /** Best of N, as the runtime allows it (runtime/legibility/legibleJob.ts maxCandidates). */
+  maxCandidates: 16,
+  textChars: 500,
 } as const;
+
+/** The candidate counts the form offers; 0 is "Auto" (4 on a GPU, 1 on the CPU). */
+export const candidateChoices = [0, 1, 2, 4, 8] as const;
 
 /** CLIP reads 77 tokens, two of which are the start and end markers. */
 export const promptTokenLimit = 75;
@@ -86,13 +92,19 @@ export interface GenerationRequest {
   scheduler?: SchedulerName;
   seed: number;
   numImages: number;
+  /** The text the image must show; absent or blank: what the prompt quotes. */
+  text?: string;
+  /** Seeds to try and rank by OCR; 0 = auto. More than 1 keeps one image, so numImages must be 1. */
+  candidates?: number;
+  /** Draw the exact text over the best candidate when none spells it. */
+  exactFallback?: boolean;
 }
 
 function isSide(v: unknown): v is number {
   return isInteger(v) && v % 8 === 0 && v >= generationLimits.minSide && v <= generationLimits.maxSide;
 }
 
-export const isGenerationRequest: Check<GenerationRequest> = shape<GenerationRequest>({
+const isRequestFields: Check<GenerationRequest> = shape<GenerationRequest>({
   prompt: (v): v is string => isString(v) && v.trim() !== '' && v.length <= generationLimits.promptChars,
   negativePrompt: (v): v is string => isString(v) && v.length <= generationLimits.promptChars,
   width: isSide,
@@ -102,7 +114,14 @@ export const isGenerationRequest: Check<GenerationRequest> = shape<GenerationReq
   scheduler: optional(oneOf(schedulerNames)),
   seed: (v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxSeed,
   numImages: (v): v is number => isInteger(v) && v >= 1 && v <= generationLimits.maxImages,
+  text: optional((v): v is string => isString(v) && v.length <= generationLimits.textChars),
+  candidates: optional((v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxCandidates),
+  exactFallback: optional(isBoolean),
 });
+
+/** Best of N and the drawn text keep one image: the runtime refuses them with several images. */
+export const isGenerationRequest: Check<GenerationRequest> = (v): v is GenerationRequest =>
+  isRequestFields(v) && !(v.numImages > 1 && ((v.candidates ?? 1) > 1 || v.exactFallback === true));
 
 /** Settings read back from an image's `parameters` chunk; any of them may be missing. */
 export interface ImageSettings {
@@ -252,7 +271,16 @@ export interface SchedulerOption {
 export interface GalleryConfig {
   outputFolder: string;
   presets: SizePreset[];
-  defaults: { steps: number; guidanceScale: number; scheduler?: SchedulerName };
+  defaults: {
+    steps: number;
+    guidanceScale: number;
+    scheduler?: SchedulerName;
+    /** From the settings; 0 = auto. */
+    candidates?: number;
+    exactFallback?: boolean;
+    /** False when the OCR check is switched off: the text fields are then disabled. */
+    checkText?: boolean;
+  };
   schedulers: SchedulerOption[];
   /** False in Restricted Mode or without a workspace folder: the form is shown disabled. */
   canGenerate: boolean;
@@ -266,6 +294,9 @@ const isGalleryConfig: Check<GalleryConfig> = shape<GalleryConfig>({
     steps: isInteger,
     guidanceScale: isFiniteNumber,
     scheduler: optional(oneOf(schedulerNames)),
+    candidates: optional((v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxCandidates),
+    exactFallback: optional(isBoolean),
+    checkText: optional(isBoolean),
   }),
   schedulers: arrayOf(shape<SchedulerOption>({ name: oneOf(schedulerNames), label: isString })),
   canGenerate: isBoolean,
