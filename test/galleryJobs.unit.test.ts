@@ -132,3 +132,13 @@ test('progress after the end is ignored and only the last finished jobs are kept
   assert.deepEqual(listed.map((j) => j.outputs[0]), ['a/2.png', 'a/3.png', 'a/4.png', 'a/5.png', 'a/6.png']);
   assert.ok(listed.every((j) => j.state === 'done'));
 });
+
+test('a step that advanced a batch of images says how many', async () => {
+  const { jobs, made, updates } = setup();
+  jobs.submit(request);
+  made[0].emit({ status: 'step', step: 1, total: 4, image: 0, images: 2, elapsedMs: 10 });
+  assert.equal(updates.at(-1)?.images, 2);
+  made[0].emit({ status: 'step', step: 2, total: 4, image: 0, images: 1, elapsedMs: 20 });
+  assert.equal('images' in updates.at(-1)!, false, 'one image is the plain case');
+  for (const update of updates) assert.ok(isJobView(update));
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GalleryController, estimateRemainingMs, formatDuration } from '../webview/galleryController.ts';
+import { GalleryController, estimateRemainingMs, formatDuration, jobImageLabel } from '../webview/galleryController.ts';
 import { isGenerationRequest } from '../webview/protocol.ts';
 import {
   CancelJob,
@@ -423,4 +423,19 @@ test('fill form takes the text fields of the request', () => {
   assert.deepEqual([controller.state.form.text, controller.state.form.candidates, controller.state.form.exactFallback], ['NEW', 2, true]);
   controller.receive(FillForm.create({ request }));
   assert.equal(controller.state.form.text, '', 'a request without a text uses the quotes again');
+});
+
+test('batched images and candidates count in the progress and the time left', () => {
+  const eight = { ...request, numImages: 8 };
+  // Images 1-4 together at step 2 of 4: 8 of 32 image-steps in 2 s.
+  const batched = job({ request: eight, image: 0, images: 4, step: 2, totalSteps: 4, elapsedMs: 2000 });
+  assert.equal(estimateRemainingMs(batched), 6000);
+  assert.equal(jobImageLabel(batched), 'Images 1–4/8 · ');
+  assert.equal(jobImageLabel(job({ request: { ...request, numImages: 3 }, image: 1 })), 'Image 2/3 · ');
+  const bestOf4 = job({ request: { ...request, candidates: 4 }, image: 1, step: 1, totalSteps: 4, elapsedMs: 1000 });
+  assert.equal(jobImageLabel(bestOf4), 'Candidate 2/4 · ');
+  assert.equal(estimateRemainingMs(bestOf4), 2200, '5 of 16 steps in 1 s: 11 left at 0.2 s');
+  assert.equal(jobImageLabel(job({})), '');
+  // Auto candidates: the count shows up only as the images come.
+  assert.equal(jobImageLabel(job({ request: { ...request, candidates: 0 }, image: 0, images: 2 })), 'Images 1–2/2 · ');
 });

@@ -421,10 +421,30 @@ export function formatDuration(ms: number): string {
   return `${m}:${String(s).padStart(2, '0')}`;
 }
 
+/** Images the job samples: its images, or its candidates when it ranks several. */
+export function jobImageCount(job: JobView): number {
+  const candidates = job.request.candidates ?? 1;
+  return Math.max(job.request.numImages, candidates > 1 ? candidates : 1, job.image + (job.images ?? 1));
+}
+
+/** Sampling steps done so far over all images; a batch advances several images per step. */
+export function jobStepsDone(job: JobView): number {
+  return job.image * job.totalSteps + (job.images ?? 1) * job.step;
+}
+
+/** "Image 2/3 · ", "Images 1–4/8 · ", "Candidate 2/4 · ", or '' for a job of one image. */
+export function jobImageLabel(job: JobView): string {
+  const count = jobImageCount(job);
+  if (count <= 1) return '';
+  const noun = (job.request.candidates ?? 1) > 1 ? 'Candidate' : 'Image';
+  const batch = job.images ?? 1;
+  return batch > 1 ? `${noun}s ${job.image + 1}–${job.image + batch}/${count} · ` : `${noun} ${job.image + 1}/${count} · `;
+}
+
 /** Remaining time from the pace so far, across all images of the job; undefined before the first step. */
 export function estimateRemainingMs(job: JobView): number | undefined {
-  const total = job.totalSteps * job.request.numImages;
-  const done = job.image * job.totalSteps + job.step;
+  const total = job.totalSteps * jobImageCount(job);
+  const done = jobStepsDone(job);
   if (done <= 0 || total <= 0 || job.elapsedMs <= 0) return undefined;
   return (job.elapsedMs / done) * Math.max(0, total - done);
 }

@@ -1,7 +1,7 @@
 // Gallery webview entry point (browser). Renders GalleryController's state with plain DOM calls:
 // every text from a prompt or a file goes in through textContent or an attribute, never innerHTML,
 // so a prompt like `<img src=x onerror=…>` stays text.
-import { GalleryController, estimateRemainingMs, formatDuration } from './galleryController.ts';
+import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobStepsDone } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
 import { jobLegibilitySummary, legibilityBadge } from './legibilityBadge.ts';
 import { candidateChoices, generationLimits } from './protocol.ts';
@@ -226,7 +226,7 @@ function jobProgressText(job: JobView): string {
   if (job.state === 'loading') return job.detail ?? 'Loading the model…';
   if (job.state === 'done') return jobLegibilitySummary(job, controller.state.images);
   if (job.state !== 'running') return job.error ?? '';
-  const imagePart = job.request.numImages > 1 ? `Image ${job.image + 1}/${job.request.numImages} · ` : '';
+  const imagePart = jobImageLabel(job);
   const remaining = estimateRemainingMs(job);
   const left = remaining === undefined ? '' : ` · ${formatDuration(remaining)} left`;
   return `${imagePart}Step ${job.step}/${job.totalSteps} · ${formatDuration(job.elapsedMs)} elapsed${left}`;
@@ -250,8 +250,7 @@ function renderJob(job: JobView): HTMLElement {
     el('div', { class: 'job-status' }, el('span', { class: 'job-state' }, stateLabels[job.state]), ' ', el('span', { class: 'job-progress' }, jobProgressText(job))),
   );
   if (job.state === 'running') {
-    const total = job.totalSteps * job.request.numImages;
-    body.append(el('progress', { max: total, value: job.image * job.totalSteps + job.step, 'aria-label': 'Steps done' }));
+    body.append(el('progress', { max: job.totalSteps * jobImageCount(job), value: jobStepsDone(job), 'aria-label': 'Steps done' }));
   }
   if (job.state === 'queued' || job.state === 'loading' || job.state === 'running') {
     const cancel = el('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': `Cancel job: ${job.request.prompt}` }, 'Cancel');

@@ -236,8 +236,10 @@ export interface JobView {
   detail?: string;
   step: number;
   totalSteps: number;
-  /** 0-based index of the image being sampled within the job. */
+  /** 0-based index of the image being sampled within the job (the first of a batch). */
   image: number;
+  /** How many images, from `image` on, are sampled together; absent when one. */
+  images?: number;
   elapsedMs: number;
   /** data: URI of a small PNG made from the latents, replaced by the final image when done. */
   previewUri?: string;
@@ -257,6 +259,7 @@ export const isJobView: Check<JobView> = shape<JobView>({
   step: isInteger,
   totalSteps: isInteger,
   image: isInteger,
+  images: optional((v): v is number => isInteger(v) && v >= 1),
   elapsedMs: isFiniteNumber,
   previewUri: optional(isDataPngUri),
   outputs: arrayOf(isString),

@@ -84,6 +84,7 @@ export class GalleryJobs {
           step: event.step,
           totalSteps: event.total,
           image: event.image,
+          images: event.images !== undefined && event.images > 1 ? event.images : undefined,
           elapsedMs: this.now() - this.startedAt.get(jobId)!,
           // A step without a preview keeps the last one on screen.
           previewUri: preview ?? job.previewUri,
