@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GalleryJobs } from '../extension/gallery/galleryJobs.ts';
-import type { GalleryJobHandle } from '../extension/gallery/galleryJobs.ts';
+import type { GalleryJobHandle, GalleryJobOutputs } from '../extension/gallery/galleryJobs.ts';
 import { isJobView } from '../webview/protocol.ts';
 import type { GenerationRequest, JobView } from '../webview/protocol.ts';
 import type { ProgressEvent } from '../runtime/generationTypes.ts';
@@ -20,9 +20,9 @@ const request: GenerationRequest = {
 class FakeJob implements GalleryJobHandle {
   readonly listeners = new Set<(event: ProgressEvent) => void>();
   cancelled = false;
-  resolve!: (files: string[]) => void;
+  resolve!: (files: GalleryJobOutputs) => void;
   reject!: (error: unknown) => void;
-  readonly result = new Promise<string[]>((res, rej) => {
+  readonly result = new Promise<GalleryJobOutputs>((res, rej) => {
     this.resolve = res;
     this.reject = rej;
   });
@@ -80,11 +80,12 @@ test('a job goes from queued through loading and steps to done, every update val
   assert.equal(running.elapsedMs, 500);
   // A step without a preview keeps the last one.
   assert.equal(running.previewUri, `data:image/png;base64,${Buffer.from(preview).toString('base64')}`);
-  job.resolve(['assets/generated/open.png', 'assets/generated/open-2.png']);
+  job.resolve({ outputs: ['assets/generated/open.png', 'assets/generated/open-2.png'], candidates: [] });
   await settle();
   const done = updates.at(-1)!;
   assert.equal(done.state, 'done');
   assert.deepEqual(done.outputs, ['assets/generated/open.png', 'assets/generated/open-2.png']);
+  assert.equal('candidates' in done, false, 'no candidates kept: none listed');
   assert.equal(done.previewUri, undefined);
   for (const update of updates) assert.ok(isJobView(update), JSON.stringify(update));
   assert.equal(job.listeners.size, 0, 'progress subscription is released');
@@ -124,7 +125,7 @@ test('a backend that refuses at once gives a failed job instead of throwing', ()
 test('progress after the end is ignored and only the last finished jobs are kept', async () => {
   const { jobs, made } = setup();
   for (let i = 0; i < 7; i++) jobs.submit(request);
-  made.forEach((job, i) => job.resolve([`a/${i}.png`]));
+  made.forEach((job, i) => job.resolve({ outputs: [`a/${i}.png`] }));
   await settle();
   made[6].emit({ status: 'step', step: 1, total: 4, image: 0, elapsedMs: 1 });
   const listed = jobs.list();
@@ -141,4 +142,14 @@ test('a step that advanced a batch of images says how many', async () => {
   made[0].emit({ status: 'step', step: 2, total: 4, image: 0, images: 1, elapsedMs: 20 });
   assert.equal('images' in updates.at(-1)!, false, 'one image is the plain case');
   for (const update of updates) assert.ok(isJobView(update));
+});
+
+test('a best-of-N job lists the candidates it kept besides the chosen image', async () => {
+  const { jobs, made, updates } = setup();
+  jobs.submit({ ...request, numImages: 1, candidates: 4 });
+  made[0].resolve({ outputs: ['assets/generated/open.png'], candidates: ['assets/generated/candidates/open.png', 'assets/generated/candidates/open-2.png'] });
+  await settle();
+  const done = updates.at(-1)!;
+  assert.deepEqual(done.candidates, ['assets/generated/candidates/open.png', 'assets/generated/candidates/open-2.png']);
+  assert.ok(isJobView(done));
 });

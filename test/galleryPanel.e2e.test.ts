@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
+import sharp from 'sharp';
+import { parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
 import { encodeRgbPng } from '../runtime/png/encodePng.ts';
 import { formatGenerationParameters, parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
@@ -47,6 +49,7 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
         'letterpress.steps': 12,
         'letterpress.device': 'cpu',
         'letterpress.fp16': false,
+        'letterpress.keepCandidates': true,
       },
     });
     session.page.on('dialog', (dialog) => {
@@ -125,6 +128,34 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     await session.screenshot('3-generated');
   });
 
+  test('best of 2 on a quoted prompt: OCR runs in the packaged runtime, the card shows the score, the loser is marked', async () => {
+    await gallery.locator('#prompt').fill('a sign that says "HI"');
+    await gallery.locator('#steps').fill('4');
+    await gallery.locator('#candidates').selectOption('2');
+    await gallery.locator('#generate').click();
+    const row = gallery.locator('.job', { hasText: '"HI"' });
+    await gallery.locator('.job[data-state="done"], .job[data-state="failed"]', { hasText: '"HI"' }).waitFor({ state: 'visible', timeout: 3 * minute });
+    assert.equal(await row.getAttribute('data-state'), 'done', (await row.textContent()) ?? '');
+    const png = await readFile(join(session.workspace, 'assets/generated/hi.png'));
+    const record = parseLegibilityChunk(readPngTextChunks(png).letterpress ?? '');
+    assert.ok(record, 'the kept image carries its OCR record');
+    assert.equal(record.legibility.target, 'HI');
+    const badge = card('assets/generated/hi.png').locator('.badge.legibility');
+    await badge.waitFor({ state: 'visible', timeout: minute });
+    const expected = record.legibility.exactMatch ? '✓ text' : `CER ${record.legibility.cer.toFixed(2)}`;
+    assert.equal(await badge.textContent(), `${expected}${record.exactTextFallback ? ' (drawn)' : ''}`);
+    assert.match((await row.locator('.job-progress').textContent()) ?? '', new RegExp(`^(best of ${record.candidates?.count} · )?(✓ exact|CER \\d\\.\\d\\d)`));
+    if ((record.candidates?.count ?? 1) > 1) {
+      const loser = gallery.locator('.card[data-id^="assets/generated/candidates/hi-seed-"]').first();
+      await loser.waitFor({ state: 'visible', timeout: minute });
+      assert.equal(await row.locator('img.candidate').count(), record.candidates!.count - 1, 'the job row shows the losers too');
+      assert.equal(await loser.locator('.candidate-tag').textContent(), 'candidate');
+    }
+    await session.screenshot('3b-best-of-2');
+    await gallery.locator('#candidates').selectOption('0');
+    await gallery.locator('#steps').fill('12');
+  });
+
   test('Insert puts a Markdown image reference at the cursor of the last editor', async () => {
     await card('assets/generated/gallery.png').locator('button[data-action="insertReference"]').click();
     const expected = '![a sign that says "GALLERY"](assets/generated/gallery.png)';
@@ -138,6 +169,23 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
       return content !== readme ? content : undefined;
     }, 30_000, 'README.md to be saved');
     assert.deepEqual(text.split('\n'), ['# Demo', '', 'The logo:', expected, '']);
+  });
+
+  test('Export writes an icon set with the right sizes into exports/, which the gallery leaves out', async () => {
+    await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
+    await card('assets/generated/gallery.png').locator('button[data-action="export"]').click();
+    await session.pick('Icon set + favicon.ico');
+    await session.notification('Exported 8 files to assets/generated/exports/gallery').waitFor({ state: 'visible', timeout: minute });
+    const folder = join(session.workspace, 'assets/generated/exports/gallery');
+    for (const size of [16, 32, 48, 64, 128, 256, 512]) {
+      const meta = await sharp(join(folder, `icon-${size}x${size}.png`)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', size, size]);
+    }
+    assert.ok(existsSync(join(folder, 'favicon.ico')));
+    await session.screenshot('4b-exported');
+    // A poll later the gallery still has no card from exports/.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    assert.equal(await gallery.locator('.card[data-id^="assets/generated/exports/"]').count(), 0);
   });
 
   test('Delete asks, then removes the image from disk and from the gallery', async () => {

@@ -394,7 +394,7 @@ test('best of N without any text to check is refused with what to do', () => {
 
 test('with the text check switched off, best of N is neither required nor refused', () => {
   const host = new FakeHost();
-  const controller = new GalleryController(host, { randomSeed: seeds(1) });
+  const controller = new GalleryController(host, { randomSeed: seeds(1, 2) });
   controller.receive(InitState.create({ config: { ...config, defaults: { ...config.defaults, candidates: 4, exactFallback: true, checkText: false } }, images: [], jobs: [] }));
   controller.updateForm({ prompt: 'no quotes', numImages: 2 });
   assert.equal(controller.checksText, false);
@@ -402,6 +402,13 @@ test('with the text check switched off, best of N is neither required nor refuse
   assert.ok(controller.submit());
   assert.deepEqual([submitted(host)[0].candidates, submitted(host)[0].exactFallback], [1, false]);
   assert.ok(isGenerationRequest(submitted(host)[0]), 'the host would not drop it');
+  // A typed text is a request to check it, setting or not.
+  controller.updateForm({ text: 'OPEN' });
+  assert.equal(controller.checksText, true);
+  assert.equal(controller.keepsOneImage, true);
+  assert.equal(controller.state.form.numImages, 1, 'best of 4 (from the settings) now applies: one image');
+  assert.equal(submitted(host).length, 1);
+  assert.equal(controller.submit()?.candidates, 4);
 });
 
 test('regenerating a checked image keeps its text; the same seed takes one candidate, a new seed the form\'s', () => {
@@ -438,4 +445,20 @@ test('batched images and candidates count in the progress and the time left', ()
   assert.equal(jobImageLabel(job({})), '');
   // Auto candidates: the count shows up only as the images come.
   assert.equal(jobImageLabel(job({ request: { ...request, candidates: 0 }, image: 0, images: 2 })), 'Images 1–2/2 · ');
+});
+
+test('a losing candidate follows the image its job kept, though placed a moment later', () => {
+  const { controller } = started();
+  const legibility: GalleryLegibility = { target: 'HI', ocrText: '', cer: 1, exactMatch: false, ocrConfidence: 0, exactTextFallback: false, candidateCount: 2, chosen: true };
+  controller.receive(
+    ImagesChanged.create({
+      images: [
+        { ...image('a/older.png', 1_000, 'older'), legibility },
+        { ...image('a/hi.png', 50_000, 'a sign "HI"'), legibility },
+        { ...image('a/candidates/hi-seed-6.png', 50_040, 'a sign "HI"'), legibility: { ...legibility, chosen: false } },
+        image('a/newer.png', 70_000, 'newer'),
+      ],
+    }),
+  );
+  assert.deepEqual(controller.state.images.map((i) => i.id), ['a/newer.png', 'a/hi.png', 'a/candidates/hi-seed-6.png', 'a/older.png']);
 });

@@ -269,6 +269,23 @@ test('OCR scores show as badges; a losing candidate is marked and dimmed; the te
   assert.equal(await losing.locator('.thumb').evaluate((img) => getComputedStyle(img).opacity), '0.55');
   assert.equal(await page.locator('.card[data-id="assets/generated/drawn.png"] .badge.legibility.exact').textContent(), '✓ text (drawn)');
   assert.equal(await page.locator('main b, main i').count(), 0, 'the OCR texts never become markup');
+  const request = (await posted('gallery/job/submit'))[0].request as GenerationRequest;
+  const done: JobView = {
+    jobId: 'job-best',
+    request: { ...request, candidates: 4 },
+    state: 'done',
+    step: 6,
+    totalSteps: 6,
+    image: 3,
+    elapsedMs: 9000,
+    outputs: ['assets/generated/best.png'],
+    candidates: ['assets/generated/candidates/best.png'],
+  };
+  await send(JobUpdated.create({ job: done }));
+  const row = page.locator('.job[data-job-id="job-best"]');
+  await row.locator('.job-progress', { hasText: 'best of 4 · CER 0.31' }).waitFor();
+  assert.equal(await row.locator('img.candidate').count(), 1);
+  assert.match((await row.locator('img.candidate').getAttribute('title')) ?? '', /^Candidate that lost \(CER 0\.50\)/);
   await page.screenshot({ path: join(artifacts, 'webview-legibility.png') });
 });
 

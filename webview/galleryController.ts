@@ -219,7 +219,7 @@ export class GalleryController {
       form.preset = presets.find((p) => p.width === form.width && p.height === form.height)?.id ?? 'custom';
     }
     // Best of N and the drawn text keep one image; the view disables the Images field meanwhile.
-    if ((patch.candidates !== undefined || patch.exactFallback !== undefined) && this.keepsOneImage) form.numImages = 1;
+    if ((patch.candidates !== undefined || patch.exactFallback !== undefined || patch.text !== undefined) && this.keepsOneImage) form.numImages = 1;
     if (patch.prompt !== undefined) this.requestTokenCount();
     this.state.formErrors = [];
     this.changed();
@@ -234,9 +234,9 @@ export class GalleryController {
     this.host.postMessage(CountTokens.create({ requestId: this.tokenRequestId, text: this.state.form.prompt }));
   }
 
-  /** False when the OCR check is switched off in the settings. */
+  /** Whether the job's text gets checked: the setting, or a text typed in (a request to check it). */
   get checksText(): boolean {
-    return this.state.config?.defaults.checkText !== false;
+    return this.state.config?.defaults.checkText !== false || this.state.form.text.trim() !== '';
   }
 
   /** True when the job keeps a single image: several candidates, or the exact text drawn. */
@@ -409,8 +409,18 @@ export class GalleryController {
   }
 }
 
+/**
+ * A job places its losing candidates a moment after the image it kept; sorted as if a little older,
+ * they follow that image instead of standing before it.
+ */
+export const candidateSortLagMs = 10_000;
+
+function sortTime(image: GalleryImage): number {
+  return image.legibility?.chosen === false ? image.mtimeMs - candidateSortLagMs : image.mtimeMs;
+}
+
 function sortNewestFirst(images: GalleryImage[]): GalleryImage[] {
-  return [...images].sort((a, b) => b.mtimeMs - a.mtimeMs || a.id.localeCompare(b.id));
+  return [...images].sort((a, b) => sortTime(b) - sortTime(a) || a.id.localeCompare(b.id));
 }
 
 /** "1:05" style durations for the step counter. */

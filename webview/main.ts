@@ -188,12 +188,11 @@ function renderForm(): void {
   const quoted = controller.quotedText;
   textInput.placeholder = quoted ? quoted.replace(/\n/g, ' / ') : 'Quote it in the prompt, or type it here';
   const checks = controller.checksText;
-  textInput.disabled = !checks;
   candidatesSelect.disabled = !checks;
   fallbackCheckbox.disabled = !checks;
   const target = controller.targetText;
   textHint.textContent = !checks
-    ? 'Text check is off (setting letterpress.checkText)'
+    ? 'The automatic text check is off (letterpress.checkText); type a text to check it anyway'
     : target
       ? `OCR checks for: ${target.replace(/\n/g, ' / ')}`
       : 'No text to check';
@@ -240,6 +239,13 @@ function renderJob(job: JobView): HTMLElement {
     .filter((image): image is GalleryImage => image !== undefined);
   if (finished.length > 0) {
     for (const image of finished) picture.append(el('img', { src: image.thumbnailUri, alt: '' }));
+    const losers = (job.candidates ?? [])
+      .map((id) => controller.state.images.find((image) => image.id === id))
+      .filter((image): image is GalleryImage => image !== undefined);
+    for (const image of losers) {
+      const badge = image.legibility ? ` (${legibilityBadge(image.legibility).text})` : '';
+      picture.append(el('img', { class: 'candidate', src: image.thumbnailUri, alt: '', title: `Candidate that lost${badge}: ${image.id}` }));
+    }
   } else if (job.previewUri) {
     picture.append(el('img', { class: 'preview', src: job.previewUri, alt: 'Preview of the image being generated' }));
   }

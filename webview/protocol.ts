@@ -245,6 +245,8 @@ export interface JobView {
   previewUri?: string;
   /** Gallery ids of the images the job wrote. */
   outputs: string[];
+  /** Gallery ids of the candidates that lost (best of N), best first. */
+  candidates?: string[];
   error?: string;
 }
 
@@ -263,6 +265,7 @@ export const isJobView: Check<JobView> = shape<JobView>({
   elapsedMs: isFiniteNumber,
   previewUri: optional(isDataPngUri),
   outputs: arrayOf(isString),
+  candidates: optional(arrayOf(isString)),
   error: optional(isString),
 });
 

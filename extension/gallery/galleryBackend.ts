@@ -1,6 +1,6 @@
 // The gallery's jobs run through the extension's shared job queue and land in the output folder the
-// same way the commands' images do (readable name, never overwriting, atomic): this adapts the
-// host's services to the panel's GalleryJobBackend.
+// same way the commands' images do (readable name, never overwriting, atomic; losing candidates in
+// `candidates/`): this adapts the host's services to the panel's GalleryJobBackend.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,13 +10,14 @@ import type { GenerateOptions, ProgressEvent } from '../../runtime/generationTyp
 import { RuntimeError } from '../../runtime/protocol.ts';
 import { Emitter } from '../emitter.ts';
 import { imagePresets } from '../imagePresets.ts';
+import { placeGeneratedImages } from '../generatedImagePlacement.ts';
+import { legibilityOptionsFor } from '../legibilityRequest.ts';
 import { outputBaseName } from '../outputFileName.ts';
 import type { LetterpressServices } from '../services.ts';
 import { readSettings } from '../settings.ts';
 import { resolveOutputFolder } from '../workspacePaths.ts';
-import { placeFileInFolder } from '../workspaceWrite.ts';
 import type { GenerationRequest } from '../../webview/protocol.ts';
-import type { GalleryJobBackend, GalleryJobHandle } from './galleryJobs.ts';
+import type { GalleryJobBackend, GalleryJobHandle, GalleryJobOutputs } from './galleryJobs.ts';
 
 export function createGalleryBackend(services: LetterpressServices): GalleryJobBackend {
   return {
@@ -37,7 +38,7 @@ function startJob(services: LetterpressServices, workspaceFolder: vscode.Workspa
     if (cancelled) throw new RuntimeError('cancelled', 'Cancelled.');
   };
 
-  const result = (async () => {
+  const result = (async (): Promise<GalleryJobOutputs> => {
     const settings = readSettings(workspaceFolder.uri);
     const root = workspaceFolder.uri.fsPath;
     await resolveOutputFolder(root, settings.outputFolder);
@@ -58,9 +59,20 @@ function startJob(services: LetterpressServices, workspaceFolder: vscode.Workspa
       device: settings.device,
       fp16: settings.fp16,
     };
+    // Undefined without a text to check or with the check switched off: a plain job.
+    const legibility = legibilityOptionsFor(
+      {
+        prompt: request.prompt,
+        numImages: request.numImages,
+        ...(request.text !== undefined ? { text: request.text } : {}),
+        ...(request.candidates !== undefined ? { candidates: request.candidates } : {}),
+        ...(request.exactFallback !== undefined ? { exactFallback: request.exactFallback } : {}),
+      },
+      settings,
+    );
     const tempDir = await mkdtemp(join(tmpdir(), 'letterpress-gallery-'));
     try {
-      const job = services.jobs.generate(request.prompt.slice(0, 40), { options, outputDir: tempDir });
+      const job = services.jobs.generate(request.prompt.slice(0, 40), { options, outputDir: tempDir, ...(legibility ? { legibility } : {}) });
       cancelRunning = () => job.cancel();
       if (cancelled) job.cancel();
       job.onProgress((event) => progress.fire(event));
@@ -70,12 +82,9 @@ function startJob(services: LetterpressServices, workspaceFolder: vscode.Workspa
       const folder = await resolveOutputFolder(root, settings.outputFolder);
       const preset = imagePresets.find((p) => p.width === request.width && p.height === request.height)?.name;
       const baseName = outputBaseName(request.prompt, preset);
-      const ids: string[] = [];
-      for (const image of generated.images) {
-        const placed = await placeFileInFolder(image.file, folder, baseName);
-        ids.push(relative(root, placed).split(sep).join('/'));
-      }
-      return ids;
+      const placed = await placeGeneratedImages(generated, folder, baseName);
+      const toId = (path: string) => relative(root, path).split(sep).join('/');
+      return { outputs: placed.images.map(toId), candidates: placed.candidates.map(toId) };
     } finally {
       await rm(tempDir, { recursive: true, force: true }).catch(() => {});
       progress.dispose();

@@ -4,10 +4,17 @@
 import type { ProgressEvent } from '../../runtime/generationTypes.ts';
 import type { GenerationRequest, JobView } from '../../webview/protocol.ts';
 
+/** Workspace-relative paths (forward slashes) of what a job wrote. */
+export interface GalleryJobOutputs {
+  /** The images the job kept. */
+  outputs: string[];
+  /** The candidates that lost to them, best first (best of N with candidates kept). */
+  candidates?: string[];
+}
+
 export interface GalleryJobHandle {
   readonly id: string;
-  /** Workspace-relative paths (forward slashes) of the images the job wrote. */
-  readonly result: Promise<string[]>;
+  readonly result: Promise<GalleryJobOutputs>;
   onProgress(listener: (event: ProgressEvent) => void): { dispose(): void };
   cancel(): void;
 }
@@ -52,7 +59,8 @@ export class GalleryJobs {
     const job = this.update(this.blank(handle.id, request));
     const subscription = handle.onProgress((event) => this.progress(handle.id, event));
     handle.result.then(
-      (outputs) => this.finish(handle.id, { state: 'done', outputs }),
+      ({ outputs, candidates }) =>
+        this.finish(handle.id, { state: 'done', outputs, ...(candidates && candidates.length > 0 ? { candidates } : {}) }),
       (error: unknown) => this.finish(handle.id, isCancellation(error) ? { state: 'cancelled' } : { state: 'failed', error: errorText(error) }),
     ).finally(() => subscription.dispose());
     return job;

@@ -23,6 +23,7 @@ import {
   RunImageAction,
   SubmitJob,
   TokensCounted,
+  generationLimits,
   parseMessage,
   promptTokenLimit,
   webviewToHost,
@@ -220,6 +221,10 @@ export class GalleryPanel implements vscode.Disposable {
         steps: settings.steps,
         guidanceScale: settings.guidanceScale,
         ...(settings.scheduler ? { scheduler: settings.scheduler } : {}),
+        // A hand-edited setting out of range must not make the page drop the whole state.
+        candidates: Math.min(Math.max(Math.round(settings.candidates) || 0, 0), generationLimits.maxCandidates),
+        exactFallback: settings.exactTextFallback,
+        checkText: settings.checkText,
       },
       schedulers,
       canGenerate: reason === undefined,
