@@ -153,3 +153,21 @@ test('a best-of-N job lists the candidates it kept besides the chosen image', as
   assert.deepEqual(done.candidates, ['assets/generated/candidates/open.png', 'assets/generated/candidates/open-2.png']);
   assert.ok(isJobView(done));
 });
+
+test('between the steps the row says when the text is read, scored and drawn', () => {
+  const { jobs, made, updates } = setup();
+  jobs.submit({ ...request, numImages: 1, candidates: 4 });
+  const job = made[0];
+  job.emit({ status: 'step', step: 4, total: 4, image: 1, elapsedMs: 10 });
+  job.emit({ status: 'legibility', phase: 'read', candidate: 1, candidates: 4 });
+  assert.equal(updates.at(-1)?.detail, 'Reading the text of candidate 2/4');
+  job.emit({ status: 'legibility', phase: 'scored', candidate: 1, candidates: 4, exactMatch: false, cer: 0.25 });
+  assert.equal(updates.at(-1)?.detail, 'Text of candidate 2/4: CER 0.25');
+  job.emit({ status: 'legibility', phase: 'scored', candidate: 0, candidates: 1, exactMatch: true, cer: 0 });
+  assert.equal(updates.at(-1)?.detail, 'Text: ✓ exact');
+  job.emit({ status: 'legibility', phase: 'draw', candidate: 0, candidates: 4 });
+  assert.equal(updates.at(-1)?.detail, 'Drawing the exact text');
+  assert.equal(updates.at(-1)?.state, 'running');
+  job.emit({ status: 'step', step: 1, total: 4, image: 2, elapsedMs: 20 });
+  assert.equal(updates.at(-1)?.detail, undefined, 'the next step replaces it');
+});

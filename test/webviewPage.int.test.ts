@@ -281,6 +281,8 @@ test('OCR scores show as badges; a losing candidate is marked and dimmed; the te
     outputs: ['assets/generated/best.png'],
     candidates: ['assets/generated/candidates/best.png'],
   };
+  await send(JobUpdated.create({ job: { ...done, state: 'running', outputs: [], candidates: undefined, image: 1, detail: 'Reading the text of candidate 2/4' } }));
+  await page.locator('.job[data-job-id="job-best"] .job-progress', { hasText: 'Candidate 2/4 · Reading the text of candidate 2/4 · 0:09 elapsed' }).waitFor();
   await send(JobUpdated.create({ job: done }));
   const row = page.locator('.job[data-job-id="job-best"]');
   await row.locator('.job-progress', { hasText: 'best of 4 · CER 0.31' }).waitFor();

@@ -225,6 +225,8 @@ function jobProgressText(job: JobView): string {
   if (job.state === 'loading') return job.detail ?? 'Loading the model…';
   if (job.state === 'done') return jobLegibilitySummary(job, controller.state.images);
   if (job.state !== 'running') return job.error ?? '';
+  // Between the steps: decoding, reading the text with OCR, drawing it.
+  if (job.detail) return `${jobImageLabel(job)}${job.detail} · ${formatDuration(job.elapsedMs)} elapsed`;
   const imagePart = jobImageLabel(job);
   const remaining = estimateRemainingMs(job);
   const left = remaining === undefined ? '' : ` · ${formatDuration(remaining)} left`;

@@ -113,6 +113,15 @@ export class GalleryJobs {
       case 'load':
         this.update({ ...job, state: 'loading', detail: `Loading ${event.component} on ${event.provider}` });
         break;
+      case 'legibility': {
+        const of = event.candidates > 1 ? ` of candidate ${event.candidate + 1}/${event.candidates}` : '';
+        let detail: string;
+        if (event.phase === 'read') detail = `Reading the text${of}`;
+        else if (event.phase === 'draw') detail = 'Drawing the exact text';
+        else detail = `Text${of}: ${event.exactMatch ? '✓ exact' : `CER ${(event.cer ?? 1).toFixed(2)}`}`;
+        this.update({ ...job, state: 'running', detail });
+        break;
+      }
       case 'message':
         if (event.level === 'warning') this.update({ ...job, detail: event.text });
         break;
