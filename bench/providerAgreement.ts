@@ -2,6 +2,8 @@
 // (test/fixtures/reference/pipeline-cases.json, tiny model) on any execution provider and prints each
 // case's largest and mean pixel error against diffusers. The CPU provider is held to the fixtures'
 // tolerances by `npm test`; GPU providers cannot run in CI, so this is how a GPU machine is checked.
+// `--batch-size N` denoises each case's latents N times in one UNet batch (every copy must still
+// match), which checks batched runs on a GPU provider: `npm run bench:agreement -- --device cuda --batch-size 4`.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deviceSettings, type DeviceSetting } from '../runtime/generationTypes.ts';
@@ -9,9 +11,13 @@ import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { loadPipelineCases } from '../test/pipelineCases.ts';
 
-const { values } = parseArgs({ options: { device: { type: 'string', default: 'cpu' }, fp16: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { device: { type: 'string', default: 'cpu' }, fp16: { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '1' } },
+});
 const device = values.device as DeviceSetting;
 if (!deviceSettings.includes(device)) throw new Error(`--device must be one of ${deviceSettings.join(', ')}`);
+const batchSize = Number(values['batch-size']);
+if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 64) throw new Error(`--batch-size must be a whole number from 1 to 64, got ${values['batch-size']}`);
 
 async function main(): Promise<void> {
   const fixtures = resolve('test/fixtures');
@@ -19,10 +25,12 @@ async function main(): Promise<void> {
   const cases = loadPipelineCases(referenceDir);
   const reference = await openSafetensors(join(referenceDir, 'pipeline.safetensors'));
   const generator = new ImageGenerator({ idleUnloadMs: 60_000 });
-  const rows = [['case', 'provider', 'fp16', 'max |error|', 'mean |error|', 'ms']];
+  const rows = [['case', 'provider', 'fp16', 'batch', 'max |error|', 'mean |error|', 'ms']];
   try {
     for (const c of cases) {
-      const latents = await reference.readFloat32(`${c.key}.latents`);
+      const one = await reference.readFloat32(`${c.key}.latents`);
+      const latents = new Float32Array(one.length * batchSize);
+      for (let i = 0; i < batchSize; i++) latents.set(one, i * one.length);
       const expected = await reference.readFloat32(`${c.key}.image`);
       const t0 = performance.now();
       const result = await generator.generate(
@@ -36,21 +44,27 @@ async function main(): Promise<void> {
           width: c.width,
           height: c.height,
           seed: 0,
+          numImages: batchSize,
+          batchSize,
           device,
           fp16: values.fp16,
         },
         { latents },
       );
       const ms = performance.now() - t0;
-      const pixels = result.images[0].pixels;
+      // The worst image of the batch.
       let max = 0;
-      let sum = 0;
-      for (let i = 0; i < expected.length; i++) {
-        const e = Math.abs(pixels[i] - expected[i]);
-        sum += e;
-        if (e > max) max = e;
+      let mean = 0;
+      for (const { pixels } of result.images) {
+        let sum = 0;
+        for (let i = 0; i < expected.length; i++) {
+          const e = Math.abs(pixels[i] - expected[i]);
+          sum += e;
+          if (e > max) max = e;
+        }
+        mean = Math.max(mean, sum / expected.length);
       }
-      rows.push([c.key, result.provider, String(values.fp16), max.toExponential(2), (sum / expected.length).toExponential(2), ms.toFixed(0)]);
+      rows.push([c.key, result.provider, String(values.fp16), String(result.batchSize), max.toExponential(2), mean.toExponential(2), ms.toFixed(0)]);
     }
   } finally {
     await reference.close();

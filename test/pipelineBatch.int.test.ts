@@ -4,8 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { GenerateOptions, ProgressEvent, SchedulerName } from '../runtime/generationTypes.ts';
+import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
+import { createScheduler } from '../runtime/schedulers/createScheduler.ts';
+import { loadClipTokenizer } from '../runtime/tokenizer/clipTokenizer.ts';
+import { denoiseLatents, type DenoiseInput } from '../runtime/pipeline/denoiseLoop.ts';
 import { GenerationError } from '../runtime/pipeline/generationError.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
+import { readSchedulerConfig } from '../runtime/pipeline/modelFolder.ts';
+import { loadModelSessions } from '../runtime/pipeline/modelSessions.ts';
+import { encodePrompts } from '../runtime/pipeline/promptEncoding.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 
 const base: GenerateOptions = {
@@ -140,5 +147,60 @@ test('a batch size that is not a whole number from 1 to 64 fails with a clear er
       assert.match(error.message, new RegExp(`batch size must be a whole number from 1 to 64, got ${batchSize}`));
       return true;
     });
+  }
+});
+
+test('a UNet call over several images that fails (a GPU out of memory) is done again in halves, with the same result', async () => {
+  const sessions = await loadModelSessions(tinyModelDir, 'cpu', false, {});
+  try {
+    const tokenizer = await loadClipTokenizer(tinyModelDir);
+    const config = await readSchedulerConfig(tinyModelDir);
+    const prompts = await encodePrompts(tokenizer, sessions.encodeText, 'a red sign that says OPEN', '', true);
+    const latentShape = [1, 4, 8, 8] as const;
+    const input = (predictNoise: DenoiseInput['predictNoise'], onBatchSplit?: DenoiseInput['onBatchSplit']): DenoiseInput => ({
+      images: [0, 1, 2].map((i) => {
+        const scheduler = createScheduler('dpmpp_2m', config);
+        scheduler.setTimesteps(4);
+        const stepNoise = createGaussianNoise(40 + i);
+        return { scheduler, noise: stepNoise.randn(4 * 8 * 8), stepNoise };
+      }),
+      latentShape,
+      embeddings: prompts.embeddings,
+      embeddingBatch: prompts.batch,
+      tokens: prompts.tokens,
+      guidanceScale: 7.5,
+      predictNoise,
+      onBatchSplit,
+    });
+    const whole = await denoiseLatents(input(sessions.predictNoise));
+
+    // The real session, refusing more than one image (UNet batch 2) per call as a small GPU would.
+    const batches: number[] = [];
+    const splits: [number, number, string][] = [];
+    const split = await denoiseLatents(
+      input(
+        (sample, shape, ...rest) => {
+          batches.push(shape[0]);
+          if (shape[0] > 2) throw new Error(`Failed to allocate memory for requested buffer of size ${sample.length * 4 * 200}`);
+          return sessions.predictNoise(sample, shape, ...rest);
+        },
+        (imagesPerCall, failed, error) => splits.push([imagesPerCall, failed, (error as Error).message.slice(0, 18)]),
+      ),
+    );
+    assert.deepEqual(splits, [
+      [2, 3, 'Failed to allocate'],
+      [1, 2, 'Failed to allocate'],
+    ]);
+    // Step 1: 3 images fail, 2 fail, then one by one; later steps go straight to one by one.
+    assert.deepEqual(batches, [6, 4, 2, 2, 2, ...Array(9).fill(2)]);
+    for (let i = 0; i < 3; i++) assert.ok(maxAbsDiff(split[i], whole[i]) <= batchTolerance, `image ${i}`);
+
+    // One image that fails is the job's failure.
+    await assert.rejects(
+      denoiseLatents({ ...input(async () => Promise.reject(new Error('device lost'))), images: input(sessions.predictNoise).images.slice(0, 1) }),
+      /device lost/,
+    );
+  } finally {
+    await sessions.release();
   }
 });

@@ -4,6 +4,8 @@
 // Each image keeps its own scheduler (multistep samplers remember earlier outputs) and its own noise
 // stream, and its latents only ever meet the others inside the UNet call, so an image denoised in a
 // batch is the image denoised alone, up to the float rounding of a differently blocked UNet run.
+// That independence also lets a step whose UNet call failed (a GPU out of memory) be done again in
+// smaller calls: no sampler has moved yet when the call fails.
 import type { GaussianNoise } from '../random/gaussianNoise.ts';
 import type { Scheduler } from '../schedulers/scheduler.ts';
 import { applyClassifierFreeGuidance, guidanceBatchEmbeddings } from './classifierFreeGuidance.ts';
@@ -29,6 +31,11 @@ export interface DenoiseInput {
   guidanceScale: number;
   predictNoise(sample: Float32Array, shape: readonly number[], timestep: number, embeddings: Float32Array, tokens: number): Promise<Float32Array>;
   signal?: AbortSignal;
+  /**
+   * A UNet call over several images failed; the loop goes on with at most `imagesPerCall` images
+   * per call (half as many) and only gives up when a call of one image fails.
+   */
+  onBatchSplit?: (imagesPerCall: number, failedImages: number, error: unknown) => void;
   /** After each step, with the latents it produced for each image (the UNet's space, [1, c, h, w] each). */
   onStep?: (step: number, total: number, latents: readonly Float32Array[]) => void;
 }
@@ -48,22 +55,44 @@ export async function denoiseLatents(input: DenoiseInput): Promise<Float32Array[
   const total = schedule.length;
   const [, c, h, w] = input.latentShape;
   const size = c * h * w;
-  // With guidance the UNet batch is [unconditional x count, conditional x count], as in diffusers.
+  // With guidance the UNet batch is [unconditional x n, conditional x n], as in diffusers.
   const copies = embeddingBatch === 2 ? 2 : 1;
-  const modelShape = [copies * count, c, h, w];
-  const embeddings = guidanceBatchEmbeddings(input.embeddings, embeddingBatch, count);
-  const modelInput = new Float32Array(copies * count * size);
+  const embeddingsFor = new Map<number, Float32Array>();
+  let imagesPerCall = count;
+
+  /** Guided noise predictions of images [first, first + n). */
+  const predict = async (scaled: readonly Float32Array[], first: number, n: number, t: number): Promise<Float32Array> => {
+    const modelInput = new Float32Array(copies * n * size);
+    for (let i = 0; i < n; i++) {
+      for (let copy = 0; copy < copies; copy++) modelInput.set(scaled[first + i], (copy * n + i) * size);
+    }
+    let embeddings = embeddingsFor.get(n);
+    if (!embeddings) embeddingsFor.set(n, (embeddings = guidanceBatchEmbeddings(input.embeddings, embeddingBatch, n)));
+    const output = await input.predictNoise(modelInput, [copies * n, c, h, w], t, embeddings, input.tokens);
+    return copies === 2 ? applyClassifierFreeGuidance(output, input.guidanceScale) : output;
+  };
 
   for (let step = 0; step < total; step++) {
     throwIfAborted(input.signal);
     const t = schedule[step];
-    for (let i = 0; i < count; i++) {
-      const scaled = images[i].scheduler.scaleModelInput(latents[i], t);
-      for (let copy = 0; copy < copies; copy++) modelInput.set(scaled, (copy * count + i) * size);
+    const scaled = images.map((image, i) => image.scheduler.scaleModelInput(latents[i], t));
+    const predictions: Float32Array[] = [];
+    while (predictions.length < count) {
+      const first = predictions.length;
+      const n = Math.min(imagesPerCall, count - first);
+      let guided: Float32Array;
+      try {
+        guided = await predict(scaled, first, n, t);
+      } catch (error) {
+        if (n === 1 || (error as Error)?.name === 'AbortError') throw error;
+        imagesPerCall = Math.ceil(n / 2);
+        input.onBatchSplit?.(imagesPerCall, n, error);
+        throwIfAborted(input.signal);
+        continue;
+      }
+      for (let i = 0; i < n; i++) predictions.push(guided.subarray(i * size, (i + 1) * size));
     }
-    const output = await input.predictNoise(modelInput, modelShape, t, embeddings, input.tokens);
-    const noisePrediction = copies === 2 ? applyClassifierFreeGuidance(output, input.guidanceScale) : output;
-    latents = images.map((image, i) => image.scheduler.step(noisePrediction.subarray(i * size, (i + 1) * size), t, latents[i], image.stepNoise));
+    latents = images.map((image, i) => image.scheduler.step(predictions[i], t, latents[i], image.stepNoise));
     input.onStep?.(step + 1, total, latents);
   }
   throwIfAborted(input.signal);

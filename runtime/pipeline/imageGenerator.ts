@@ -26,7 +26,7 @@ import { loadClipTokenizer, type ClipTokenizer } from '../tokenizer/clipTokenize
 import { usesClassifierFreeGuidance } from './classifierFreeGuidance.ts';
 import { vaeSampleToImage } from './decodedImage.ts';
 import { denoiseLatents, type DenoisedImage } from './denoiseLoop.ts';
-import { chooseExecutionProvider, isGpuProvider, probeProvider } from './executionProvider.ts';
+import { chooseExecutionProvider, isGpuProvider, probeProvider, providerDisplayName, shortenOrtError } from './executionProvider.ts';
 import { GenerationError, throwIfAborted } from './generationError.ts';
 import { checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
@@ -51,7 +51,10 @@ export interface GenerateResult {
   provider: string;
   /** Which provider ran and why the others were skipped, for the user. */
   providerNote: string;
-  /** Most images per UNet call in this job: GenerateOptions.batchSize, else the provider's preference. */
+  /**
+   * Most images per UNet call in this job: GenerateOptions.batchSize, else the provider's preference;
+   * less when a larger call failed (GPU memory) and the job went on in smaller ones.
+   */
   batchSize: number;
   timingsMs: Record<string, number>;
 }
@@ -228,10 +231,10 @@ export class ImageGenerator {
       encodePrompts(model.tokenizer, sessions.encodeText, options.prompt, options.negativePrompt ?? '', guidance, onProgress),
     );
 
-    const batchSize = options.batchSize ?? preferredBatchSize(sessions.provider, options.width, options.height);
+    let batchSize = options.batchSize ?? preferredBatchSize(sessions.provider, options.width, options.height);
     const images: GeneratedImage[] = [];
-    for (let first = 0; first < numImages; first += batchSize) {
-      const count = Math.min(batchSize, numImages - first);
+    for (let first = 0, count = 0; first < numImages; first += count) {
+      count = Math.min(batchSize, numImages - first);
       const batch: DenoisedImage[] = [];
       for (let index = first; index < first + count; index++) {
         const stepNoise = createGaussianNoise(options.seed + index);
@@ -252,6 +255,16 @@ export class ImageGenerator {
           guidanceScale: options.guidanceScale,
           predictNoise: sessions.predictNoise,
           signal,
+          onBatchSplit: (imagesPerCall, failedImages, error) => {
+            onProgress?.({
+              status: 'message',
+              level: 'warning',
+              text:
+                `${providerDisplayName(sessions.provider)} could not denoise ${failedImages} images in one UNet call (${shortenOrtError(error)}); ` +
+                `going on with ${imagesPerCall} per call. A smaller batch size avoids the failed attempt.`,
+            });
+            batchSize = imagesPerCall;
+          },
           onStep: (step, total, current) => {
             if (!onProgress) return;
             const preview = wantsPreview(step, total)
