@@ -268,7 +268,13 @@ export class CodeServerSession {
   async screenshot(step: string): Promise<string> {
     mkdirSync(artifactsDir, { recursive: true });
     const path = join(artifactsDir, `${this.name}-${step}.png`);
-    await this.page.screenshot({ path });
+    // A screenshot is a record for people, not a check: on a loaded machine the page can be too busy
+    // to paint within the timeout, and that must not fail the test that asked for it.
+    try {
+      await this.page.screenshot({ path, timeout: 60_000 });
+    } catch (error) {
+      process.stderr.write(`screenshot ${step} not taken: ${(error as Error).message.split('\n')[0]}\n`);
+    }
     return path;
   }
 
