@@ -37,7 +37,8 @@ export interface ConvertOptions {
   /** Default: 'fused' for the UNet (SD2-base, batch 2, 512x512 on an H100: 125-130 ms a step on
    *  WebGPU in float16 against 168-203 ms plain; 1.7-1.9 s against 2.6 s on 16 CPU cores, with a
    *  4.1 GB peak instead of 6.6 GB); 'plain' elsewhere. Providers without com.microsoft
-   *  MultiHeadAttention (DirectML, CoreML) should ask for 'plain'. */
+   *  MultiHeadAttention (DirectML, CoreML) should ask for 'plain' (the pipeline does: attentionModeFor
+   *  in runtime/pipeline/providerTuning.ts). */
   attentionMode?: AttentionMode;
 }
 

@@ -7,8 +7,10 @@
 // seed + i, so any image of a batch can be made again on its own from its recorded seed.
 //
 // Up to `batchSize` images of a job go through each UNet call together (GPU providers; see
-// providerTuning.ts); the VAE decodes them one at a time, which keeps its peak memory that of one
-// image while the UNet steps dominate the time.
+// providerTuning.ts); the VAE decodes them one at a time: SD2's decoder at 512x512 on the CPU took
+// 3.7x as long for 4 images in one run as for one, with 3x the peak memory (4.5 against 1.5 GiB,
+// npm run bench). The decode is one call per image against `steps` UNet calls, so batching it
+// would save little even where it runs faster (GPU: the bench's "4 x 512x512" VAE row measures it).
 import {
   deviceSettings,
   schedulerNames,
