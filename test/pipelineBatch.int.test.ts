@@ -14,6 +14,7 @@ import { readSchedulerConfig } from '../runtime/pipeline/modelFolder.ts';
 import { loadModelSessions } from '../runtime/pipeline/modelSessions.ts';
 import { encodePrompts } from '../runtime/pipeline/promptEncoding.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { maxAbsDiff } from './floatDifference.ts';
 
 const base: GenerateOptions = {
   modelDir: tinyModelDir,
@@ -31,12 +32,6 @@ const base: GenerateOptions = {
 const generator = new ImageGenerator({ idleUnloadMs: 60_000 });
 after(() => generator.dispose());
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 type StepEvent = Extract<ProgressEvent, { status: 'step' }>;
 

@@ -17,6 +17,7 @@ import { wantsPreview } from '../runtime/preview/latentPreview.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { maxAbsDiff } from './floatDifference.ts';
 
 const base: GenerateOptions = {
   modelDir: tinyModelDir,
@@ -34,12 +35,6 @@ const base: GenerateOptions = {
 const generator = new ImageGenerator({ idleUnloadMs: 60_000 });
 after(() => generator.dispose());
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 test('several images per prompt: image i uses seed+i, with progress per step and image', async () => {
   const events: ProgressEvent[] = [];

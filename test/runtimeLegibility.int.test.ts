@@ -2,42 +2,24 @@
 // text is scored, best of N ranks candidates and keeps the losers as files, and the exact-text
 // fallback's image reads back exactly when read again from the written file by a fresh OCR worker.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { after, before, test } from 'node:test';
-import { JobQueue } from '../extension/jobQueue.ts';
-import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { test } from 'node:test';
 import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
 import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { RuntimeError } from '../runtime/protocol.ts';
-import { tinyModelDir } from './fixturePaths.ts';
+import { useRuntimeHarness } from './runtimeHarness.ts';
 
-const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
-const queue = new JobQueue(supervisor);
 const reader = new OcrReader();
-let scratch: string;
-let modelDir: string;
-
-before(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'letterpress-legible-'));
-  modelDir = join(scratch, 'tiny-sd2');
-  await cp(tinyModelDir, modelDir, { recursive: true });
-});
-after(async () => {
-  queue.dispose();
-  supervisor.dispose();
-  await supervisor.whenExited();
-  await reader.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+const harness = useRuntimeHarness('letterpress-legible-', () => reader.close());
+const { queue } = harness;
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
   return {
-    modelDir,
+    modelDir: harness.modelDir,
     prompt: 'a neon sign that says "OPEN 24/7"',
     steps: 2,
     guidanceScale: 7.5,
@@ -51,7 +33,7 @@ function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
 }
 
 test('best of 2 with the fallback: the drawn image reads back exactly, both candidates are kept, progress counts candidates', async () => {
-  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
   const job = queue.generate('open', {
     options: options(),
     outputDir,
@@ -96,13 +78,13 @@ test('best of 2 with the fallback: the drawn image reads back exactly, both cand
 test('auto candidates on the CPU make one image; a quoted prompt without candidates is only scored', async () => {
   const auto = await queue.generate('auto', {
     options: options({ seed: 600 }),
-    outputDir: await mkdtemp(join(scratch, 'out-')),
+    outputDir: await mkdtemp(join(harness.scratch, 'out-')),
     legibility: { target: 'OPEN 24/7', candidates: 0, exactFallback: false, keepCandidates: true },
   }).result;
   assert.equal(auto.images[0]!.legibility?.candidateCount, 1);
   assert.equal(auto.candidates, undefined, 'one candidate: no losers');
 
-  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
   const scored = await queue.generate('two', {
     options: options({ seed: 700, numImages: 2 }),
     outputDir,
@@ -123,7 +105,7 @@ test('impossible combinations are refused with a user error before any work', as
   const error = await queue
     .generate('bad', {
       options: options({ numImages: 2 }),
-      outputDir: await mkdtemp(join(scratch, 'out-')),
+      outputDir: await mkdtemp(join(harness.scratch, 'out-')),
       legibility: { target: 'OPEN', candidates: 4, exactFallback: false, keepCandidates: true },
     })
     .result.then(
@@ -136,7 +118,7 @@ test('impossible combinations are refused with a user error before any work', as
   const tooMany = await queue
     .generate('bad', {
       options: options(),
-      outputDir: await mkdtemp(join(scratch, 'out-')),
+      outputDir: await mkdtemp(join(harness.scratch, 'out-')),
       legibility: { target: 'OPEN', candidates: 99, exactFallback: false, keepCandidates: true },
     })
     .result.catch((e: unknown) => e);

@@ -2,36 +2,19 @@
 // supervisor and job queue as the extension does: tokens, model lookup, generation to PNG files,
 // cancellation.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { after, before, test } from 'node:test';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import sharp from 'sharp';
-import { JobQueue } from '../extension/jobQueue.ts';
-import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
 import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { countTokensRequest, resolveModelRequest, RuntimeError } from '../runtime/protocol.ts';
-import { referenceDir, tinyModelDir } from './fixturePaths.ts';
+import { referenceDir } from './fixturePaths.ts';
+import { useRuntimeHarness } from './runtimeHarness.ts';
 
-const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
-const queue = new JobQueue(supervisor);
-let scratch: string;
-let modelDir: string;
-
-before(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'letterpress-runtime-'));
-  // A copy: the converter caches its graphs next to the model.
-  modelDir = join(scratch, 'tiny-sd2');
-  await cp(tinyModelDir, modelDir, { recursive: true });
-});
-after(async () => {
-  queue.dispose();
-  supervisor.dispose();
-  await supervisor.whenExited();
-  await rm(scratch, { recursive: true, force: true });
-});
+const harness = useRuntimeHarness('letterpress-runtime-');
+const { queue, supervisor } = harness;
 
 async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
   try {
@@ -48,7 +31,7 @@ test('counts prompt tokens as the reference tokenizer does (without start and en
     cases: { prompt: string; untruncated_length: number }[];
   };
   for (const { prompt, untruncated_length } of reference.cases) {
-    const { count, limit } = await supervisor.request(countTokensRequest, { modelDir, text: prompt });
+    const { count, limit } = await supervisor.request(countTokensRequest, { modelDir: harness.modelDir, text: prompt });
     assert.equal(count, untruncated_length - 2, prompt);
     assert.equal(limit, 75);
   }
@@ -59,14 +42,14 @@ test('a folder without a tokenizer gives a typed user error, and the process car
   const error = await rejection(supervisor.request(countTokensRequest, { modelDir: referenceDir, text: 'x' }));
   assert.equal(error.code, 'userError');
   assert.match(error.message, /tokenizer/i);
-  assert.equal((await supervisor.request(countTokensRequest, { modelDir, text: 'a cat' })).count, 2);
+  assert.equal((await supervisor.request(countTokensRequest, { modelDir: harness.modelDir, text: 'a cat' })).count, 2);
 });
 
 test('model lookup: a local folder as is; a hub model that is not cached is reported missing when offline', async () => {
-  const local = await supervisor.request(resolveModelRequest, { jobId: 'local', model: modelDir, offline: true });
-  assert.deepEqual(local, { modelDir, source: 'local' });
+  const local = await supervisor.request(resolveModelRequest, { jobId: 'local', model: harness.modelDir, offline: true });
+  assert.deepEqual(local, { modelDir: harness.modelDir, source: 'local' });
   const missing = await rejection(
-    supervisor.request(resolveModelRequest, { jobId: 'hub', model: 'someone/not-here', offline: true, cacheDir: join(scratch, 'empty-cache') }),
+    supervisor.request(resolveModelRequest, { jobId: 'hub', model: 'someone/not-here', offline: true, cacheDir: join(harness.scratch, 'empty-cache') }),
   );
   assert.equal(missing.code, 'modelMissing');
   const broken = await rejection(supervisor.request(resolveModelRequest, { jobId: 'broken', model: referenceDir, offline: true }));
@@ -74,11 +57,11 @@ test('model lookup: a local folder as is; a hub model that is not cached is repo
 });
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
-  return { modelDir, prompt: 'a sign that says "HELLO"', negativePrompt: 'blurry', steps: 3, guidanceScale: 7.5, width: 64, height: 48, seed: 1234, device: 'cpu', ...overrides };
+  return { modelDir: harness.modelDir, prompt: 'a sign that says "HELLO"', negativePrompt: 'blurry', steps: 3, guidanceScale: 7.5, width: 64, height: 48, seed: 1234, device: 'cpu', ...overrides };
 }
 
 test('generates a PNG file with its parameters chunk and reports every step', async () => {
-  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
   const job = queue.generate('hello', { options: options(), outputDir });
   const events: ProgressEvent[] = [];
   job.onProgress((event) => events.push(event));
@@ -103,7 +86,7 @@ test('generates a PNG file with its parameters chunk and reports every step', as
 });
 
 test('a running generation can be cancelled and the next one still runs', async () => {
-  const outputDir = await mkdtemp(join(scratch, 'out-'));
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
   const slow = queue.generate('slow', { options: options({ steps: 200, width: 128, height: 128 }), outputDir });
   const next = queue.generate('next', { options: options({ seed: 99 }), outputDir });
   await new Promise<void>((resolveStep) => slow.onProgress((e) => e.status === 'step' && e.step >= 2 && resolveStep()));

@@ -10,6 +10,7 @@ import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
 import { createScheduler } from '../runtime/schedulers/createScheduler.ts';
 import type { Scheduler, SchedulerConfig } from '../runtime/schedulers/scheduler.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { maxAbsDiff } from './floatDifference.ts';
 
 const modelConfig = JSON.parse(readFileSync(join(tinyModelDir, 'scheduler/scheduler_config.json'), 'utf8')) as SchedulerConfig;
 const SIZE = 64;
@@ -64,11 +65,6 @@ function sample(
   return latents;
 }
 
-function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 // The samplers use diffusers' float32 schedule, this model the float64 one. They differ most at
 // t = 0: float32 ᾱ_0 = 1 - 0.00085 is off by up to 6e-8, i.e. 3.5e-5 relative in sigma_0 = 0.029.
@@ -91,7 +87,7 @@ for (const name of schedulerNames) {
       for (const steps of [1, 2, 8, 25]) {
         const scheduler = createScheduler(name, { ...toTheEnd, prediction_type: prediction });
         const result = sample(scheduler, steps, perfectModel(prediction));
-        const error = maxAbsDifference(result, x0);
+        const error = maxAbsDiff(result, x0);
         if (process.env.REPORT_ERRORS) console.log(name, prediction, steps, error);
         assert.ok(error < TOLERANCE, `${steps} steps: max error ${error}`);
       }
@@ -111,8 +107,8 @@ test('ddim and pndm with set_alpha_to_one false stop at the first training times
       const eps = (start[i] - Math.sqrt(aT) * x) / Math.sqrt(1 - aT);
       return Math.sqrt(a0) * x + Math.sqrt(1 - a0) * eps;
     });
-    assert.ok(maxAbsDifference(result, expected) < TOLERANCE, name);
-    assert.ok(maxAbsDifference(result, x0) > 0.01, `${name} should not reach x0`);
+    assert.ok(maxAbsDiff(result, expected) < TOLERANCE, name);
+    assert.ok(maxAbsDiff(result, x0) > 0.01, `${name} should not reach x0`);
   }
 });
 
@@ -126,7 +122,7 @@ test('euler_a is reproducible for a seed and differs between seeds', () => {
   const again = sample(createScheduler('euler_a', modelConfig), 8, toyModel, 42);
   const other = sample(createScheduler('euler_a', modelConfig), 8, toyModel, 43);
   assert.deepEqual(Array.from(again), Array.from(first));
-  assert.ok(maxAbsDifference(first, other) > 0.01);
+  assert.ok(maxAbsDiff(first, other) > 0.01);
   assert.throws(() => {
     const scheduler = createScheduler('euler_a', modelConfig);
     scheduler.setTimesteps(4);

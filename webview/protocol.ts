@@ -5,6 +5,7 @@
 // the host's the same way so a version skew after an update cannot corrupt its state.
 import { schedulerNames } from '../runtime/generationTypes.ts';
 import type { SchedulerName } from '../runtime/generationTypes.ts';
+import type { ImageLegibility } from '../runtime/protocol.ts';
 
 export interface IpcMessage<Method extends string = string, Params = unknown> {
   method: Method;
@@ -161,21 +162,8 @@ export const legibilityLimits = {
   maxCandidates: 16,
 } as const;
 
-/** What OCR made of an image, from its `letterpress` chunk. */
-export interface GalleryLegibility {
-  /** The text the image had to spell. */
-  target: string;
-  /** What OCR read (cut to legibilityLimits.textChars). */
-  ocrText: string;
-  /** Character error rate, 0 = exact. */
-  cer: number;
-  exactMatch: boolean;
-  /** Tesseract's confidence, 0–100. */
-  ocrConfidence: number;
-  /** The exact text was drawn over the image because no candidate spelled it. */
-  exactTextFallback: boolean;
-  /** How many candidates were generated for this image (1 when only scored). */
-  candidateCount: number;
+/** What OCR made of an image, from its `letterpress` chunk (the runtime's record plus its place among the candidates). */
+export interface GalleryLegibility extends ImageLegibility {
   /** False for a losing candidate kept next to the chosen image. */
   chosen: boolean;
 }

@@ -1,0 +1,36 @@
+// The real runtime entry point (runtime/runtimeMain.ts, through tsx) under the host's supervisor and
+// job queue, with a scratch copy of the tiny model (the converter caches its graphs beside a model,
+// so tests never convert into the fixture folder). Registers its own before/after hooks.
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
+import { JobQueue } from '../extension/jobQueue.ts';
+import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+
+export interface RuntimeHarness {
+  readonly supervisor: RuntimeSupervisor;
+  readonly queue: JobQueue;
+  /** Set once the `before` hook has run. */
+  scratch: string;
+  modelDir: string;
+}
+
+export function useRuntimeHarness(prefix: string, cleanup?: () => Promise<void>): RuntimeHarness {
+  const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
+  const harness: RuntimeHarness = { supervisor, queue: new JobQueue(supervisor), scratch: '', modelDir: '' };
+  before(async () => {
+    harness.scratch = await mkdtemp(join(tmpdir(), prefix));
+    harness.modelDir = join(harness.scratch, 'tiny-sd2');
+    await cp(tinyModelDir, harness.modelDir, { recursive: true });
+  });
+  after(async () => {
+    harness.queue.dispose();
+    supervisor.dispose();
+    await supervisor.whenExited();
+    await cleanup?.();
+    await rm(harness.scratch, { recursive: true, force: true });
+  });
+  return harness;
+}
