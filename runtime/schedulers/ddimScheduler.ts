@@ -1,6 +1,6 @@
 // DDIM (Song et al. 2020), deterministic (eta = 0), as diffusers' DDIMScheduler.
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
-import { computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
+import { betaScheduleDefaults, computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
 import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
 
@@ -8,11 +8,7 @@ import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
 const f32 = Math.fround;
 
 export const ddimDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   clip_sample: true,
   set_alpha_to_one: true,
   steps_offset: 0,

@@ -1,5 +1,6 @@
 // Shared by the k-diffusion style samplers (Euler, Euler ancestral, LMS): the sigma schedule for a
-// number of steps, the input scaling x / sqrt(sigma² + 1) and the step counter.
+// number of steps, the input scaling x / sqrt(sigma² + 1), the denoised sample x0 and the step counter.
+import type { PredictionType } from './predictionType.ts';
 import type { Scheduler } from './scheduler.ts';
 import {
   exponentialSigmas,
@@ -65,6 +66,21 @@ export function discreteSigmaSchedule(
     timesteps = sigmas.map((s) => f32(sigmaToTimestep(s, logSigmas)));
   }
   return { timesteps, sigmas: [...sigmas, options.finalSigma].map(f32) };
+}
+
+/**
+ * The denoised sample x0 from a model output at noise level sigma, for the k-diffusion samplers
+ * (inputs scaled by 1/sqrt(sigma²+1)), with diffusers' float32 roundings.
+ */
+export function sigmaSpaceDenoiser(predictionType: PredictionType, sigma: number): (x: number, modelOutput: number) => number {
+  if (predictionType === 'epsilon') return (x, m) => f32(x - f32(sigma * m));
+  if (predictionType === 'v_prediction') {
+    const sigmaSq = f32(sigma * sigma);
+    const vScale = f32(-sigma / f32(Math.sqrt(f32(sigmaSq + 1))));
+    const vDivisor = f32(sigmaSq + 1);
+    return (x, m) => f32(f32(m * vScale) + f32(x / vDivisor));
+  }
+  return (_x, m) => m;
 }
 
 /** The part of Scheduler that every sigma-space sampler shares. */

@@ -2,27 +2,16 @@
 // is algorithm_type dpmsolver++ with solver_order 2, "DPM++ 2M Karras" the same on Karras sigmas.
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { sigmaConversion } from './discreteSigmaSchedule.ts';
-import { alphaSigma, lambdaOf, multistepIndexForTimestep, predictEpsilon, predictOriginal } from './multistepSchedule.ts';
-import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassDefaults } from './noiseSchedule.ts';
+import { alphaSigma, lambdaOf, multistepIndexForTimestep, multistepSigmas, predictEpsilon, predictOriginal } from './multistepSchedule.ts';
+import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
-import {
-  exponentialSigmas,
-  interpOnIntegerGrid,
-  karrasSigmas,
-  roundHalfEven,
-  sigmaToTimestep,
-} from './referenceNumerics.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
 
 export const dpmSolverMultistepDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   solver_order: 2,
   prediction_type: 'epsilon',
   thresholding: false,
@@ -78,9 +67,7 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     sigmaConversion(c, 'DPM-Solver');
     this.dataPrediction = c.algorithm_type === 'dpmsolver++';
     this.predictionType = checkPredictionType(c.prediction_type, ['epsilon', 'v_prediction', 'sample'], 'DPM-Solver');
-    this.alphasCumprod = computeAlphasCumprod(computeBetas(c));
-    if (c.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    this.trainingSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
+    ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(c));
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -91,25 +78,14 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     let clipped = 0;
     for (let i = lambdas.length - 1; i >= 0 && lambdas[i] < c.lambda_min_clipped; i--) clipped++;
     const lastTimestep = c.num_train_timesteps - clipped;
-    let timesteps = multistepTimesteps(c.timestep_spacing, c.num_train_timesteps, lastTimestep, numInferenceSteps, c.steps_offset);
-    const table = this.trainingSigmas;
-    const logSigmas = table.map((s) => Math.log(s));
-    let sigmas: number[];
     const conversion = sigmaConversion(c, 'DPM-Solver');
-    if (conversion === 'none') {
-      sigmas = timesteps.map((t) => interpOnIntegerGrid(t, table));
-    } else {
-      const sigmaMin = c.sigma_min ?? table[0];
-      const sigmaMax = c.sigma_max ?? table[table.length - 1];
-      sigmas =
-        conversion === 'karras'
-          ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
-          : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
-      const round = conversion === 'karras' && c.beta_schedule !== 'squaredcos_cap_v2';
-      // The timestep fed to the UNet is an int64 tensor, which truncates unrounded values.
-      timesteps = sigmas.map((s) => sigmaToTimestep(s, logSigmas)).map((t) => (round ? roundHalfEven(t) : Math.trunc(t)));
-    }
-    const sigmaLast = c.final_sigmas_type === 'sigma_min' ? table[0] : 0;
+    const { timesteps, sigmas } = multistepSigmas(
+      this.trainingSigmas,
+      multistepTimesteps(c.timestep_spacing, c.num_train_timesteps, lastTimestep, numInferenceSteps, c.steps_offset),
+      // diffusers rounds Karras timesteps except for the cosine schedule, where it truncates.
+      { conversion, steps: numInferenceSteps, sigmaMin: c.sigma_min, sigmaMax: c.sigma_max, round: conversion === 'karras' && c.beta_schedule !== 'squaredcos_cap_v2' },
+    );
+    const sigmaLast = c.final_sigmas_type === 'sigma_min' ? this.trainingSigmas[0] : 0;
     this.sigmas = [...sigmas, sigmaLast].map(f32);
     this.timesteps = timesteps;
     this.modelOutputs = new Array(c.solver_order).fill(null);

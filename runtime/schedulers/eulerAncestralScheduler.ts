@@ -3,8 +3,8 @@
 // seed reproduces an image here but not PyTorch's image for that seed.
 import type { GaussianNoise } from '../random/gaussianNoise.ts';
 import type { SchedulerConfig } from './scheduler.ts';
-import { discreteSigmaSchedule, DiscreteSigmaScheduler } from './discreteSigmaSchedule.ts';
-import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassDefaults } from './noiseSchedule.ts';
+import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaSpaceDenoiser } from './discreteSigmaSchedule.ts';
+import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
 import { checkStepCount } from './timestepSpacing.ts';
 
@@ -12,11 +12,7 @@ import { checkStepCount } from './timestepSpacing.ts';
 const f32 = Math.fround;
 
 export const eulerAncestralDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   prediction_type: 'epsilon',
   timestep_spacing: 'linspace',
   steps_offset: 0,
@@ -35,9 +31,7 @@ export class EulerAncestralScheduler extends DiscreteSigmaScheduler {
     this.config = withClassDefaults(config, eulerAncestralDefaults);
     this.timestepSpacing = this.config.timestep_spacing;
     this.predictionType = checkPredictionType(this.config.prediction_type, ['epsilon', 'v_prediction'], 'Euler a');
-    this.alphasCumprod = computeAlphasCumprod(computeBetas(this.config));
-    if (this.config.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    this.trainingSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
+    ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(this.config));
     this.sigmas = [...Array.from(this.trainingSigmas).reverse(), 0];
   }
 
@@ -65,14 +59,12 @@ export class EulerAncestralScheduler extends DiscreteSigmaScheduler {
     const sigmaUp = f32(Math.sqrt(f32(f32(toSq * f32(fromSq - toSq)) / fromSq)));
     const sigmaDown = f32(Math.sqrt(f32(toSq - f32(sigmaUp * sigmaUp))));
     const dt = f32(sigmaDown - sigma);
-    const vScale = f32(-sigma / f32(Math.sqrt(f32(fromSq + 1))));
-    const vDivisor = f32(fromSq + 1);
+    const denoise = sigmaSpaceDenoiser(this.predictionType, sigma);
     const fresh = noise.randn(sample.length);
     const out = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i];
-      const m = modelOutput[i];
-      const x0 = this.predictionType === 'epsilon' ? f32(x - f32(sigma * m)) : f32(f32(m * vScale) + f32(x / vDivisor));
+      const x0 = denoise(x, modelOutput[i]);
       const derivative = f32(f32(x - x0) / sigma);
       out[i] = f32(x + f32(derivative * dt)) + f32(fresh[i] * sigmaUp);
     }

@@ -1,7 +1,7 @@
 // Euler (Karras et al. 2022, algorithm 2 without churn) as diffusers' EulerDiscreteScheduler.
 import type { SchedulerConfig } from './scheduler.ts';
-import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaConversion } from './discreteSigmaSchedule.ts';
-import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassDefaults } from './noiseSchedule.ts';
+import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaConversion, sigmaSpaceDenoiser } from './discreteSigmaSchedule.ts';
+import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
 import { checkStepCount } from './timestepSpacing.ts';
 
@@ -9,11 +9,7 @@ import { checkStepCount } from './timestepSpacing.ts';
 const f32 = Math.fround;
 
 export const eulerDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   prediction_type: 'epsilon',
   interpolation_type: 'linear',
   use_karras_sigmas: false as boolean | null,
@@ -44,10 +40,7 @@ export class EulerScheduler extends DiscreteSigmaScheduler {
     if (!['zero', 'sigma_min'].includes(this.config.final_sigmas_type)) {
       throw new Error(`Euler: final_sigmas_type must be "zero" or "sigma_min", got "${this.config.final_sigmas_type}"`);
     }
-    this.alphasCumprod = computeAlphasCumprod(computeBetas(this.config));
-    // Zero terminal SNR would make the last sigma infinite; diffusers pins ᾱ to 2^-24 instead.
-    if (this.config.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    this.trainingSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
+    ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(this.config));
     this.sigmas = [...Array.from(this.trainingSigmas).reverse(), 0];
   }
 
@@ -73,18 +66,11 @@ export class EulerScheduler extends DiscreteSigmaScheduler {
     const index = this.currentStepIndex(timestep);
     const sigma = this.sigmas[index];
     const dt = f32(this.sigmas[index + 1] - sigma);
-    const vScale = f32(-sigma / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
-    const vDivisor = f32(f32(sigma * sigma) + 1);
+    const denoise = sigmaSpaceDenoiser(this.predictionType, sigma);
     const out = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i];
-      const m = modelOutput[i];
-      const x0 =
-        this.predictionType === 'epsilon'
-          ? f32(x - f32(sigma * m))
-          : this.predictionType === 'v_prediction'
-            ? f32(f32(m * vScale) + f32(x / vDivisor))
-            : m;
+      const x0 = denoise(x, modelOutput[i]);
       const derivative = f32(f32(x - x0) / sigma);
       out[i] = x + f32(derivative * dt);
     }

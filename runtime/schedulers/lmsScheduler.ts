@@ -3,8 +3,8 @@
 // the step. diffusers integrates numerically (scipy quad); the integrand is a polynomial of degree
 // at most 3, so three-point Gauss–Legendre gives the exact value.
 import type { SchedulerConfig } from './scheduler.ts';
-import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaConversion } from './discreteSigmaSchedule.ts';
-import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassDefaults } from './noiseSchedule.ts';
+import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaConversion, sigmaSpaceDenoiser } from './discreteSigmaSchedule.ts';
+import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
 import { checkStepCount } from './timestepSpacing.ts';
 
@@ -12,11 +12,7 @@ import { checkStepCount } from './timestepSpacing.ts';
 const f32 = Math.fround;
 
 export const lmsDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   use_karras_sigmas: false as boolean | null,
   use_exponential_sigmas: false as boolean | null,
   use_beta_sigmas: false as boolean | null,
@@ -43,8 +39,7 @@ export class LmsScheduler extends DiscreteSigmaScheduler {
     this.timestepSpacing = this.config.timestep_spacing;
     this.predictionType = checkPredictionType(this.config.prediction_type, ['epsilon', 'v_prediction', 'sample'], 'LMS');
     sigmaConversion(this.config, 'LMS');
-    this.alphasCumprod = computeAlphasCumprod(computeBetas(this.config));
-    this.trainingSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
+    ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(this.config));
     this.sigmas = [...Array.from(this.trainingSigmas).reverse(), 0];
   }
 
@@ -88,18 +83,11 @@ export class LmsScheduler extends DiscreteSigmaScheduler {
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array): Float32Array {
     const index = this.currentStepIndex(timestep);
     const sigma = this.sigmas[index];
-    const vScale = f32(-sigma / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
-    const vDivisor = f32(f32(sigma * sigma) + 1);
+    const denoise = sigmaSpaceDenoiser(this.predictionType, sigma);
     const derivative = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i];
-      const m = modelOutput[i];
-      const x0 =
-        this.predictionType === 'epsilon'
-          ? f32(x - f32(sigma * m))
-          : this.predictionType === 'v_prediction'
-            ? f32(f32(m * vScale) + f32(x / vDivisor))
-            : m;
+      const x0 = denoise(x, modelOutput[i]);
       derivative[i] = f32(x - x0) / sigma;
     }
     this.derivatives.push(derivative);

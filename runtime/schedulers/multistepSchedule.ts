@@ -1,6 +1,7 @@
 // Shared by the exponential-integrator multistep solvers (DPM-Solver++ and UniPC): the noise schedule
 // in (alpha_t, sigma_t, lambda_t) form, the timestep lookup, and the model output → x0 conversion.
 import type { PredictionType } from './predictionType.ts';
+import { exponentialSigmas, interpOnIntegerGrid, karrasSigmas, roundHalfEven, sigmaToTimestep } from './referenceNumerics.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -61,7 +62,24 @@ export function predictEpsilon(
   return out;
 }
 
-/** Schedule options common to DPM-Solver multistep and UniPC. */
-export interface MultistepSigmaOptions {
-  conversion: 'none' | 'karras' | 'exponential';
+/**
+ * The sigmas of a multistep solver's steps (DPM-Solver multistep, UniPC): looked up at the spaced
+ * timesteps, or, with Karras or exponential sigmas, spaced in sigma between the ends of the training
+ * table with the timesteps converted back (int64 for the UNet: rounded half-even when `round`, else
+ * truncated). The caller adds the final sigma, which the two solvers choose differently.
+ */
+export function multistepSigmas(
+  trainingSigmas: Float32Array,
+  timesteps: number[],
+  options: { conversion: 'none' | 'karras' | 'exponential'; steps: number; sigmaMin: number | null; sigmaMax: number | null; round: boolean },
+): { timesteps: number[]; sigmas: number[] } {
+  const table = trainingSigmas;
+  if (options.conversion === 'none') return { timesteps, sigmas: timesteps.map((t) => interpOnIntegerGrid(t, table)) };
+  const logSigmas = table.map((s) => Math.log(s));
+  const sigmaMin = options.sigmaMin ?? table[0];
+  const sigmaMax = options.sigmaMax ?? table[table.length - 1];
+  const sigmas =
+    options.conversion === 'karras' ? karrasSigmas(sigmaMin, sigmaMax, options.steps) : exponentialSigmas(sigmaMin, sigmaMax, options.steps);
+  const converted = sigmas.map((s) => sigmaToTimestep(s, logSigmas)).map((t) => (options.round ? roundHalfEven(t) : Math.trunc(t)));
+  return { timesteps: converted, sigmas };
 }

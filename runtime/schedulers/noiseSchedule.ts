@@ -15,6 +15,15 @@ export interface NoiseScheduleConfig {
   rescale_betas_zero_snr?: boolean;
 }
 
+/** The training noise schedule's keys with diffusers' class defaults, shared by every sampler. */
+export const betaScheduleDefaults = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null as readonly number[] | null,
+};
+
 /**
  * Keys the config sets override the scheduler class's own defaults, exactly like diffusers'
  * `SomeScheduler.from_config(config)`: keys listed in `_use_default_values` count as unset and keys
@@ -91,4 +100,14 @@ function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
 /** Karras-style noise levels sigma_t = sqrt((1 - ᾱ_t) / ᾱ_t), ascending with t, float32. */
 export function sigmasFromAlphasCumprod(alphasCumprod: Float32Array): Float32Array {
   return alphasCumprod.map((a) => Math.sqrt(f32(f32(1 - a) / a)));
+}
+
+/**
+ * ᾱ and the training sigmas of a sigma-space sampler. With zero terminal SNR the last sigma would be
+ * infinite; diffusers pins that ᾱ to 2^-24 instead, and so do we.
+ */
+export function trainingNoiseSchedule(config: NoiseScheduleConfig): { alphasCumprod: Float32Array; trainingSigmas: Float32Array } {
+  const alphasCumprod = computeAlphasCumprod(computeBetas(config));
+  if (config.rescale_betas_zero_snr) alphasCumprod[alphasCumprod.length - 1] = 2 ** -24;
+  return { alphasCumprod, trainingSigmas: sigmasFromAlphasCumprod(alphasCumprod) };
 }

@@ -3,7 +3,7 @@
 // With skip_prk_steps the second timestep is repeated: the first PLMS step is a plain DDIM-like step
 // whose result is discarded once the model has been evaluated at the predicted point.
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
-import { computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
+import { betaScheduleDefaults, computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
 import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
 
@@ -11,11 +11,7 @@ import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
 const f32 = Math.fround;
 
 export const pndmDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   skip_prk_steps: false,
   set_alpha_to_one: false,
   prediction_type: 'epsilon',

@@ -3,28 +3,17 @@
 // bh2, solver_order 2, data prediction, lower_order_final.
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { sigmaConversion } from './discreteSigmaSchedule.ts';
-import { alphaSigma, lambdaOf, multistepIndexForTimestep, predictEpsilon, predictOriginal } from './multistepSchedule.ts';
-import { computeAlphasCumprod, computeBetas, sigmasFromAlphasCumprod, withClassDefaults } from './noiseSchedule.ts';
+import { alphaSigma, lambdaOf, multistepIndexForTimestep, multistepSigmas, predictEpsilon, predictOriginal } from './multistepSchedule.ts';
+import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
-import {
-  exponentialSigmas,
-  interpOnIntegerGrid,
-  karrasSigmas,
-  roundHalfEven,
-  sigmaToTimestep,
-  solveLinearSystem,
-} from './referenceNumerics.ts';
+import { solveLinearSystem } from './referenceNumerics.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
 
 export const uniPcDefaults = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as readonly number[] | null,
+  ...betaScheduleDefaults,
   solver_order: 2,
   prediction_type: 'epsilon',
   thresholding: false,
@@ -71,35 +60,21 @@ export class UniPcScheduler implements Scheduler {
     }
     sigmaConversion(c, 'UniPC');
     this.predictionType = checkPredictionType(c.prediction_type, ['epsilon', 'v_prediction', 'sample'], 'UniPC');
-    this.alphasCumprod = computeAlphasCumprod(computeBetas(c));
-    if (c.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-    this.trainingSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
+    ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(c));
   }
 
   setTimesteps(numInferenceSteps: number): void {
     const c = this.config;
     checkStepCount(numInferenceSteps, c.num_train_timesteps);
-    let timesteps = multistepTimesteps(c.timestep_spacing, c.num_train_timesteps, c.num_train_timesteps, numInferenceSteps, c.steps_offset);
-    const table = this.trainingSigmas;
     const conversion = sigmaConversion(c, 'UniPC');
-    let sigmas: number[];
-    let sigmaLast: number;
-    if (conversion === 'none') {
-      sigmas = timesteps.map((t) => interpOnIntegerGrid(t, table));
-      sigmaLast = c.final_sigmas_type === 'sigma_min' ? table[0] : 0;
-    } else {
-      const logSigmas = table.map((s) => Math.log(s));
-      const sigmaMin = c.sigma_min ?? table[0];
-      const sigmaMax = c.sigma_max ?? table[table.length - 1];
-      sigmas =
-        conversion === 'karras'
-          ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
-          : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
-      const raw = sigmas.map((s) => sigmaToTimestep(s, logSigmas));
-      timesteps = raw.map((t) => (conversion === 'karras' ? roundHalfEven(t) : Math.trunc(t)));
-      // Unlike DPM-Solver, UniPC's sigma_min end point is the last converted sigma.
-      sigmaLast = c.final_sigmas_type === 'sigma_min' ? sigmas[sigmas.length - 1] : 0;
-    }
+    const { timesteps, sigmas } = multistepSigmas(
+      this.trainingSigmas,
+      multistepTimesteps(c.timestep_spacing, c.num_train_timesteps, c.num_train_timesteps, numInferenceSteps, c.steps_offset),
+      { conversion, steps: numInferenceSteps, sigmaMin: c.sigma_min, sigmaMax: c.sigma_max, round: conversion === 'karras' },
+    );
+    // Unlike DPM-Solver, UniPC's sigma_min end point is the last converted sigma when sigmas are converted.
+    const sigmaMinEnd = conversion === 'none' ? this.trainingSigmas[0] : sigmas[sigmas.length - 1];
+    const sigmaLast = c.final_sigmas_type === 'sigma_min' ? sigmaMinEnd : 0;
     this.sigmas = [...sigmas, sigmaLast].map(f32);
     this.timesteps = timesteps;
     this.modelOutputs = new Array(c.solver_order).fill(null);
