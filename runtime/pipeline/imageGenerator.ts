@@ -169,7 +169,7 @@ export class ImageGenerator {
     this.idleTimer.unref();
   }
 
-  private async load(modelDir: string, device: DeviceSetting, fp16: boolean, hooks: GenerateHooks): Promise<LoadedModel> {
+  private async load(modelDir: string, device: DeviceSetting, fp16: boolean, vaeForceUpcast: boolean, hooks: GenerateHooks): Promise<LoadedModel> {
     const key = JSON.stringify([modelDir, device, fp16]);
     if (this.loaded?.key === key) return this.loaded;
     // One model at a time: two SD2 UNets do not fit in most machines' memory.
@@ -177,9 +177,9 @@ export class ImageGenerator {
     const tokenizer = await loadClipTokenizer(modelDir);
     const choice = await chooseExecutionProvider(device, async (provider) => {
       await probeProvider(provider);
-      return loadModelSessions(modelDir, provider, fp16 && isGpuProvider(provider), hooks);
+      return loadModelSessions(modelDir, provider, fp16 && isGpuProvider(provider), hooks, { vaeForceUpcast });
     });
-    const precision = choice.value.fp16 ? ', float16 graphs' : '';
+    const precision = choice.value.fp16 ? (choice.value.vaeUpcast ? ', float16 UNet and text encoder, float32 VAE' : ', float16 graphs') : '';
     this.loaded = { key, sessions: choice.value, tokenizer, providerNote: `${choice.note}${precision}` };
     hooks.onProgress?.({ status: 'message', level: 'info', text: this.loaded.providerNote });
     return this.loaded;
@@ -224,7 +224,7 @@ export class ImageGenerator {
       );
     }
 
-    const model = await time('load', () => this.load(options.modelDir, options.device ?? 'auto', options.fp16 ?? false, hooks));
+    const model = await time('load', () => this.load(options.modelDir, options.device ?? 'auto', options.fp16 ?? false, latentSpace.forceUpcast, hooks));
     const { sessions } = model;
     throwIfAborted(signal);
 

@@ -63,6 +63,11 @@ export interface LatentSpace {
   channels: number;
   /** Pixels per latent cell: 2^(number of VAE blocks − 1). */
   downscale: number;
+  /**
+   * The VAE's force_upcast (diffusers' AutoencoderKL default: true): decode in float32 even when the
+   * rest runs in float16, as diffusers' pipelines do, because the VAE overflows float16.
+   */
+  forceUpcast: boolean;
 }
 
 export async function readLatentSpace(modelDir: string): Promise<LatentSpace> {
@@ -73,5 +78,6 @@ export async function readLatentSpace(modelDir: string): Promise<LatentSpace> {
     scalingFactor: typeof vae.scaling_factor === 'number' ? vae.scaling_factor : 0.18215,
     channels: typeof unet.in_channels === 'number' ? unet.in_channels : 4,
     downscale: 2 ** (blocks - 1),
+    forceUpcast: vae.force_upcast !== false,
   };
 }

@@ -18,6 +18,8 @@ type Component = (typeof components)[number];
 export interface ModelSessions {
   provider: ExecutionProviderName;
   fp16: boolean;
+  /** The VAE runs in float32 although `fp16` is set (its config's force_upcast). */
+  vaeUpcast: boolean;
   notes: string[];
   /** input ids [batch, 77] → last_hidden_state [batch, 77, hidden] */
   encodeText(inputIds: BigInt64Array, batch: number): Promise<Float32Array>;
@@ -38,7 +40,9 @@ export async function loadModelSessions(
   provider: ExecutionProviderName,
   fp16: boolean,
   hooks: { onProgress?: ProgressListener; signal?: AbortSignal },
+  options: { vaeForceUpcast?: boolean } = {},
 ): Promise<ModelSessions> {
+  const vaeUpcast = fp16 && options.vaeForceUpcast !== false;
   const sessions = new Map<Component, InferenceSession>();
   const notes: string[] = [];
   const release = async (): Promise<void> => {
@@ -50,7 +54,7 @@ export async function loadModelSessions(
     for (const component of components) {
       throwIfAborted(hooks.signal);
       const converted = await ensureConvertedComponent(modelDir, component, {
-        fp16,
+        fp16: component === 'vae_decoder' && vaeUpcast ? false : fp16,
         attentionMode: attentionModeFor(provider, component),
         onProgress: hooks.onProgress,
         signal: hooks.signal,
@@ -74,6 +78,7 @@ export async function loadModelSessions(
   return {
     provider,
     fp16,
+    vaeUpcast,
     notes,
     release,
     encodeText: (inputIds, batch) =>
