@@ -35,6 +35,8 @@ export interface SessionOptions {
   settings?: Record<string, unknown>;
   /** Extra environment for code-server (and so for the extension host and its child processes). */
   env?: Record<string, string>;
+  /** Open the folder in Restricted Mode (workspace trust on, the folder never trusted). */
+  untrusted?: boolean;
 }
 
 /** Builds the .vsix once per test run (or takes LETTERPRESS_E2E_VSIX). */
@@ -92,7 +94,10 @@ export class CodeServerSession {
       await writeFile(join(workspace, path), content);
     }
     for (const [path, source] of Object.entries(options.copyIntoWorkspace ?? {})) await cp(source, join(workspace, path), { recursive: true });
-    await CodeServerSession.writeSettings(userDataDir, options.settings ?? {});
+    const trust = options.untrusted
+      ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' }
+      : {};
+    await CodeServerSession.writeSettings(userDataDir, { ...trust, ...options.settings });
 
     const env = {
       ...process.env,
@@ -110,7 +115,18 @@ export class CodeServerSession {
     const serverLog: string[] = [];
     const server = spawn(
       node24Bin,
-      [codeServerEntry, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
+      [
+        codeServerEntry,
+        ...common,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        ...(options.untrusted ? [] : ['--disable-workspace-trust']),
+        workspace,
+      ],
       { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     for (const stream of [server.stdout!, server.stderr!]) stream.setEncoding('utf8').on('data', (chunk: string) => serverLog.push(chunk));
