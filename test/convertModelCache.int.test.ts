@@ -2,8 +2,9 @@
 // falling back from a bad float16 variant, older tensor names, the cache, progress and cancellation.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ProgressEvent } from '../runtime/generationTypes.ts';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
@@ -106,8 +107,15 @@ test('converted graphs are cached, keyed by the source files, and written atomic
   assert.equal(third.fromCache, false);
   assert.notEqual(third.onnxPath, first.onnxPath);
 
-  const leftovers = (await readdir(dirname(first.onnxPath) + '/..')).filter((name) => name.startsWith('.tmp'));
+  const leftovers = (await readdir(join(modelDir, '.letterpress', 'onnx'))).filter((name) => name.startsWith('.tmp'));
   assert.deepEqual(leftovers, []);
+  assert.equal(existsSync(first.onnxPath), false, 'the conversion of the old file was removed');
+  // The superseded conversion is gone (with its hard link to the old weights); other graph options stay.
+  const half = await ensureConvertedComponent(modelDir, 'text_encoder', { fp16: true });
+  await utimes(join(modelDir, 'text_encoder', 'model.safetensors'), new Date(), new Date(Date.now() + 10_000));
+  const fourth = await ensureConvertedComponent(modelDir, 'text_encoder');
+  const folders = (await readdir(join(modelDir, '.letterpress', 'onnx'))).filter((name) => name.startsWith('text_encoder-'));
+  assert.deepEqual(folders.sort(), [basename(dirname(fourth.onnxPath)), basename(dirname(half.onnxPath))].sort());
 
   // A temp folder left by a conversion that died a day ago is cleared by the next conversion.
   const cacheRoot = join(modelDir, '.letterpress', 'onnx');

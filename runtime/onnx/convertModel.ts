@@ -1,8 +1,8 @@
 // safetensors → ONNX for one pipeline component, cached next to the model.
 //
-// Cache layout: <cacheRoot>/<component>-<fp32|fp16>-<key>/{model.onnx, weights.safetensors}, where
-// the key hashes the source files' identity (real path, size, mtime), the config and the converter
-// version. The float32 graph uses the diffusers file in place (a hard link to it, so ORT's
+// Cache layout: <cacheRoot>/<component>-<fp32|fp16>-<key>/{model.onnx, weights.safetensors,
+// identity.json}, where the key hashes the source files' identity (real path, size, mtime), the
+// config, the graph options and the converter version; a new conversion removes the one it supersedes. The float32 graph uses the diffusers file in place (a hard link to it, so ORT's
 // "external data stays inside the model folder" rule holds even for hub-cache symlinks); a float16
 // graph, or a float32 graph from float16 weights, gets a cast copy written tensor by tensor. Each
 // conversion is written into a temp folder that is renamed into place, so a crash never leaves a
@@ -103,6 +103,31 @@ async function fileIdentity(path: string | null) {
   const real = await realpath(path);
   const s = await stat(real);
   return { real, size: s.size, mtimeMs: s.mtimeMs };
+}
+
+const identityFileName = 'identity.json';
+
+/** What makes two conversions interchangeable apart from their sources (and the converter version). */
+const graphOptions = ['component', 'fp16', 'variant', 'linearMode', 'attentionMode'] as const;
+
+/**
+ * After a component was converted again because its sources (or the converter) changed, the older
+ * conversion with the same graph options can never be used again: remove it. A float32 cache holds
+ * hard links to the old weights, so this also frees the disk space of weights replaced since. Other
+ * graph options (float16, plain attention for another provider) stay. A folder that cannot be
+ * removed now (in use on Windows) is left for the next time.
+ */
+async function removeSupersededConversions(root: string, keep: string, identity: Record<string, unknown>): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const dir = join(root, name);
+    if (dir === keep || name.startsWith('.') || !name.startsWith(`${identity.component}-`)) continue;
+    const other = await readFile(join(dir, identityFileName), 'utf8').then(
+      (text) => JSON.parse(text) as Record<string, unknown>,
+      () => null,
+    );
+    if (!other || !graphOptions.every((key) => other[key] === identity[key])) continue;
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 /** Temp folders of conversions that died (crash, kill) more than a day ago. */
@@ -258,6 +283,7 @@ export async function ensureConvertedComponent(
   try {
     await convertComponentInto(tempDir, component, config, chosen, options);
     await writeFile(join(tempDir, 'notes.json'), JSON.stringify(chosen.notes));
+    await writeFile(join(tempDir, identityFileName), JSON.stringify(identity));
     throwIfAborted(options.signal);
     try {
       await rename(tempDir, finalDir);
@@ -270,5 +296,6 @@ export async function ensureConvertedComponent(
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
+  await removeSupersededConversions(root, finalDir, identity);
   return { onnxPath, fromCache: false, notes: chosen.notes };
 }
