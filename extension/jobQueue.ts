@@ -5,10 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ProgressEvent } from '../runtime/generationTypes.ts';
 import {
+  drawTextRequest,
   generateImageRequest,
   jobProgressNotification,
   resolveModelRequest,
   RuntimeError,
+  type DrawTextParams,
+  type DrawTextResult,
   type GenerateImageParams,
   type GenerateImageResult,
   type ResolveModelParams,
@@ -110,6 +113,11 @@ export class JobQueue implements Disposable {
     return this.submit('generate', label, ({ jobId, signal, supervisor }) =>
       supervisor.request(generateImageRequest, { ...params, jobId }, { signal }),
     );
+  }
+
+  /** Draws exact text on an existing image: queued like generation, since it shares the runtime's OCR worker. */
+  drawText(label: string, params: Omit<DrawTextParams, 'jobId'>): JobHandle<DrawTextResult> {
+    return this.submit('drawText', label, ({ jobId, signal, supervisor }) => supervisor.request(drawTextRequest, { ...params, jobId }, { signal }));
   }
 
   resolveModel(label: string, params: Omit<ResolveModelParams, 'jobId'>): JobHandle<ResolveModelResult> {

@@ -6,7 +6,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerateOptions, ProgressListener } from './generationTypes.ts';
 import type { ScoredCandidate } from './legibility/bestOfN.ts';
-import { maxCandidates, textPositions } from './legibility/legibilityLimits.ts';
+import { maxCandidates, maxTargetChars, textPositions } from './legibility/legibilityLimits.ts';
 import { runLegibleJob, scoreGeneratedPngs } from './legibility/legibleJob.ts';
 import type { LegibilityScore } from './legibility/legibilityScore.ts';
 import type { OcrReader } from './legibility/ocrReader.ts';
@@ -22,9 +22,6 @@ import {
 import type { ImageGeneratorLike } from './runtimeHandlers.ts';
 
 type GeneratorResult = Awaited<ReturnType<ImageGeneratorLike['generate']>>;
-
-/** Longest target text accepted: a sign or a banner, not a paragraph. */
-export const maxTargetChars = 200;
 
 export function checkLegibilityOptions(legibility: LegibilityOptions, options: GenerateOptions): void {
   const { target, candidates, position } = legibility;

@@ -199,6 +199,30 @@ export interface GenerateImageResult {
 // Long: a first run on CPU converts the model and may take many minutes per image.
 export const generateImageRequest = request<GenerateImageParams, GenerateImageResult>('runtime/image/generate', 2 * hour);
 
+export interface DrawTextParams extends JobParams {
+  /** Absolute path of the PNG to draw on; it is only read. */
+  input: string;
+  /** The exact text to draw; line breaks make lines. */
+  target: string;
+  /** Where the text goes when the image's OCR found no text like it; default: the centre. */
+  position?: TextPosition;
+  /** An existing folder the host created; the runtime writes the one new PNG into it. */
+  outputDir: string;
+}
+export interface DrawTextResult {
+  /** Absolute path of the new PNG inside `outputDir`: the input's `parameters` kept, a `letterpress` record added. */
+  file: string;
+  width: number;
+  height: number;
+  /** The read-back of the drawn image; `exactTextFallback` is always true. */
+  legibility: ImageLegibility;
+}
+/**
+ * "Draw exact text" on an image that already exists: the exact-text fallback without generating.
+ * Minutes at most even on a slow machine (two OCR passes per drawing style).
+ */
+export const drawTextRequest = request<DrawTextParams, DrawTextResult>('runtime/image/drawText', 10 * minute);
+
 // ---- model --------------------------------------------------------------------------------------
 
 export interface ResolveModelParams extends JobParams {

@@ -4,6 +4,7 @@ import type { GenerateOptions, ProgressListener } from './generationTypes.ts';
 import {
   configureRequest,
   countTokensRequest,
+  drawTextRequest,
   generateImageRequest,
   jobProgressNotification,
   resolveModelRequest,
@@ -15,6 +16,7 @@ import {
   type ResolveModelResult,
 } from './protocol.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
+import { runDrawTextJob } from './drawTextJob.ts';
 import { runGenerateImageJob } from './generateImageJob.ts';
 import type { OcrReader } from './legibility/ocrReader.ts';
 
@@ -77,33 +79,58 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
     return { pid: process.pid, nodeVersion: process.version };
   });
 
-  server.onRequest(generateImageRequest, (params, { signal, notify }) => {
-    const run = async (): Promise<GenerateImageResult> => {
+  /** Keeps the OCR worker from idling out during a job and arms its release for after it. */
+  const withOcrKept = async <T>(useOcr: boolean, run: () => Promise<T>): Promise<T> => {
+    clearTimeout(ocrIdleTimer);
+    if (useOcr) ocr ??= services.createOcrReader();
+    try {
+      return await run();
+    } finally {
+      if (ocr) {
+        const idle = generatorIdleUnloadMs(idleUnloadMs);
+        if (Number.isFinite(idle)) {
+          ocrIdleTimer = setTimeout(() => void releaseOcr(), idle);
+          ocrIdleTimer.unref();
+        }
+      }
+    }
+  };
+
+  /** Heavy jobs run one after another: a cancelled job may still be finishing its step when the next arrives. */
+  const chained = <T>(run: () => Promise<T>): Promise<T> => {
+    const job = generationChain.then(run, run);
+    generationChain = job.catch(() => {});
+    return job;
+  };
+
+  server.onRequest(generateImageRequest, (params, { signal, notify }) =>
+    chained(async (): Promise<GenerateImageResult> => {
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
       generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
-      clearTimeout(ocrIdleTimer);
-      if (params.legibility) ocr ??= services.createOcrReader();
-      try {
-        return await runGenerateImageJob(generator, params, {
+      const current = generator;
+      return withOcrKept(params.legibility !== undefined, () =>
+        runGenerateImageJob(current, params, {
           signal,
           onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
           log: (text) => notify(logNotification, { level: 'info', text }),
           reader: params.legibility ? ocr : undefined,
-        });
-      } finally {
-        if (ocr) {
-          const idle = generatorIdleUnloadMs(idleUnloadMs);
-          if (Number.isFinite(idle)) {
-            ocrIdleTimer = setTimeout(() => void releaseOcr(), idle);
-            ocrIdleTimer.unref();
-          }
-        }
-      }
-    };
-    const job = generationChain.then(run, run);
-    generationChain = job.catch(() => {});
-    return job;
-  });
+        }),
+      );
+    }),
+  );
+
+  server.onRequest(drawTextRequest, (params, { signal, notify }) =>
+    chained(async () => {
+      if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
+      return withOcrKept(true, () =>
+        runDrawTextJob(ocr!, params, {
+          signal,
+          onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+          log: (text) => notify(logNotification, { level: 'info', text }),
+        }),
+      );
+    }),
+  );
 
   server.onRequest(resolveModelRequest, async (params, { signal, notify }) => {
     const { jobId, ...options } = params;

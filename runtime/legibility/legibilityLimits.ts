@@ -4,3 +4,5 @@ import type { TextPosition } from './exactTextFallback.ts';
 
 export const textPositions: readonly TextPosition[] = ['top', 'centre', 'bottom'];
 export const maxCandidates = 16;
+/** Longest target text accepted: a sign or a banner, not a paragraph. */
+export const maxTargetChars = 200;
