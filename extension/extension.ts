@@ -1,6 +1,7 @@
 // Activation: builds the shared services and registers each feature. Keep this file to
 // registrations only; features live in their own modules.
 import type * as vscode from 'vscode';
+import { registerDrawExactTextCommand } from './drawExactTextCommand.ts';
 import { registerGallery } from './gallery/registerGallery.ts';
 import { registerGenerateFromCommentCommand } from './generateFromCommentCommand.ts';
 import { registerGenerateImageCommand } from './generateImageCommand.ts';
@@ -12,6 +13,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerRuntimeCommands(context, services);
   registerGenerateImageCommand(context, services);
   registerGenerateFromCommentCommand(context, services);
+  registerDrawExactTextCommand(context, services);
   registerGallery(context, services);
 }
 

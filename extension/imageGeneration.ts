@@ -184,8 +184,9 @@ function reportResult(services: LetterpressServices, root: string, placed: Place
   const show = legibility.exactMatch ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
   const hint = legibility.exactMatch ? '' : ' Try more candidates, or let Letterpress draw the exact text.';
   const kept = candidates > 0 ? ` ${candidates} candidate${candidates > 1 ? 's' : ''} kept in the gallery.` : '';
-  const actions = legibility.exactMatch ? ['Open Gallery'] : ['Open Gallery', 'Text Settings'];
+  const actions = legibility.exactMatch ? ['Open Gallery'] : ['Draw Exact Text', 'Open Gallery', 'Text Settings'];
   void show(`${line}${kept}${hint}`, ...actions).then((choice) => {
+    if (choice === 'Draw Exact Text') void vscode.commands.executeCommand('letterpress.drawExactText', vscode.Uri.file(scored.path));
     if (choice === 'Open Gallery') void vscode.commands.executeCommand('letterpress.openGallery');
     if (choice === 'Text Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'letterpress text');
   });

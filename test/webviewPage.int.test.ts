@@ -303,3 +303,13 @@ test('Export is a card button and the E key on a focused card', async () => {
   ]);
   assert.equal(await card.getAttribute('aria-keyshortcuts'), 'Enter Delete E');
 });
+
+test('Fix text is a card button only where OCR did not read the text exactly', async () => {
+  const best = page.locator('.card[data-id="assets/generated/best.png"]');
+  assert.equal(await best.locator('button[data-action="drawText"]').textContent(), 'Fix text');
+  assert.equal(await page.locator('.card[data-id="assets/generated/drawn.png"] button[data-action="drawText"]').count(), 0, 'reads exactly');
+  assert.equal(await page.locator('.card[data-id="assets/generated/candidates/best.png"] button[data-action="drawText"]').count(), 1, 'a losing candidate can be fixed too');
+  await best.locator('button[data-action="drawText"]').click();
+  const fixes = (await posted('gallery/image/act')).filter((p) => p.action === 'drawText');
+  assert.deepEqual(fixes, [{ id: 'assets/generated/best.png', action: 'drawText' }]);
+});

@@ -299,6 +299,7 @@ const actionLabels: [ImageAction | 'regenerate' | 'vary', string, string][] = [
   ['regenerate', 'Regenerate', 'Generate again with the same settings and seed'],
   ['vary', 'Vary', 'Generate again with the same settings and a new seed'],
   ['export', 'Export…', 'Export an icon set with favicon.ico, social banners or a transparent PNG (E)'],
+  ['drawText', 'Fix text', 'Draw the exact text over the image as a new file next to it: OCR does not read it exactly'],
   ['reveal', 'Reveal', 'Reveal in the Explorer'],
   ['delete', 'Delete', 'Move to the trash'],
 ];
@@ -333,6 +334,8 @@ function renderImage(image: GalleryImage): HTMLElement {
   });
   const toolbar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Image actions' });
   for (const [action, label, title] of actionLabels) {
+    // Offered only where OCR checked the text and it does not read exactly.
+    if (action === 'drawText' && (!legibility || legibility.exactMatch)) continue;
     const needsSettings = action === 'regenerate' || action === 'vary' || action === 'copyPrompt';
     const button = el('button', { class: 'secondary', 'data-action': action, title, disabled: needsSettings && !settings?.prompt }, label);
     button.addEventListener('click', (event) => {

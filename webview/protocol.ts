@@ -316,7 +316,7 @@ export const CountTokens = descriptor(
 export const SubmitJob = descriptor('gallery/job/submit', shape<{ request: GenerationRequest }>({ request: isGenerationRequest }));
 export const CancelJob = descriptor('gallery/job/cancel', shape<{ jobId: string }>({ jobId: isString }));
 
-export const imageActions = ['open', 'reveal', 'copyPath', 'insertReference', 'copyPrompt', 'delete', 'export'] as const;
+export const imageActions = ['open', 'reveal', 'copyPath', 'insertReference', 'copyPrompt', 'delete', 'export', 'drawText'] as const;
 export type ImageAction = (typeof imageActions)[number];
 export interface ImageActionParams {
   id: string;

@@ -6,6 +6,7 @@ import { defaultOutputFolder, readSettings } from '../settings.ts';
 import { resolveInside, resolveOutputFolder } from '../workspacePaths.ts';
 import { exportChoices, exportFromGallery, exportsFolderOf, isExportInputError } from './galleryExport.ts';
 import type { ExportChoice } from './galleryExport.ts';
+import { drawExactTextCommand } from '../drawExactTextCommand.ts';
 import { imagePresets } from '../imagePresets.ts';
 import { GalleryIndex } from './galleryIndex.ts';
 import type { IndexedImage } from './galleryIndex.ts';
@@ -317,6 +318,10 @@ export class GalleryPanel implements vscode.Disposable {
         break;
       case 'export':
         await this.exportImage(image);
+        break;
+      case 'drawText':
+        // The command asks for the text and places `<stem>-text.png` beside the image; the watcher adds its card.
+        await vscode.commands.executeCommand(drawExactTextCommand, uri);
         break;
     }
   }

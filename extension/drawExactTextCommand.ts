@@ -1,0 +1,186 @@
+// "Letterpress: Draw Exact Text on Image…": the exact-text fallback for an image that already exists
+// (from the palette with the active image or a file picker, the Explorer's context menu, the result
+// notification and the gallery's "Fix text"). Asks for the text, prefilled with what the image was
+// meant to say, runs the runtime's drawText job with a cancellable progress notification, and places
+// `<stem>-text.png` next to the original (never replacing a file), then opens it.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import { normaliseTargetText } from '../runtime/legibility/targetText.ts';
+import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { isRuntimeError, type DrawTextParams, type DrawTextResult } from '../runtime/protocol.ts';
+import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from './exactTextDrawing.ts';
+import { shortPrompt } from './imageGeneration.ts';
+import type { LetterpressServices } from './services.ts';
+import { readSettings } from './settings.ts';
+import { placeFileInFolder } from './workspaceWrite.ts';
+import { isInside, OutputPathError, resolveOutputFolder } from './workspacePaths.ts';
+
+export const drawExactTextCommand = 'letterpress.drawExactText';
+
+export function registerDrawExactTextCommand(context: vscode.ExtensionContext, services: LetterpressServices): void {
+  context.subscriptions.push(
+    // The Explorer passes the clicked file; the palette passes nothing.
+    vscode.commands.registerCommand(drawExactTextCommand, (resource?: unknown) =>
+      drawExactTextFlow(services, resource instanceof vscode.Uri ? resource : undefined),
+    ),
+  );
+}
+
+/** The PNG shown in the active editor tab (VS Code's image preview), if any. */
+function activeImage(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputCustom && input.uri.scheme === 'file' && /\.png$/i.test(input.uri.path)) return input.uri;
+  return undefined;
+}
+
+async function pickImage(): Promise<vscode.Uri | undefined> {
+  const active = activeImage();
+  if (active) return active;
+  const root = vscode.workspace.workspaceFolders?.[0];
+  const picked = await vscode.window.showOpenDialog({
+    title: 'Letterpress: Draw Exact Text on Image',
+    openLabel: 'Draw Text on It',
+    canSelectMany: false,
+    filters: { 'PNG images': ['png'] },
+    ...(root ? { defaultUri: vscode.Uri.joinPath(root.uri, readSettings(root.uri).outputFolder) } : {}),
+  });
+  return picked?.[0];
+}
+
+async function drawExactTextFlow(services: LetterpressServices, resource: vscode.Uri | undefined): Promise<void> {
+  const image = resource ?? (await pickImage());
+  if (!image) return;
+  if (image.scheme !== 'file') {
+    void vscode.window.showErrorMessage('Letterpress: exact text can only be drawn on an image file on this machine.');
+    return;
+  }
+  const workspaceFolder = vscode.workspace.getWorkspaceFolder(image) ?? vscode.workspace.workspaceFolders?.[0];
+  if (!workspaceFolder) {
+    void vscode.window.showErrorMessage('Letterpress: open a folder first; the image with the text drawn on it is saved inside the workspace.');
+    return;
+  }
+  const name = basename(image.fsPath);
+  // Only to prefill the text: whatever is wrong with the file, the runtime says it in its own words.
+  const chunks = await readFile(image.fsPath).then(readPngTextChunks, () => ({}));
+  const intended = intendedText(chunks);
+  const typed = await vscode.window.showInputBox({
+    title: `Letterpress: Draw Exact Text on ${name}`,
+    prompt: 'The exact text to draw over the image; \\n starts a second line',
+    placeHolder: 'OPEN 24/7',
+    value: intended ? targetForInputBox(intended) : '',
+    ignoreFocusOut: true,
+    validateInput: checkTypedTarget,
+  });
+  if (typed === undefined || checkTypedTarget(typed) !== undefined) return;
+  const placed = await drawIntoWorkspace(services, { imagePath: image.fsPath, target: normaliseTargetText(typed), workspaceFolder });
+  if (placed) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(placed));
+}
+
+/** Runs the job and places the new file; its path, or undefined when cancelled or failed (the user has been told). */
+async function drawIntoWorkspace(
+  services: LetterpressServices,
+  request: { imagePath: string; target: string; workspaceFolder: vscode.WorkspaceFolder },
+): Promise<string | undefined> {
+  const settings = readSettings(request.workspaceFolder.uri);
+  const root = request.workspaceFolder.uri.fsPath;
+  let outputFolder: string;
+  try {
+    outputFolder = await resolveOutputFolder(root, settings.outputFolder);
+  } catch (error) {
+    if (!(error instanceof OutputPathError)) throw error;
+    const choice = await vscode.window.showErrorMessage(`Letterpress: ${error.message}`, 'Open Settings');
+    if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'letterpress.outputFolder');
+    return undefined;
+  }
+  const name = basename(request.imagePath);
+  const tempDir = await mkdtemp(join(tmpdir(), 'letterpress-draw-'));
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Letterpress: drawing “${shortPrompt(request.target.replace(/\n/g, ' / '))}” on ${name}`, cancellable: true },
+      (progress, cancellation) => runDrawJob(
+          services,
+          { input: request.imagePath, target: request.target, outputDir: tempDir, ...(settings.exactTextPosition ? { position: settings.exactTextPosition } : {}) },
+          progress,
+          cancellation,
+        ),
+    );
+    if (!result) return undefined;
+    const roots = (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath);
+    const wanted = drawnImageFolder({ imagePath: request.imagePath, workspaceRoots: roots, outputFolder, trusted: vscode.workspace.isTrusted });
+    // Checked now, after the job: a folder that leads out of the workspace through a link gets nothing.
+    const folder = await confined(wanted, roots).catch(() => resolveOutputFolder(root, settings.outputFolder));
+    const path = await placeFileInFolder(result.file, folder, drawnBaseName(request.imagePath));
+    reportDrawn(services, root, request.imagePath, path, result);
+    return path;
+  } catch (error) {
+    reportDrawFailure(services, name, error);
+    return undefined;
+  } finally {
+    await rm(tempDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function confined(folder: string, roots: readonly string[]): Promise<string> {
+  const root = roots.find((candidate) => isInside(candidate, folder));
+  if (!root) throw new OutputPathError(`${folder} is outside the workspace`);
+  return resolveOutputFolder(root, relative(root, folder) || '.');
+}
+
+async function runDrawJob(
+  services: LetterpressServices,
+  params: Omit<DrawTextParams, 'jobId'>,
+  progress: vscode.Progress<{ message?: string; increment?: number }>,
+  cancellation: vscode.CancellationToken,
+): Promise<DrawTextResult | undefined> {
+  const job = services.jobs.drawText(`draw text on ${basename(params.input)}`, params);
+  cancellation.onCancellationRequested(() => job.cancel());
+  const ahead = services.jobs.jobs.findIndex((j) => j.id === job.id);
+  if (ahead > 0) progress.report({ message: `waiting for ${ahead} job${ahead > 1 ? 's' : ''} to finish` });
+  job.onProgress((event) => {
+    if (event.status !== 'legibility') return;
+    if (event.phase === 'read') progress.report({ message: 'reading the text in the image' });
+    if (event.phase === 'draw') progress.report({ message: 'drawing the text and reading it back' });
+  });
+  try {
+    return await job.result;
+  } catch (error) {
+    if (isRuntimeError(error, 'cancelled')) {
+      void vscode.window.showInformationMessage('Letterpress: drawing the text was cancelled; nothing was written.');
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function reportDrawn(services: LetterpressServices, root: string, original: string, placed: string, result: DrawTextResult): void {
+  const placedName = relative(root, placed).split(sep).join('/');
+  const target = `“${result.legibility.target.replace(/\n/g, ' / ')}”`;
+  services.log.info(`Letterpress: drew ${target} on ${original} → ${placed}; OCR reads ${JSON.stringify(result.legibility.ocrText)}`);
+  if (result.legibility.exactMatch) {
+    void vscode.window.showInformationMessage(`Letterpress: ${placedName}: ${target} drawn, and it reads exactly.`, 'Open Gallery').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('letterpress.openGallery');
+    });
+    return;
+  }
+  const read = result.legibility.ocrText.replace(/\s+/g, ' ').trim();
+  void vscode.window.showWarningMessage(
+    `Letterpress: ${placedName}: ${target} drawn, but OCR reads ${read ? `“${read}”` : 'nothing'} (CER ${result.legibility.cer.toFixed(2)}). ` +
+      'A larger image, a shorter text or another position (setting "letterpress.exactTextPosition") reads better.',
+  );
+}
+
+function reportDrawFailure(services: LetterpressServices, name: string, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  services.log.error(`Drawing the text on ${name} failed: ${message}${isRuntimeError(error) && error.detail ? `\n${error.detail}` : ''}`);
+  if (isRuntimeError(error, 'userError')) {
+    void vscode.window.showErrorMessage(`Letterpress: cannot draw the text: ${message}`);
+    return;
+  }
+  const actions = isRuntimeError(error, 'unavailable') ? ['Restart Runtime', 'Show Log'] : ['Show Log'];
+  void vscode.window.showErrorMessage(`Letterpress: drawing the text on ${name} failed: ${message}`, ...actions).then((choice) => {
+    if (choice === 'Show Log') services.log.show();
+    if (choice === 'Restart Runtime') void vscode.commands.executeCommand('letterpress.restartRuntime');
+  });
+}
