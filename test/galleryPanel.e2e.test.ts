@@ -1,6 +1,6 @@
 // The gallery panel in real VS Code (code-server, the packaged .vsix) driven in Chromium: open it,
 // generate with the tiny fixture model while watching the step counter and previews, see the new
-// thumbnail, insert a reference into a Markdown file, delete an image, and check that a prompt
+// thumbnail, insert a reference into a Markdown file, fix an image's text, delete an image, and check that a prompt
 // holding HTML stays text. The webview is an iframe inside an iframe of the workbench page.
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import sharp from 'sharp';
-import { parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
 import { encodeRgbPng } from '../runtime/png/encodePng.ts';
 import { formatGenerationParameters, parseGenerationParameters } from '../runtime/png/generationParameters.ts';
-import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
+import { addPngTextChunk, readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 
@@ -186,6 +186,34 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     // A poll later the gallery still has no card from exports/.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     assert.equal(await gallery.locator('.card[data-id^="assets/generated/exports/"]').count(), 0);
+  });
+
+  test('Fix text on a card whose text is off: <stem>-text.png appears beside it with the drawn badge', async () => {
+    await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
+    // A 256×256 image whose OCR record says the text came out wrong, as the runtime writes it.
+    const pixels = new Float32Array(256 * 256 * 3).map((_, i) => ((i * 7) % 255) / 255);
+    const parameters = formatGenerationParameters({ prompt: 'a shop sign that says "FIX ME"', steps: 4, sampler: 'DDIM', cfgScale: 7.5, seed: 11, width: 256, height: 256 });
+    const record = legibilityChunkText({ legibility: { target: 'FIX ME', ocrText: 'FlX', cer: 0.5, exactMatch: false, wholeCer: 0.5, ocrConfidence: 40, bbox: null } });
+    await writeFile(join(session.workspace, 'assets/generated/sign.png'), addPngTextChunk(await encodeRgbPng(pixels, 256, 256, { parameters }), 'letterpress', record));
+    const original = card('assets/generated/sign.png');
+    await original.locator('.badge.legibility', { hasText: 'CER 0.50' }).waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await card('assets/generated/older/plain.png').locator('button[data-action="drawText"]').count(), 0, 'only cards with a score that is off');
+    await original.locator('button[data-action="drawText"]').click();
+    const input = session.page.locator('.quick-input-widget', { hasText: 'Draw Exact Text on sign.png' }).locator('input').first();
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await input.inputValue(), 'FIX ME', 'prefilled with the text the image was meant to show');
+    await session.page.keyboard.press('Enter');
+    const drawn = join(session.workspace, 'assets/generated/sign-text.png');
+    await waitUntil(() => (existsSync(drawn) ? true : undefined), 2 * minute, 'sign-text.png to be written');
+    const chunks = readPngTextChunks(await readFile(drawn));
+    assert.equal(parseLegibilityChunk(chunks.letterpress ?? '')?.exactTextFallback, true);
+    assert.equal(parseGenerationParameters(chunks.parameters ?? '').seed, 11, 'the generation parameters are kept');
+    await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
+    const badge = card('assets/generated/sign-text.png').locator('.badge.legibility');
+    await badge.waitFor({ state: 'visible', timeout: minute });
+    assert.equal(await badge.textContent(), '✓ text (drawn)');
+    assert.equal(await card('assets/generated/sign-text.png').locator('button[data-action="drawText"]').count(), 0);
+    await session.screenshot('4c-text-drawn');
   });
 
   test('Delete asks, then removes the image from disk and from the gallery', async () => {
