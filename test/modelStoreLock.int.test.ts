@@ -20,15 +20,21 @@ describe('blob lock file', () => {
     const path = lockPath();
     const first = await acquireFileLock(path);
     assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, process.pid);
-    let waitedFor: number | undefined;
+    // Waits on what the second taker does rather than on a fixed sleep: on a loaded machine it may
+    // not even have looked at the lock within a given time. Were the lock not exclusive, `second`
+    // would settle first and the race below would say so.
     let acquired = false;
-    const second = acquireFileLock(path, { pollMs: 10, onWait: (h) => (waitedFor = h?.pid) }).then((lock) => {
+    let reportWaiting!: (pid: number | undefined) => void;
+    const waiting = new Promise<number | undefined>((resolve) => (reportWaiting = resolve));
+    const second = acquireFileLock(path, { pollMs: 10, onWait: (h) => reportWaiting(h?.pid) }).then((lock) => {
       acquired = true;
       return lock;
     });
-    await sleep(100);
+    const firstEvent = await Promise.race([waiting.then((pid) => ({ waitedFor: pid })), second.then(() => 'acquired' as const)]);
+    assert.deepEqual(firstEvent, { waitedFor: process.pid });
+    // A few polls while the holder keeps the lock: none of them may take it.
+    await sleep(60);
     assert.equal(acquired, false);
-    assert.equal(waitedFor, process.pid);
     await first.release();
     await (await second).release();
     assert.equal(acquired, true);

@@ -146,11 +146,7 @@ async function fetchIntoFile(
     const stall = new AbortController();
     const attemptSignal = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
     const stallMs = context.stallTimeoutMs ?? 60_000;
-    let stallTimer = setTimeout(() => stall.abort(), stallMs);
-    const resetStall = () => {
-      clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => stall.abort(), stallMs);
-    };
+    const watchdog = new StallWatchdog(stallMs, () => stall.abort());
     try {
       let response: Response;
       try {
@@ -212,8 +208,10 @@ async function fetchIntoFile(
       const handle = await open(incomplete, offset > 0 ? 'a' : 'w');
       try {
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          resetStall();
+          // Only the wait for the network counts: a slow disk on a busy machine is not a stall.
+          watchdog.pause();
           await handle.write(chunk);
+          watchdog.restart();
           hasher.update(chunk);
           progress.addReceived(chunk.byteLength);
           if (hasher.bytes > file.size) {
@@ -251,7 +249,41 @@ async function fetchIntoFile(
       resumes++;
       context.onMessage?.(`The connection dropped while ${what} (${error.message}); resuming at ${describe(offset)}.`);
     } finally {
-      clearTimeout(stallTimer);
+      watchdog.pause();
     }
+  }
+}
+
+/**
+ * Fires when nothing restarted it for `ms` while running. A timer that falls due while the event
+ * loop was blocked runs before the I/O that arrived meanwhile is read, so the verdict waits for one
+ * turn of the loop (setImmediate comes after the poll phase): data that was already there restarts
+ * the watchdog instead of the connection being dropped.
+ */
+class StallWatchdog {
+  private timer: NodeJS.Timeout | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onStall: () => void,
+  ) {
+    this.restart();
+  }
+
+  restart(): void {
+    this.pause();
+    const generation = this.generation;
+    this.timer = setTimeout(() => {
+      setImmediate(() => {
+        if (generation === this.generation) this.onStall();
+      });
+    }, this.ms);
+  }
+
+  pause(): void {
+    this.generation++;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
