@@ -7,7 +7,7 @@ type CommandRunner = (args: string[]) => Promise<void>;
 
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
   convert: {
-    summary: 'Convert a model folder to ONNX ahead of time (--model <dir> [--fp16]) and print where to',
+    summary: 'Convert a model to ONNX ahead of time for a device and print where the graphs are (--model --device --fp16)',
     load: async () => (await import('./cli/convertCommand.ts')).runConvertCommand,
   },
   tokenize: {

@@ -2,9 +2,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, rm } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
+import { conversionOptionsFor } from '../runtime/pipeline/providerTuning.ts';
 import { copyTinyModel, removeTempDirs } from './onnxTestSupport.ts';
 
 after(removeTempDirs);
@@ -46,4 +48,36 @@ test('letterpress convert explains a model folder it cannot use', async () => {
   assert.doesNotMatch(result.stderr, /internal error|    at /);
   const unknown = await letterpress('convert', '--model', modelDir, '--component', 'vae');
   assert.match(unknown.stderr, /unknown component "vae"/);
+});
+
+test('letterpress convert --device dml prepares the UNet graph generation loads on DirectML (plain attention)', async () => {
+  const modelDir = await copyTinyModel();
+  const pathOf = (stdout: string) => stdout.trim().replace(/^unet: /, '').replace(/ \(already converted\)$/, '');
+  const dml = await letterpress('convert', '--model', modelDir, '--device', 'dml', '--component', 'unet');
+  assert.equal(dml.code, 0, dml.stderr);
+  const dmlGraph = pathOf(dml.stdout);
+  // The op type is a plain string in the ONNX protobuf (the weights live in a separate file).
+  assert.ok(!(await readFile(dmlGraph)).includes('MultiHeadAttention'), 'DirectML has no com.microsoft MultiHeadAttention kernel');
+
+  // What the pipeline asks the converter for when it loads the UNet on DirectML: found, not converted again.
+  const atGenerate = await ensureConvertedComponent(modelDir, 'unet', conversionOptionsFor('dml', 'unet', false));
+  assert.deepEqual([atGenerate.fromCache, atGenerate.onnxPath], [true, dmlGraph]);
+
+  // The CPU (auto here, no GPU) gets the fused-attention graph: another cache entry.
+  const cpu = await letterpress('convert', '--model', modelDir, '--device', 'cpu', '--component', 'unet');
+  assert.equal(cpu.code, 0, cpu.stderr);
+  const cpuGraph = pathOf(cpu.stdout);
+  assert.notEqual(cpuGraph, dmlGraph);
+  assert.ok((await readFile(cpuGraph)).includes('MultiHeadAttention'));
+  assert.equal((await ensureConvertedComponent(modelDir, 'unet', conversionOptionsFor('cpu', 'unet', false))).onnxPath, cpuGraph);
+
+  // Generation ignores --fp16 on the CPU, so converting ahead does too, and says so.
+  const fp16OnCpu = await letterpress('convert', '--model', modelDir, '--device', 'cpu', '--fp16', '--component', 'unet');
+  assert.equal(fp16OnCpu.code, 0, fp16OnCpu.stderr);
+  assert.equal(fp16OnCpu.stdout.trim(), `unet: ${cpuGraph} (already converted)`);
+  assert.match(fp16OnCpu.stderr, /float32 graphs on the CPU/);
+
+  const unknown = await letterpress('convert', '--model', modelDir, '--device', 'tpu');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown device "tpu"; valid devices: auto, cpu, cuda, webgpu, dml, coreml/);
 });

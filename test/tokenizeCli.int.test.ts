@@ -7,14 +7,19 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
+import { makeTempDir, startHubServer } from './hubServer.ts';
 
 const run = promisify(execFile);
 const cli = resolve('runtime/cli.ts');
 
 // The real command line in a real child process (TypeScript through tsx, as the test runner uses).
 async function letterpress(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return letterpressWithEnv({}, ...args);
+}
+
+async function letterpressWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -42,7 +47,7 @@ test('letterpress tokenize explains a missing model, a partial tokenizer folder 
   try {
     const missing = await letterpress('tokenize', '--model', join(dir, 'absent'), '--prompt', 'x');
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^letterpress: model folder not found: /);
+    assert.match(missing.stderr, /^letterpress: cannot use model .*absent: The model folder .*absent does not exist/);
     assert.equal(missing.stdout, '');
 
     await mkdir(join(dir, 'partial', 'tokenizer'), { recursive: true });
@@ -57,5 +62,32 @@ test('letterpress tokenize explains a missing model, a partial tokenizer folder 
     assert.match(noPrompt.stderr, /--prompt/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('letterpress tokenize takes a hub repo id: downloads the model into the cache once, then works offline', async () => {
+  const server = await startHubServer();
+  const cache = makeTempDir();
+  try {
+    const reference = cases[3];
+    const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: cache.dir, HF_HUB_OFFLINE: '', HF_TOKEN: '' };
+    const online = await letterpressWithEnv(env, 'tokenize', '--model', server.repoId, '--prompt', reference.prompt);
+    assert.equal(online.code, 0, online.stderr);
+    assert.deepEqual(JSON.parse(online.stdout), { input_ids: reference.input_ids, untruncated_length: reference.untruncated_length });
+    assert.equal(server.servedBytes('tokenizer/vocab.json'), server.file('tokenizer/vocab.json').content.length);
+
+    const connections = server.connections;
+    const offline = await letterpressWithEnv({ ...env, HF_HUB_OFFLINE: '1' }, 'tokenize', '--model', server.repoId, '--prompt', reference.prompt);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal(offline.stdout, online.stdout);
+    assert.equal(server.connections, connections, 'the cached snapshot needs no connection');
+
+    const unknown = await letterpressWithEnv({ ...env, HF_HUB_OFFLINE: '1' }, 'tokenize', '--model', 'nobody/absent', '--prompt', 'x');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^letterpress: cannot use model nobody\/absent: .*not in the cache/);
+    assert.doesNotMatch(unknown.stderr, /\n\s+at /);
+  } finally {
+    await server.close();
+    cache.remove();
   }
 });

@@ -1,24 +1,43 @@
-// `letterpress convert --model <dir> [--fp16] [--component <name>]`: converts the model's
-// safetensors to ONNX ahead of time (what the first generation would otherwise do) and prints where
-// each graph went. Already-converted components come straight from the cache.
-import { stat } from 'node:fs/promises';
+// `letterpress convert --model <dir|repo id> [--device <d>] [--fp16] [--component <name>]`: converts
+// the model's safetensors to ONNX ahead of time (what the first generation would otherwise do) and
+// prints where each graph went. Already-converted components come straight from the cache.
 import { parseArgs } from 'node:util';
-import { ModelFilesError } from '../onnx/componentSource.ts';
+import { env as ortEnv } from 'onnxruntime-node';
+import { deviceSettings, type DeviceSetting } from '../generationTypes.ts';
+import { findComponentFiles, ModelFilesError } from '../onnx/componentSource.ts';
 import { ensureConvertedComponent } from '../onnx/convertModel.ts';
 import { UnsupportedModelError, type ComponentName } from '../onnx/modelArchitecture.ts';
+import { chooseExecutionProvider, probeProvider, providerDisplayName, type ExecutionProviderName } from '../pipeline/executionProvider.ts';
+import { readLatentSpace } from '../pipeline/modelFolder.ts';
+import { conversionOptionsFor } from '../pipeline/providerTuning.ts';
 import { SafetensorsError } from '../safetensors/safetensorsFile.ts';
 import { CliError } from './cliError.ts';
+import { resolveCliModel } from './cliModel.ts';
 
 const componentNames: ComponentName[] = ['text_encoder', 'unet', 'vae_decoder'];
-const usage = `usage: letterpress convert --model <model folder> [--fp16] [--component ${componentNames.join('|')}]...`;
+const usage =
+  `usage: letterpress convert --model <model folder or hub repo id> [--device ${deviceSettings.join('|')}] [--fp16]\n` +
+  `                          [--component ${componentNames.join('|')}]...`;
+
+/**
+ * The provider generation will run on: an explicit device as is (so graphs can be prepared for a
+ * device this machine lacks), `auto` as the pipeline picks it, by trying each provider in its order.
+ */
+async function providerFor(device: DeviceSetting): Promise<{ provider: ExecutionProviderName; note?: string }> {
+  if (device !== 'auto') return { provider: device };
+  ortEnv.logLevel = 'fatal';
+  const choice = await chooseExecutionProvider('auto', probeProvider);
+  return { provider: choice.provider, note: `converting for ${providerDisplayName(choice.provider)}, which --device auto picks on this machine` };
+}
 
 export async function runConvertCommand(args: string[]): Promise<void> {
-  let values: { model?: string; fp16?: boolean; component?: string[]; help?: boolean };
+  let values: { model?: string; device?: string; fp16?: boolean; component?: string[]; help?: boolean };
   try {
     ({ values } = parseArgs({
       args,
       options: {
         model: { type: 'string', short: 'm' },
+        device: { type: 'string' },
         fp16: { type: 'boolean' },
         component: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -31,17 +50,18 @@ export async function runConvertCommand(args: string[]): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(
-      `${usage}\nConverts the diffusers safetensors weights to ONNX graphs (float32, or float16 with --fp16),\n` +
-        `cached in <model>/.letterpress/onnx, and prints one "component: path" line per graph.\n`,
+      `${usage}\nConverts the diffusers safetensors weights to the ONNX graphs \`letterpress generate --device <d>\` loads\n` +
+        `(float32, or float16 with --fp16 on a GPU provider; DirectML and CoreML get a UNet with plain attention),\n` +
+        `cached in <model>/.letterpress/onnx, and prints one "component: path" line per graph. --device defaults to\n` +
+        `auto: the provider generation would pick on this machine.\n`,
     );
     return;
   }
-  if (!values.model) throw new CliError(`convert needs --model <model folder>\n${usage}`);
-  const isFolder = await stat(values.model).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isFolder) throw new CliError(`model folder not found: ${values.model}`);
+  if (!values.model) throw new CliError(`convert needs --model <model folder or hub repo id>\n${usage}`);
+  const device = (values.device ?? 'auto') as DeviceSetting;
+  if (!deviceSettings.includes(device)) {
+    throw new CliError(`unknown device "${values.device}"; valid devices: ${deviceSettings.join(', ')}`);
+  }
   const components = (values.component ?? componentNames).map((name) => {
     if (!componentNames.includes(name as ComponentName)) {
       throw new CliError(`unknown component "${name}" (choose from ${componentNames.join(', ')})`);
@@ -53,10 +73,20 @@ export async function runConvertCommand(args: string[]): Promise<void> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   try {
+    const modelDir = await resolveCliModel(values.model, controller.signal);
+    // A folder that cannot be converted is reported before any provider is probed.
+    for (const component of components) await findComponentFiles(modelDir, component);
+    const { provider, note } = await providerFor(device);
+    if (note) process.stderr.write(`${note}\n`);
+    if (values.fp16 && provider === 'cpu') {
+      process.stderr.write('note: generation runs float32 graphs on the CPU whatever --fp16 says, so these are float32\n');
+    }
+    // As generation does: a VAE whose config says force_upcast stays float32 under --fp16.
+    const vaeForceUpcast = components.includes('vae_decoder') ? (await readLatentSpace(modelDir)).forceUpcast : undefined;
     for (const component of components) {
       let lastPercent = -1;
-      const result = await ensureConvertedComponent(values.model, component, {
-        fp16: values.fp16 === true,
+      const result = await ensureConvertedComponent(modelDir, component, {
+        ...conversionOptionsFor(provider, component, values.fp16 === true, { vaeForceUpcast }),
         signal: controller.signal,
         onProgress: (event) => {
           if (event.status !== 'convert' || !process.stderr.isTTY) return;
@@ -66,9 +96,10 @@ export async function runConvertCommand(args: string[]): Promise<void> {
           if (event.done === event.total) process.stderr.write('\n');
         },
       });
-      for (const note of result.notes) process.stderr.write(`note: ${component}: ${note}\n`);
+      for (const n of result.notes) process.stderr.write(`note: ${component}: ${n}\n`);
       process.stdout.write(`${component}: ${result.onnxPath}${result.fromCache ? ' (already converted)' : ''}\n`);
     }
+    if (device !== 'auto') process.stderr.write(`converted for ${providerDisplayName(provider)}\n`);
   } catch (error) {
     if (error instanceof ModelFilesError || error instanceof UnsupportedModelError || error instanceof SafetensorsError) {
       throw new CliError(error.message);

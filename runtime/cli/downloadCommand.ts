@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import type { ProgressEvent } from '../generationTypes.ts';
-import { formatBytes } from '../modelStore/diskSpace.ts';
 import { ModelStoreError } from '../modelStore/modelStoreError.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
 import { CliError } from './cliError.ts';
+import { downloadProgressPrinter } from './downloadProgressPrinter.ts';
 
 const usage = `usage: letterpress download [--model <repo id or folder>] [--revision <rev>] [--cache-dir <dir>] [--refresh]
 
@@ -14,41 +13,6 @@ as the last line of stdout. Progress goes to stderr.
   --cache-dir  hub cache folder (default $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)
   --refresh    ask the hub for the revision's latest commit even when a copy is cached
 Environment: HF_TOKEN (private or gated models), HF_ENDPOINT, HF_HUB_OFFLINE=1 (cache only).`;
-
-function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${Math.round(seconds % 60)}s`;
-  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
-}
-
-/** Writes progress to stderr: one rewritten line on a terminal, a line every few seconds otherwise. */
-function progressPrinter(stream: NodeJS.WriteStream): (event: ProgressEvent) => void {
-  let lastLineAt = 0;
-  return (event) => {
-    if (event.status === 'message') {
-      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}${event.text}\n`);
-      return;
-    }
-    if (event.status !== 'download') return;
-    const speed = event.bytesPerSecond > 0 ? ` ${formatBytes(event.bytesPerSecond)}/s` : '';
-    const eta = event.etaSeconds !== null ? ` ETA ${formatDuration(event.etaSeconds)}` : '';
-    const line =
-      `${event.file} ${formatBytes(event.fileBytes)}/${formatBytes(event.fileTotal)}` +
-      ` | total ${formatBytes(event.bytes)}/${formatBytes(event.total)}${speed}${eta}`;
-    if (stream.isTTY) {
-      stream.write(`\r\x1b[K${line}`);
-      if (event.bytes >= event.total) stream.write('\n');
-      return;
-    }
-    const now = Date.now();
-    const fileDone = event.fileBytes >= event.fileTotal;
-    if (fileDone || now - lastLineAt > 2_000) {
-      stream.write(`${line}\n`);
-      lastLineAt = now;
-    }
-  };
-}
 
 export async function runDownloadCommand(args: string[]): Promise<void> {
   let values;
@@ -82,7 +46,7 @@ export async function runDownloadCommand(args: string[]): Promise<void> {
       revision: values.revision,
       cacheDir: values['cache-dir'],
       refresh: values.refresh,
-      onProgress: progressPrinter(process.stderr),
+      onProgress: downloadProgressPrinter(process.stderr),
       signal: controller.signal,
     });
     const how = { local: 'local folder', cache: 'already in the cache', download: 'downloaded' }[result.source];

@@ -1,11 +1,11 @@
-// `letterpress tokenize --model <dir> --prompt <text>`: the ids the text encoder would get, as JSON,
+// `letterpress tokenize --model <dir|repo id> --prompt <text>`: the ids the text encoder would get, as JSON,
 // for checking prompts against the 75-token limit and comparing with other implementations.
-import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ClipTokenizerError, loadClipTokenizer } from '../tokenizer/clipTokenizer.ts';
 import { CliError } from './cliError.ts';
+import { resolveCliModel } from './cliModel.ts';
 
-const usage = 'usage: letterpress tokenize --model <model folder> --prompt <text>';
+const usage = 'usage: letterpress tokenize --model <model folder or hub repo id> --prompt <text>';
 
 export async function runTokenizeCommand(args: string[]): Promise<void> {
   let values: { model?: string; prompt?: string; help?: boolean };
@@ -24,19 +24,18 @@ export async function runTokenizeCommand(args: string[]): Promise<void> {
     throw new CliError(`${(error as Error).message}\n${usage}`);
   }
   if (values.help) {
-    process.stdout.write(`${usage}\nPrints {"input_ids": [...], "untruncated_length": N} for the model's CLIP tokenizer.\n`);
+    process.stdout.write(
+      `${usage}\nPrints {"input_ids": [...], "untruncated_length": N} for the model's CLIP tokenizer.\n` +
+        `A repo id is looked up in the Hugging Face cache, and downloaded (with the whole model) when missing.\n`,
+    );
     return;
   }
-  if (!values.model) throw new CliError(`tokenize needs --model <model folder>\n${usage}`);
+  if (!values.model) throw new CliError(`tokenize needs --model <model folder or hub repo id>\n${usage}`);
   if (values.prompt === undefined) throw new CliError(`tokenize needs --prompt <text> (use --prompt "" for an empty prompt)\n${usage}`);
 
-  const isFolder = await stat(values.model).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isFolder) throw new CliError(`model folder not found: ${values.model}`);
+  const modelDir = await resolveCliModel(values.model);
   try {
-    const tokenizer = await loadClipTokenizer(values.model);
+    const tokenizer = await loadClipTokenizer(modelDir);
     const { inputIds, untruncatedLength } = tokenizer.encode(values.prompt);
     process.stdout.write(`${JSON.stringify({ input_ids: inputIds, untruncated_length: untruncatedLength })}\n`);
   } catch (error) {

@@ -10,7 +10,7 @@ import {
   type ExecutionProviderName,
 } from './executionProvider.ts';
 import { throwIfAborted } from './generationError.ts';
-import { attentionModeFor } from './providerTuning.ts';
+import { conversionOptionsFor } from './providerTuning.ts';
 
 const components = ['text_encoder', 'unet', 'vae_decoder'] as const;
 type Component = (typeof components)[number];
@@ -54,8 +54,7 @@ export async function loadModelSessions(
     for (const component of components) {
       throwIfAborted(hooks.signal);
       const converted = await ensureConvertedComponent(modelDir, component, {
-        fp16: component === 'vae_decoder' && vaeUpcast ? false : fp16,
-        attentionMode: attentionModeFor(provider, component),
+        ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: options.vaeForceUpcast }),
         onProgress: hooks.onProgress,
         signal: hooks.signal,
       }).catch((error: unknown) => {

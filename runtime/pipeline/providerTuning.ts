@@ -1,5 +1,5 @@
 // Per-provider choices the pipeline makes for the user: how many images share one UNet call, and
-// which attention the converted UNet graph uses.
+// which graphs (precision, attention) it converts and loads.
 import type { AttentionMode } from '../onnx/graphBuilder.ts';
 import type { ComponentName } from '../onnx/modelArchitecture.ts';
 import type { ExecutionProviderName } from './executionProvider.ts';
@@ -30,4 +30,21 @@ export function preferredBatchSize(provider: ExecutionProviderName, width = 512,
 export function attentionModeFor(provider: ExecutionProviderName, component: ComponentName): AttentionMode | undefined {
   if (component === 'unet' && (provider === 'dml' || provider === 'coreml')) return 'plain';
   return undefined;
+}
+
+/**
+ * What the pipeline asks the converter for when it loads `component` on `provider`: float16 only on
+ * GPU providers, and never for a VAE whose config says force_upcast (diffusers' pipelines decode
+ * in float32 there, as SD2's VAE overflows float16); the attention above. The converter's cache
+ * key follows these options, so `letterpress convert --device` uses this too and prepares the very
+ * graph generation will load.
+ */
+export function conversionOptionsFor(
+  provider: ExecutionProviderName,
+  component: ComponentName,
+  fp16: boolean,
+  model: { vaeForceUpcast?: boolean } = {},
+): { fp16: boolean; attentionMode: AttentionMode | undefined } {
+  const upcast = component === 'vae_decoder' && model.vaeForceUpcast !== false;
+  return { fp16: fp16 && provider !== 'cpu' && !upcast, attentionMode: attentionModeFor(provider, component) };
 }
