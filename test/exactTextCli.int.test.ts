@@ -80,3 +80,25 @@ test('asking for candidates without any text to check is a clear error, before a
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--num-images cannot be combined/);
 });
+
+test('generate --candidates auto makes one candidate on the CPU, and still reads it back', async () => {
+  const out = join(await dirPromise, 'auto.png');
+  const args = ['generate', '--model', tinyModelDir, '--prompt', 'a sign that says "HI"', '--candidates', 'auto',
+    '--steps', '2', '--width', '64', '--height', '64', '--seed', '3', '--device', 'cpu', '--out', out];
+  const result = await letterpress(args);
+  assert.equal(result.code, 0, result.stderr);
+  // autoCandidateCount: several seeds where an image takes seconds (a GPU), one on the CPU.
+  assert.match(result.stderr, /candidates: auto picked 1 for cpu/);
+  assert.equal(result.stderr.match(/candidate seed \d+: OCR/g)?.length, 1);
+  assert.match(result.stderr, /candidate seed 3: OCR: "HI" read as/);
+  const record = parseLegibilityChunk(readPngTextChunks(await readFile(out))[legibilityChunkKey]!);
+  assert.equal(record?.candidates?.count, 1);
+  assert.equal(record?.legibility.target, 'HI');
+
+  const zero = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a sign "HI"', '--candidates', '0', '--out', join(await dirPromise, 'zero.png')]);
+  assert.equal(zero.code, 2);
+  assert.match(zero.stderr, /--candidates must be auto or a whole number from 1 to 16, got 0/);
+  const noText = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a fox', '--candidates', 'auto', '--out', join(await dirPromise, 'fox.png')]);
+  assert.equal(noText.code, 2);
+  assert.match(noText.stderr, /no text to check/);
+});

@@ -27,16 +27,20 @@ export interface LegibleRequest {
  */
 export function planLegibleJob(input: {
   target: string | null;
-  candidates?: number;
+  /** 'auto': see autoCandidateCount. */
+  candidates?: number | 'auto';
   exactFallback?: boolean;
   position?: string;
   numImages: number;
   fixedLatents: boolean;
 }): { error: string } | { request: LegibleRequest | null } {
-  const wantsBest = (input.candidates ?? 1) > 1 || input.exactFallback === true;
-  if (input.candidates !== undefined && (!Number.isInteger(input.candidates) || input.candidates < 1 || input.candidates > maxCandidates)) {
-    return { error: `--candidates must be a whole number from 1 to ${maxCandidates}, got ${input.candidates}` };
+  const given = input.candidates;
+  if (given !== undefined && given !== 'auto' && (!Number.isInteger(given) || given < 1 || given > maxCandidates)) {
+    return { error: `--candidates must be auto or a whole number from 1 to ${maxCandidates}, got ${given}` };
   }
+  const candidates = given === 'auto' ? 0 : given;
+  // Auto may come to several candidates (on a GPU), so it needs the text as any best of N does.
+  const wantsBest = candidates === 0 || (candidates ?? 1) > 1 || input.exactFallback === true;
   if (input.position !== undefined && !(textPositions as readonly string[]).includes(input.position)) {
     return { error: `--text-position must be one of ${textPositions.join(', ')}, got "${input.position}"` };
   }
@@ -49,7 +53,7 @@ export function planLegibleJob(input: {
   return {
     request: {
       target: input.target,
-      candidates: input.candidates ?? 1,
+      candidates: candidates ?? 1,
       exactFallback: input.exactFallback === true,
       position: input.position as TextPosition | undefined,
     },
@@ -85,7 +89,14 @@ export async function runLegibleJob(
       reader,
       options,
       target: request.target,
-      candidates: request.candidates === 0 ? autoCandidateCount : request.candidates,
+      candidates:
+        request.candidates === 0
+          ? (provider) => {
+              const count = autoCandidateCount(provider);
+              hooks.log?.(`candidates: auto picked ${count} for ${provider ?? 'this provider'}`);
+              return count;
+            }
+          : request.candidates,
       batchSize: request.batchSize,
       exactFallback: request.exactFallback,
       fallbackPosition: request.position,
