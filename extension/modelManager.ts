@@ -4,13 +4,17 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
+import { planModelDownload, type ModelDownloadPlan } from '../runtime/modelStore/resolveModel.ts';
 import { countTokensRequest, isRuntimeError, resolveModelRequest, type CountTokensResult } from '../runtime/protocol.ts';
+import { downloadSizeText } from './downloadOffer.ts';
 import type { JobQueue } from './jobQueue.ts';
 import type { RuntimeSupervisor } from './runtimeSupervisor.ts';
 import { readSettings } from './settings.ts';
 
 export const defaultModelId = 'pbevan11/stable-diffusion-2-typography';
 const defaultModelSize = 'about 5.2 GB';
+/** The offer waits this long at most for the hub to tell the download's size. */
+const sizeLookupMs = 5_000;
 const tokenSecretKey = 'letterpress.huggingFaceToken';
 
 export class ModelManager {
@@ -63,9 +67,9 @@ export class ModelManager {
       return undefined;
     }
     const repo = model || defaultModelId;
-    const size = model ? 'several GB' : defaultModelSize;
+    const size = downloadSizeText(await this.planDownload(model || undefined, repo), model ? 'several GB' : defaultModelSize);
     const choice = await vscode.window.showInformationMessage(
-      `Letterpress needs the model ${repo} (${size} download, once). Download it now?`,
+      `Letterpress needs the model ${repo} (${size}). Download it now?`,
       'Download',
       'Use Local Folder…',
     );
@@ -103,6 +107,21 @@ export class ModelManager {
     } else {
       await this.context.secrets.delete(tokenSecretKey);
       void vscode.window.showInformationMessage('Letterpress: Hugging Face token removed.');
+    }
+  }
+
+  /**
+   * What the download would fetch, from the hub's file sizes and the cache (the model store's dry
+   * run, here in the host: the runtime child shares its environment, hence its cache). Undefined
+   * when the hub cannot be asked in time (offline, unreachable): the offer then gives an estimate.
+   */
+  private async planDownload(model: string | undefined, repo: string): Promise<ModelDownloadPlan | undefined> {
+    const token = (await this.context.secrets.get(tokenSecretKey)) ?? undefined;
+    try {
+      return await planModelDownload({ model, token, signal: AbortSignal.timeout(sizeLookupMs), metadataTimeoutMs: sizeLookupMs });
+    } catch (error) {
+      this.log.info(`Could not ask the hub how big ${repo} is: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
     }
   }
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve, win32 } from 'node:path';
+import { isAbsolute, join, resolve, win32 } from 'node:path';
 import type { ProgressListener } from '../generationTypes.ts';
 import { downloadBlob, type RemoteFile } from './blobDownload.ts';
 import { formatBytes, freeDiskSpace } from './diskSpace.ts';
@@ -44,6 +44,8 @@ export interface ResolveModelOptions {
   freeDiskSpace?: (dir: string) => Promise<number>;
   /** A download that receives nothing for this long counts as dropped and is resumed. */
   stallTimeoutMs?: number;
+  /** Limit for each metadata request (HEAD, file list); 30 s by default. */
+  metadataTimeoutMs?: number;
 }
 
 export interface ResolvedModel {
@@ -80,16 +82,16 @@ async function resolveLocalFolder(model: string): Promise<ResolvedModel> {
   return { modelDir, source: 'local' };
 }
 
-/**
- * Finds the model on disk or fetches it: a local folder is checked and returned as is; a hub
- * repository is looked up in the huggingface_hub cache (shared with diffusers and other Python
- * tools) and only the files the pipeline needs are downloaded, verified and linked into
- * snapshots/<commit>/.
- */
-export async function resolveModel(options: ResolveModelOptions = {}): Promise<ResolvedModel> {
+/** Where a model request stands before any file is fetched. */
+type RepoLookup =
+  | { kind: 'local'; resolved: ResolvedModel }
+  | { kind: 'cached'; resolved: ResolvedModel }
+  | { kind: 'remote'; client: HubClient; paths: RepoCachePaths; model: string; revision: string; pinned: HubFileMetadata; cached?: string };
+
+async function lookUpRepo(options: ResolveModelOptions): Promise<RepoLookup> {
   const model = options.model?.trim() || defaultModelId;
   if (looksLikePath(model) || (await stat(model).catch(() => undefined))?.isDirectory()) {
-    return resolveLocalFolder(model);
+    return { kind: 'local', resolved: await resolveLocalFolder(model) };
   }
   validateRepoId(model);
   const revision = options.revision?.trim() || 'main';
@@ -100,7 +102,7 @@ export async function resolveModel(options: ResolveModelOptions = {}): Promise<R
 
   const cached = await findCompleteSnapshot(paths, revision);
   if (cached && (offline || !options.refresh)) {
-    return { modelDir: paths.snapshot(cached), source: 'cache', revision: cached };
+    return { kind: 'cached', resolved: { modelDir: paths.snapshot(cached), source: 'cache', revision: cached } };
   }
   if (offline) throw await notCachedError(paths, model, revision);
 
@@ -108,19 +110,71 @@ export async function resolveModel(options: ResolveModelOptions = {}): Promise<R
     endpoint: hubEndpoint(options.endpoint),
     token: options.token || process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined,
     signal: options.signal,
+    metadataTimeoutMs: options.metadataTimeoutMs,
   });
-  let pinned: HubFileMetadata;
+  const pinned = await client.fileMetadata(model, revision, requiredModelFiles[0], !cached);
+  return { kind: 'remote', client, paths, model, revision, pinned, cached };
+}
+
+/**
+ * Finds the model on disk or fetches it: a local folder is checked and returned as is; a hub
+ * repository is looked up in the huggingface_hub cache (shared with diffusers and other Python
+ * tools) and only the files the pipeline needs are downloaded, verified and linked into
+ * snapshots/<commit>/.
+ */
+export async function resolveModel(options: ResolveModelOptions = {}): Promise<ResolvedModel> {
+  let repo: RepoLookup;
   try {
-    pinned = await client.fileMetadata(model, revision, requiredModelFiles[0], !cached);
+    repo = await lookUpRepo(options);
   } catch (error) {
     // As huggingface_hub does: when the hub cannot be reached, what is cached is good enough.
-    if (cached && error instanceof ModelStoreError && (error.code === 'network' || error.code === 'http')) {
-      options.onProgress?.({ status: 'message', level: 'warning', text: `${error.message} Using the cached snapshot ${cached}.` });
-      return { modelDir: paths.snapshot(cached), source: 'cache', revision: cached };
-    }
-    throw error;
+    const fallback = error instanceof ModelStoreError && (error.code === 'network' || error.code === 'http') ? await cachedSnapshot(options) : undefined;
+    if (!fallback) throw error;
+    options.onProgress?.({ status: 'message', level: 'warning', text: `${(error as Error).message} Using the cached snapshot ${fallback.revision}.` });
+    return fallback;
   }
-  return downloadSnapshot(client, paths, model, revision, pinned, options);
+  if (repo.kind !== 'remote') return repo.resolved;
+  const plan = await planSnapshot(repo, options);
+  return downloadSnapshot(repo, plan, options);
+}
+
+/** The complete cached snapshot of the requested revision, if any (for when the hub cannot be asked). */
+async function cachedSnapshot(options: ResolveModelOptions): Promise<ResolvedModel | undefined> {
+  const model = options.model?.trim() || defaultModelId;
+  const paths = new RepoCachePaths(resolve(options.cacheDir || defaultHubCacheDir()), model);
+  const cached = await findCompleteSnapshot(paths, options.revision?.trim() || 'main');
+  return cached ? { modelDir: paths.snapshot(cached), source: 'cache', revision: cached } : undefined;
+}
+
+/** What resolveModel would fetch, found without fetching any file: the sizes come from the hub. */
+export interface ModelDownloadPlan {
+  source: 'local' | 'cache' | 'download';
+  /** The commit the revision points to (hub models). */
+  revision?: string;
+  /** Bytes of the files the pipeline needs. */
+  totalBytes: number;
+  /** Of those, bytes already on disk: files in the snapshot, verified blobs, partial downloads that resume. */
+  cachedBytes: number;
+  /** What the download still has to transfer. */
+  bytesToFetch: number;
+}
+
+/**
+ * A dry run of resolveModel: the same look-ups (the revision's commit, the file list, a HEAD per
+ * missing file) and the same reading of the cache, but nothing is downloaded or written. A model
+ * that is on disk needs nothing; one that is partly cached needs only the rest.
+ */
+export async function planModelDownload(options: ResolveModelOptions = {}): Promise<ModelDownloadPlan> {
+  const repo = await lookUpRepo({ ...options, onProgress: undefined });
+  if (repo.kind !== 'remote') {
+    let bytes = 0;
+    for (const file of requiredModelFiles) bytes += (await fileSize(join(repo.resolved.modelDir, ...file.split('/')))) ?? 0;
+    return { source: repo.resolved.source, revision: repo.resolved.revision, totalBytes: bytes, cachedBytes: bytes, bytesToFetch: 0 };
+  }
+  const plan = await planSnapshot(repo, {});
+  const source = plan.complete ? 'cache' : 'download';
+  const totalBytes = plan.presentBytes + plan.wantedBytes;
+  return { source, revision: plan.commit, totalBytes, cachedBytes: totalBytes - plan.neededBytes, bytesToFetch: plan.neededBytes };
 }
 
 async function notCachedError(paths: RepoCachePaths, model: string, revision: string): Promise<ModelStoreError> {
@@ -176,28 +230,44 @@ async function mapWithLimit<T, R>(items: readonly T[], limit: number, map: (item
   return results;
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+async function fileSize(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() ? info.size : undefined;
 }
 
-async function downloadSnapshot(
-  client: HubClient,
-  paths: RepoCachePaths,
-  model: string,
-  revision: string,
-  pinned: HubFileMetadata,
-  options: ResolveModelOptions,
-): Promise<ResolvedModel> {
+interface SnapshotPlan {
+  commit: string;
+  snapshotDir: string;
+  /** Every needed file is in the snapshot already. */
+  complete: boolean;
+  /** The needed files the snapshot lacks, with what their bytes must match. */
+  wanted: RemoteFile[];
+  /** Bytes of the needed files the snapshot already holds. */
+  presentBytes: number;
+  /** Bytes of the wanted files. */
+  wantedBytes: number;
+  /** Bytes of the wanted files whose blob is not complete yet (the download's total). */
+  missingBytes: number;
+  /** What is left to transfer, partial downloads counted as resumed. */
+  neededBytes: number;
+}
+
+/** Asks the hub what the snapshot of the pinned commit lacks; fetches no file. */
+async function planSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, options: Pick<ResolveModelOptions, 'onProgress'>): Promise<SnapshotPlan> {
+  const { client, paths, model, pinned } = repo;
   // Every file is asked for at this commit, so a branch that moves meanwhile cannot mix versions.
   const commit = pinned.commit;
   const snapshotDir = paths.snapshot(commit);
-  const message = (text: string) => options.onProgress?.({ status: 'message', level: 'info', text });
-
-  if ((await findMissingModelFiles(snapshotDir)).length === 0) {
-    // Best effort: a shared, read-only cache still serves what it holds.
-    await writeRef(paths, revision, commit).catch(() => undefined);
-    return { modelDir: snapshotDir, source: 'cache', revision: commit };
+  const present: string[] = [];
+  let presentBytes = 0;
+  for (const file of requiredModelFiles) {
+    const size = await fileSize(paths.snapshotFile(commit, file));
+    if (size === undefined) continue;
+    present.push(file);
+    presentBytes += size;
   }
+  const empty = { commit, snapshotDir, wanted: [], presentBytes, wantedBytes: 0, missingBytes: 0, neededBytes: 0 };
+  if (present.length === requiredModelFiles.length) return { ...empty, complete: true };
 
   let listing: Map<string, HubSibling> | undefined;
   try {
@@ -210,7 +280,7 @@ async function downloadSnapshot(
   } catch (error) {
     // Mirrors without the model-info API still serve files with their headers, which suffice.
     if (!(error instanceof ModelStoreError) || error.code !== 'http' || error.message.startsWith('The hub listed')) throw error;
-    message(`No file list from the hub (${error.message}); relying on the file headers.`);
+    options.onProgress?.({ status: 'message', level: 'info', text: `No file list from the hub (${error.message}); relying on the file headers.` });
   }
   if (listing) {
     const absent = requiredModelFiles.filter((file) => !listing.has(file));
@@ -222,10 +292,7 @@ async function downloadSnapshot(
     }
   }
 
-  const absent: string[] = [];
-  for (const file of requiredModelFiles) {
-    if (!(await fileExists(paths.snapshotFile(commit, file)))) absent.push(file);
-  }
+  const absent = requiredModelFiles.filter((file) => !present.includes(file));
   // A few HEADs at a time: a dozen sequential round trips to the hub add up to seconds.
   const wanted = await mapWithLimit(absent, 4, async (file) => {
     const meta = file === requiredModelFiles[0] ? pinned : await client.fileMetadata(model, commit, file);
@@ -236,17 +303,34 @@ async function downloadSnapshot(
     return remoteFile(client.resolveUrl(model, commit, file), file, meta, listing?.get(file));
   });
 
-  let needed = 0;
-  let total = 0;
+  let wantedBytes = 0;
+  let missingBytes = 0;
+  let neededBytes = 0;
   for (const file of wanted) {
+    wantedBytes += file.size;
     const blob = await stat(paths.blob(file.etag)).catch(() => undefined);
     if (blob?.size === file.size) continue;
-    total += file.size;
+    missingBytes += file.size;
     const partial = (await stat(`${paths.blob(file.etag)}.incomplete`).catch(() => undefined))?.size ?? 0;
-    needed += partial <= file.size ? file.size - partial : file.size;
+    neededBytes += partial <= file.size ? file.size - partial : file.size;
   }
+  return { ...empty, complete: false, wanted, wantedBytes, missingBytes, neededBytes };
+}
+
+async function downloadSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, plan: SnapshotPlan, options: ResolveModelOptions): Promise<ResolvedModel> {
+  const { client, paths, model, revision } = repo;
+  const { commit, snapshotDir } = plan;
+  const message = (text: string) => options.onProgress?.({ status: 'message', level: 'info', text });
+
+  if (plan.complete) {
+    // Best effort: a shared, read-only cache still serves what it holds.
+    await writeRef(paths, revision, commit).catch(() => undefined);
+    return { modelDir: snapshotDir, source: 'cache', revision: commit };
+  }
+
   const free = await (options.freeDiskSpace ?? freeDiskSpace)(paths.cacheDir);
-  if (needed > free) {
+  if (plan.neededBytes > free) {
+    const needed = plan.neededBytes;
     throw new ModelStoreError(
       'disk-space',
       `Not enough free disk space for ${model}: the download needs ${formatBytes(needed)} (${needed} bytes) but ${paths.cacheDir} has ${formatBytes(free)} (${free} bytes) free. ` +
@@ -254,8 +338,8 @@ async function downloadSnapshot(
     );
   }
 
-  const progress = new DownloadProgress(total, options.onProgress);
-  for (const file of wanted) {
+  const progress = new DownloadProgress(plan.missingBytes, options.onProgress);
+  for (const file of plan.wanted) {
     const blobPath = await downloadBlob(file, {
       client,
       paths,
