@@ -6,7 +6,7 @@ import { access, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
-import { conversionOptionsFor } from '../runtime/pipeline/providerTuning.ts';
+import { conversionOptionsFor, usesFloat16Graphs } from '../runtime/pipeline/providerTuning.ts';
 import { copyTinyModel, removeTempDirs } from './onnxTestSupport.ts';
 
 after(removeTempDirs);
@@ -76,6 +76,18 @@ test('letterpress convert --device dml prepares the UNet graph generation loads 
   assert.equal(fp16OnCpu.code, 0, fp16OnCpu.stderr);
   assert.equal(fp16OnCpu.stdout.trim(), `unet: ${cpuGraph} (already converted)`);
   assert.match(fp16OnCpu.stderr, /float32 graphs on the CPU/);
+
+  // On a GPU provider --fp16 gives float16 graphs, except the VAE when its config says force_upcast
+  // (the fixture's does, like SD2's): generation decodes in float32 there.
+  const cuda = await letterpress('convert', '--model', modelDir, '--device', 'cuda', '--fp16', '--component', 'unet', '--component', 'vae_decoder');
+  assert.equal(cuda.code, 0, cuda.stderr);
+  const [unetLine, vaeLine] = cuda.stdout.trim().split('\n');
+  assert.match(unetLine, /^unet: .*\/unet-fp16-[0-9a-f]+\/model\.onnx$/);
+  assert.match(vaeLine, /^vae_decoder: .*\/vae_decoder-fp32-[0-9a-f]+\/model\.onnx$/);
+  for (const [component, line] of [['unet', unetLine], ['vae_decoder', vaeLine]] as const) {
+    const found = await ensureConvertedComponent(modelDir, component, conversionOptionsFor('cuda', component, usesFloat16Graphs('cuda', true), { vaeForceUpcast: true }));
+    assert.deepEqual([found.fromCache, `${component}: ${found.onnxPath}`], [true, line]);
+  }
 
   const unknown = await letterpress('convert', '--model', modelDir, '--device', 'tpu');
   assert.equal(unknown.code, 2);

@@ -9,7 +9,7 @@ import { ensureConvertedComponent } from '../onnx/convertModel.ts';
 import { UnsupportedModelError, type ComponentName } from '../onnx/modelArchitecture.ts';
 import { chooseExecutionProvider, probeProvider, providerDisplayName, type ExecutionProviderName } from '../pipeline/executionProvider.ts';
 import { readLatentSpace } from '../pipeline/modelFolder.ts';
-import { conversionOptionsFor } from '../pipeline/providerTuning.ts';
+import { conversionOptionsFor, usesFloat16Graphs } from '../pipeline/providerTuning.ts';
 import { SafetensorsError } from '../safetensors/safetensorsFile.ts';
 import { CliError } from './cliError.ts';
 import { resolveCliModel } from './cliModel.ts';
@@ -78,7 +78,8 @@ export async function runConvertCommand(args: string[]): Promise<void> {
     for (const component of components) await findComponentFiles(modelDir, component);
     const { provider, note } = await providerFor(device);
     if (note) process.stderr.write(`${note}\n`);
-    if (values.fp16 && provider === 'cpu') {
+    const fp16 = usesFloat16Graphs(provider, values.fp16 === true);
+    if (values.fp16 && !fp16) {
       process.stderr.write('note: generation runs float32 graphs on the CPU whatever --fp16 says, so these are float32\n');
     }
     // As generation does: a VAE whose config says force_upcast stays float32 under --fp16.
@@ -86,7 +87,7 @@ export async function runConvertCommand(args: string[]): Promise<void> {
     for (const component of components) {
       let lastPercent = -1;
       const result = await ensureConvertedComponent(modelDir, component, {
-        ...conversionOptionsFor(provider, component, values.fp16 === true, { vaeForceUpcast }),
+        ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast }),
         signal: controller.signal,
         onProgress: (event) => {
           if (event.status !== 'convert' || !process.stderr.isTTY) return;

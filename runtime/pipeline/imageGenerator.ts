@@ -28,12 +28,12 @@ import { loadClipTokenizer, type ClipTokenizer } from '../tokenizer/clipTokenize
 import { usesClassifierFreeGuidance } from './classifierFreeGuidance.ts';
 import { vaeSampleToImage } from './decodedImage.ts';
 import { denoiseLatents, type DenoisedImage } from './denoiseLoop.ts';
-import { chooseExecutionProvider, isGpuProvider, probeProvider, providerDisplayName, shortenOrtError } from './executionProvider.ts';
+import { chooseExecutionProvider, probeProvider, providerDisplayName, shortenOrtError } from './executionProvider.ts';
 import { GenerationError, throwIfAborted } from './generationError.ts';
 import { checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
-import { preferredBatchSize } from './providerTuning.ts';
+import { preferredBatchSize, usesFloat16Graphs } from './providerTuning.ts';
 
 export interface GeneratedImage {
   /** [height, width, 3] in [0, 1]. */
@@ -177,7 +177,7 @@ export class ImageGenerator {
     const tokenizer = await loadClipTokenizer(modelDir);
     const choice = await chooseExecutionProvider(device, async (provider) => {
       await probeProvider(provider);
-      return loadModelSessions(modelDir, provider, fp16 && isGpuProvider(provider), hooks, { vaeForceUpcast });
+      return loadModelSessions(modelDir, provider, usesFloat16Graphs(provider, fp16), hooks, { vaeForceUpcast });
     });
     const precision = choice.value.fp16 ? (choice.value.vaeUpcast ? ', float16 UNet and text encoder, float32 VAE' : ', float16 graphs') : '';
     this.loaded = { key, sessions: choice.value, tokenizer, providerNote: `${choice.note}${precision}` };

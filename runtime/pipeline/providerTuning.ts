@@ -32,12 +32,17 @@ export function attentionModeFor(provider: ExecutionProviderName, component: Com
   return undefined;
 }
 
+/** Whether `--fp16` gives float16 graphs on `provider`: only GPU providers gain from them. */
+export function usesFloat16Graphs(provider: ExecutionProviderName, fp16: boolean): boolean {
+  return fp16 && provider !== 'cpu';
+}
+
 /**
- * What the pipeline asks the converter for when it loads `component` on `provider`: float16 only on
- * GPU providers, and never for a VAE whose config says force_upcast (diffusers' pipelines decode
- * in float32 there, as SD2's VAE overflows float16); the attention above. The converter's cache
- * key follows these options, so `letterpress convert --device` uses this too and prepares the very
- * graph generation will load.
+ * What the pipeline asks the converter for when it loads `component` on `provider` (`fp16`: the
+ * graphs' precision, see usesFloat16Graphs): a VAE whose config says force_upcast stays float32, as
+ * diffusers' pipelines decode there (SD2's VAE overflows float16); the attention above. The
+ * converter's cache key follows these options, so `letterpress convert --device` uses this too and
+ * prepares the very graph generation will load.
  */
 export function conversionOptionsFor(
   provider: ExecutionProviderName,
@@ -46,5 +51,5 @@ export function conversionOptionsFor(
   model: { vaeForceUpcast?: boolean } = {},
 ): { fp16: boolean; attentionMode: AttentionMode | undefined } {
   const upcast = component === 'vae_decoder' && model.vaeForceUpcast !== false;
-  return { fp16: fp16 && provider !== 'cpu' && !upcast, attentionMode: attentionModeFor(provider, component) };
+  return { fp16: fp16 && !upcast, attentionMode: attentionModeFor(provider, component) };
 }
