@@ -68,12 +68,14 @@ describe('blob lock file', () => {
 
   it('keeps a live holder\'s lock fresh, so a waiter does not steal it, and a waiter can be cancelled', async () => {
     const path = lockPath();
-    const holder = await acquireFileLock(path, { staleMs: 200, heartbeatMs: 40 });
+    // Heartbeats 20 times per staleMs: a busy machine may delay a few of them, not all.
+    const holder = await acquireFileLock(path, { staleMs: 800, heartbeatMs: 40 });
     // Pretend the holder lives on another host: only the heartbeat keeps the lock from going stale.
     writeFileSync(path, JSON.stringify({ pid: 1, host: 'another-host', since: new Date().toISOString() }));
     const controller = new AbortController();
-    const waiter = acquireFileLock(path, { staleMs: 200, pollMs: 20, signal: controller.signal });
-    await sleep(600);
+    const waiter = acquireFileLock(path, { staleMs: 800, pollMs: 20, signal: controller.signal });
+    // Well past staleMs: without the heartbeat the waiter would have taken the lock by now.
+    await sleep(1_400);
     controller.abort();
     await assert.rejects(waiter, (e: Error) => e.name === 'AbortError');
     await holder.release();
