@@ -67,7 +67,10 @@ export class ModelManager {
       return undefined;
     }
     const repo = model || defaultModelId;
-    const size = downloadSizeText(await this.planDownload(model || undefined, repo), model ? 'several GB' : defaultModelSize);
+    const plan = await this.planDownload(model || undefined, repo);
+    // Complete meanwhile (another window, or a snapshot whose branch ref was never written): nothing to ask.
+    if (plan?.bytesToFetch === 0) return this.download(model || undefined, repo);
+    const size = downloadSizeText(plan, model ? 'several GB' : defaultModelSize);
     const choice = await vscode.window.showInformationMessage(
       `Letterpress needs the model ${repo} (${size}). Download it now?`,
       'Download',

@@ -15,7 +15,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     load: async () => (await import('./cli/tokenizeCommand.ts')).runTokenizeCommand,
   },
   download: {
-    summary: 'Fetch the model into the Hugging Face cache and print its folder (--model --revision --cache-dir)',
+    summary: 'Fetch the model into the Hugging Face cache and print its folder (--model --revision --cache-dir --dry-run)',
     load: async () => (await import('./cli/downloadCommand.ts')).runDownloadCommand,
   },
   generate: {

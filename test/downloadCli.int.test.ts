@@ -8,6 +8,8 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
+import { tinyModelDir } from './fixturePaths.ts';
 import { assertSameAsFixture, type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
 
 const repoFolder = 'models--letterpress-test--tiny-sd2';
@@ -125,6 +127,22 @@ describe('letterpress download (child processes)', () => {
       assert.deepEqual(readdirSync(join(cache.dir, '.locks', repoFolder)), [], 'locks released');
     } finally {
       await fresh.close();
+      cache.remove();
+    }
+  });
+
+  it('--dry-run prints what the download would fetch and fetches nothing', async () => {
+    const cache = makeTempDir();
+    try {
+      const needed = requiredModelFiles.reduce((sum, file) => sum + statSync(join(tinyModelDir, file)).size, 0);
+      const served = requiredModelFiles.reduce((sum, file) => sum + server.servedBytes(file), 0);
+      const dry = await startCli(['--model', server.repoId, '--cache-dir', cache.dir, '--dry-run'], { HF_ENDPOINT: server.endpoint }).done;
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.deepEqual(JSON.parse(dry.stdout), { bytesToFetch: needed, cachedBytes: 0, totalBytes: needed });
+      assert.match(dry.stderr, new RegExp(`to download, 0 bytes already here, .* in all \\(commit ${server.main()}\\)`));
+      assert.equal(requiredModelFiles.reduce((sum, file) => sum + server.servedBytes(file), 0), served);
+      assert.equal(existsSync(join(cache.dir, repoFolder)), false);
+    } finally {
       cache.remove();
     }
   });

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ModelStoreError } from '../modelStore/modelStoreError.ts';
-import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
+import { formatBytes } from '../modelStore/diskSpace.ts';
+import { defaultModelId, planModelDownload, resolveModel } from '../modelStore/resolveModel.ts';
 import { CliError } from './cliError.ts';
 import { downloadProgressPrinter } from './downloadProgressPrinter.ts';
 
-const usage = `usage: letterpress download [--model <repo id or folder>] [--revision <rev>] [--cache-dir <dir>] [--refresh]
+const usage = `usage: letterpress download [--model <repo id or folder>] [--revision <rev>] [--cache-dir <dir>] [--refresh] [--dry-run]
 
 Fetches the model into the Hugging Face cache (or checks a local folder) and prints the model folder
 as the last line of stdout. Progress goes to stderr.
@@ -12,6 +13,7 @@ as the last line of stdout. Progress goes to stderr.
   --revision   branch, tag or commit (default main)
   --cache-dir  hub cache folder (default $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)
   --refresh    ask the hub for the revision's latest commit even when a copy is cached
+  --dry-run    download nothing; print {"bytesToFetch", "cachedBytes", "totalBytes"} as JSON
 Environment: HF_TOKEN (private or gated models), HF_ENDPOINT, HF_HUB_OFFLINE=1 (cache only).`;
 
 export async function runDownloadCommand(args: string[]): Promise<void> {
@@ -24,6 +26,7 @@ export async function runDownloadCommand(args: string[]): Promise<void> {
         revision: { type: 'string' },
         'cache-dir': { type: 'string' },
         refresh: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -41,6 +44,13 @@ export async function runDownloadCommand(args: string[]): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    if (values['dry-run']) {
+      const plan = await planModelDownload({ model: values.model, revision: values.revision, cacheDir: values['cache-dir'], refresh: values.refresh, signal: controller.signal });
+      const where = plan.revision ? ` (commit ${plan.revision})` : '';
+      process.stderr.write(`${formatBytes(plan.bytesToFetch)} to download, ${formatBytes(plan.cachedBytes)} already here, ${formatBytes(plan.totalBytes)} in all${where}\n`);
+      process.stdout.write(`${JSON.stringify({ bytesToFetch: plan.bytesToFetch, cachedBytes: plan.cachedBytes, totalBytes: plan.totalBytes })}\n`);
+      return;
+    }
     const result = await resolveModel({
       model: values.model,
       revision: values.revision,
