@@ -202,7 +202,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const input = session.page.locator('.quick-input-widget', { hasText: 'Draw Exact Text on sign.png' }).locator('input').first();
     await input.waitFor({ state: 'visible', timeout: 30_000 });
     assert.equal(await input.inputValue(), 'FIX ME', 'prefilled with the text the image was meant to show');
-    await session.page.keyboard.press('Enter');
+    // On the input itself: focus may still be in the image preview's frame, which swallows keys.
+    await input.press('Enter');
     const drawn = join(session.workspace, 'assets/generated/sign-text.png');
     await waitUntil(() => (existsSync(drawn) ? true : undefined), 2 * minute, 'sign-text.png to be written');
     const chunks = readPngTextChunks(await readFile(drawn));

@@ -75,8 +75,19 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
     // The quoted text was read back by OCR inside the packaged runtime: score in the file and the notification.
     const record = JSON.parse(readPngTextChunks(await readFile(png)).letterpress ?? 'null') as { legibility?: { target?: string } } | null;
     assert.equal(record?.legibility?.target, 'HELLO E2E');
-    await session.page.locator('.notification-list-item', { hasText: '“HELLO E2E” read as' }).first().waitFor({ state: 'visible' });
+    const result = session.page.locator('.notification-list-item', { hasText: '“HELLO E2E” read as' }).first();
+    await result.waitFor({ state: 'visible' });
     await session.screenshot('1-generated');
+    // The text is off: the notification offers to draw it on this image, beside it, without generating again.
+    await result.locator('.monaco-button', { hasText: 'Draw Exact Text' }).click();
+    const input = session.page.locator('.quick-input-widget', { hasText: 'Draw Exact Text on hello-e2e.png' }).locator('input').first();
+    await input.waitFor({ state: 'visible' });
+    assert.equal(await input.inputValue(), 'HELLO E2E', 'prefilled with the text the prompt quotes');
+    // On the input itself: focus may still be in the image preview's frame, which swallows keys.
+    await input.press('Enter');
+    const drawn = readPngTextChunks(await readFile(await waitForFile('assets/generated/hello-e2e-text.png')));
+    assert.equal((JSON.parse(drawn.letterpress ?? 'null') as { exactTextFallback?: boolean } | null)?.exactTextFallback, true);
+    assert.equal(drawn.parameters, readPngTextChunks(await readFile(png)).parameters);
     }));
 
   test('with best of 2 and the exact-text fallback on, the kept image reads exactly and both candidates are kept', () =>
