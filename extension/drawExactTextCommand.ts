@@ -63,7 +63,9 @@ async function drawExactTextFlow(services: LetterpressServices, resource: vscode
   }
   const name = basename(image.fsPath);
   // Only to prefill the text: whatever is wrong with the file, the runtime says it in its own words.
-  const chunks = await readFile(image.fsPath).then(readPngTextChunks, () => ({}));
+  const chunks: Record<string, string> = await readFile(image.fsPath)
+    .then(readPngTextChunks)
+    .catch(() => ({}));
   const intended = intendedText(chunks);
   const typed = await vscode.window.showInputBox({
     title: `Letterpress: Draw Exact Text on ${name}`,
