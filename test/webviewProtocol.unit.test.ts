@@ -38,6 +38,7 @@ test('well-formed webview messages come through typed', () => {
     CancelJob.create({ jobId: 'a-b-c' }),
     RunImageAction.create({ id: 'assets/generated/a.png', action: 'delete' }),
     RunImageAction.create({ id: 'assets/generated/a.png', action: 'export' }),
+    RunImageAction.create({ id: 'assets/generated/a.png', action: 'drawText' }),
   ]) {
     assert.deepEqual(parseMessage(webviewToHost, structuredClone(message)), structuredClone(message));
   }
