@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -48,7 +48,24 @@ test('VAE output [1,3,H,W] in [-1,1] becomes [H,W,3] of (x/2+0.5) clamped to [0,
 
 test('the tiny model folder is complete and its latent space is read from the configs', async () => {
   await checkModelFolder(tinyModelDir);
-  assert.deepEqual(await readLatentSpace(tinyModelDir), { scalingFactor: 0.18215, channels: 4, downscale: 8 });
+  assert.deepEqual(await readLatentSpace(tinyModelDir), { scalingFactor: 0.18215, channels: 4, downscale: 8, forceUpcast: true });
+});
+
+test('force_upcast: only an explicit false lets the VAE run in float16 (diffusers defaults it to true)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lp-upcast-'));
+  try {
+    // The latent space comes from these two configs alone.
+    for (const part of ['vae', 'unet']) await cp(join(tinyModelDir, part, 'config.json'), join(dir, part, 'config.json'));
+    const configPath = join(dir, 'vae', 'config.json');
+    const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(configPath, JSON.stringify({ ...config, force_upcast: false }));
+    assert.equal((await readLatentSpace(dir)).forceUpcast, false);
+    delete config.force_upcast;
+    await writeFile(configPath, JSON.stringify(config));
+    assert.equal((await readLatentSpace(dir)).forceUpcast, true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('a partial model folder fails with the names of the missing files', async () => {
