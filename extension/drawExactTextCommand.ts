@@ -11,7 +11,7 @@ import { normaliseTargetText } from '../runtime/legibility/targetText.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { isRuntimeError, type DrawTextParams, type DrawTextResult } from '../runtime/protocol.ts';
 import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from './exactTextDrawing.ts';
-import { shortPrompt } from './imageGeneration.ts';
+import { outputFolderOrExplain, shortPrompt } from './imageGeneration.ts';
 import type { LetterpressServices } from './services.ts';
 import { readSettings } from './settings.ts';
 import { placeFileInFolder } from './workspaceWrite.ts';
@@ -87,15 +87,8 @@ async function drawIntoWorkspace(
 ): Promise<string | undefined> {
   const settings = readSettings(request.workspaceFolder.uri);
   const root = request.workspaceFolder.uri.fsPath;
-  let outputFolder: string;
-  try {
-    outputFolder = await resolveOutputFolder(root, settings.outputFolder);
-  } catch (error) {
-    if (!(error instanceof OutputPathError)) throw error;
-    const choice = await vscode.window.showErrorMessage(`Letterpress: ${error.message}`, 'Open Settings');
-    if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'letterpress.outputFolder');
-    return undefined;
-  }
+  const outputFolder = await outputFolderOrExplain(root, settings.outputFolder);
+  if (outputFolder === undefined) return undefined;
   const name = basename(request.imagePath);
   const tempDir = await mkdtemp(join(tmpdir(), 'letterpress-draw-'));
   try {

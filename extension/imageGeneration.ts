@@ -40,19 +40,24 @@ export function shortPrompt(prompt: string, max = 40): string {
   return prompt.length > max ? `${prompt.slice(0, max - 1)}…` : prompt;
 }
 
-/** Generates and places the image; undefined when cancelled or failed (the user has been told). */
-export async function generateIntoWorkspace(services: LetterpressServices, request: ImageJobRequest): Promise<PlacedImage[] | undefined> {
-  const settings = readSettings(request.workspaceFolder.uri);
-  const root = request.workspaceFolder.uri.fsPath;
-  let outputFolder: string;
+/** The output folder inside the workspace, or undefined after telling the user what is wrong with the setting. */
+export async function outputFolderOrExplain(root: string, setting: string): Promise<string | undefined> {
   try {
-    outputFolder = await resolveOutputFolder(root, settings.outputFolder);
+    return await resolveOutputFolder(root, setting);
   } catch (error) {
     if (!(error instanceof OutputPathError)) throw error;
     const choice = await vscode.window.showErrorMessage(`Letterpress: ${error.message}`, 'Open Settings');
     if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'letterpress.outputFolder');
     return undefined;
   }
+}
+
+/** Generates and places the image; undefined when cancelled or failed (the user has been told). */
+export async function generateIntoWorkspace(services: LetterpressServices, request: ImageJobRequest): Promise<PlacedImage[] | undefined> {
+  const settings = readSettings(request.workspaceFolder.uri);
+  const root = request.workspaceFolder.uri.fsPath;
+  const outputFolder = await outputFolderOrExplain(root, settings.outputFolder);
+  if (outputFolder === undefined) return undefined;
 
   let modelDir: string | undefined;
   try {

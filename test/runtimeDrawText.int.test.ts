@@ -13,25 +13,14 @@ import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { RuntimeError } from '../runtime/protocol.ts';
 import type { DrawTextParams } from '../runtime/protocol.ts';
-import { useRuntimeHarness } from './runtimeHarness.ts';
+import { signJobOptions, useRuntimeHarness } from './runtimeHarness.ts';
 
 const reader = new OcrReader();
 const harness = useRuntimeHarness('letterpress-drawtext-', () => reader.close());
 const { queue } = harness;
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
-  return {
-    modelDir: harness.modelDir,
-    prompt: 'a neon sign that says "OPEN 24/7"',
-    steps: 2,
-    guidanceScale: 7.5,
-    width: 192,
-    height: 192,
-    seed: 900,
-    numImages: 1,
-    device: 'cpu',
-    ...overrides,
-  };
+  return signJobOptions(harness, { seed: 900, ...overrides });
 }
 
 /** Generates one image with the tiny model; with `target`, the runtime scores it (a `letterpress` record). */

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { JobQueue } from '../extension/jobQueue.ts';
 import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
+import type { GenerateOptions } from '../runtime/generationTypes.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 
 export interface RuntimeHarness {
@@ -15,6 +16,22 @@ export interface RuntimeHarness {
   /** Set once the `before` hook has run. */
   scratch: string;
   modelDir: string;
+}
+
+/** A small, quick job on the harness's model: a quoted sign at 192², two steps, on the CPU. */
+export function signJobOptions(harness: RuntimeHarness, overrides: Partial<GenerateOptions> = {}): GenerateOptions {
+  return {
+    modelDir: harness.modelDir,
+    prompt: 'a neon sign that says "OPEN 24/7"',
+    steps: 2,
+    guidanceScale: 7.5,
+    width: 192,
+    height: 192,
+    seed: 500,
+    numImages: 1,
+    device: 'cpu',
+    ...overrides,
+  };
 }
 
 export function useRuntimeHarness(prefix: string, cleanup?: () => Promise<void>): RuntimeHarness {

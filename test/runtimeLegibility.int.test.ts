@@ -11,25 +11,14 @@ import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { RuntimeError } from '../runtime/protocol.ts';
-import { useRuntimeHarness } from './runtimeHarness.ts';
+import { signJobOptions, useRuntimeHarness } from './runtimeHarness.ts';
 
 const reader = new OcrReader();
 const harness = useRuntimeHarness('letterpress-legible-', () => reader.close());
 const { queue } = harness;
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
-  return {
-    modelDir: harness.modelDir,
-    prompt: 'a neon sign that says "OPEN 24/7"',
-    steps: 2,
-    guidanceScale: 7.5,
-    width: 192,
-    height: 192,
-    seed: 500,
-    numImages: 1,
-    device: 'cpu',
-    ...overrides,
-  };
+  return signJobOptions(harness, overrides);
 }
 
 test('best of 2 with the fallback: the drawn image reads back exactly, both candidates are kept, progress counts candidates', async () => {
