@@ -55,6 +55,8 @@ export type ProgressEvent =
       total: number;
       bytesPerSecond: number;
       etaSeconds: number | null;
+      /** Files being fetched at once (the store downloads a few in parallel); `file` names the largest. */
+      filesInFlight?: number;
     }
   | { status: 'convert'; component: string; done: number; total: number }
   | { status: 'load'; component: string; provider: string }

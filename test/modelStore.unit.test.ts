@@ -84,18 +84,18 @@ describe('download progress events', () => {
     let now = 0;
     const events: ProgressEvent[] = [];
     const progress = new DownloadProgress(3_000, (e) => events.push(e), 100, 5_000, () => now);
-    progress.startFile('a', 1_000, 0);
+    const a = progress.startFile('a', 1_000, 0);
     for (let i = 0; i < 10; i++) {
       now += 10;
-      progress.addReceived(100); // 100 bytes every 10 ms: 10 kB/s
+      a.addReceived(100); // 100 bytes every 10 ms: 10 kB/s
     }
-    progress.finishFile();
-    progress.startFile('b', 2_000, 500); // resumed: 500 bytes already on disk
+    a.finish();
+    const b = progress.startFile('b', 2_000, 500); // resumed: 500 bytes already on disk
     now += 50;
-    progress.addReceived(500);
+    b.addReceived(500);
     now += 60;
-    progress.addReceived(500);
-    progress.finishFile();
+    b.addReceived(500);
+    b.finish();
     const downloads = events.filter((e) => e.status === 'download');
     assert.deepEqual(
       downloads.map((e) => [e.file, e.fileBytes, e.bytes]),
@@ -113,5 +113,65 @@ describe('download progress events', () => {
     assert.ok(Math.abs(mid.bytesPerSecond - 2_000 / 0.21) < 1, String(mid.bytesPerSecond));
     assert.ok(Math.abs(mid.etaSeconds! - 500 / mid.bytesPerSecond) < 1e-9);
     assert.equal(downloads[0].etaSeconds, null);
+  });
+});
+
+describe('download progress with several files in flight', () => {
+  it('sums the files in flight, names the largest, never goes back, and ends each file with an event naming it', () => {
+    let now = 0;
+    const events: ProgressEvent[] = [];
+    const progress = new DownloadProgress(4_000, (e) => events.push(e), 100, 5_000, () => now);
+    const small = progress.startFile('small', 1_000, 0);
+    const large = progress.startFile('large', 3_000, 1_000); // resumed
+    now += 100;
+    small.addReceived(400);
+    now += 100;
+    large.addReceived(500);
+    now += 100;
+    // The server ignored Range: the large file starts over from zero.
+    large.setFileBytes(0);
+    small.addReceived(100);
+    now += 100;
+    small.addReceived(500);
+    small.finish();
+    now += 100;
+    large.addReceived(2_000);
+    now += 100;
+    large.addReceived(1_000);
+    large.finish();
+    const downloads = events.flatMap((e) => (e.status === 'download' ? [e] : []));
+    assert.deepEqual(
+      downloads.map((e) => [e.file, e.fileBytes, e.bytes, e.filesInFlight]),
+      [
+        ['small', 0, 0, 1],
+        ['large', 1_000, 1_000, 2],
+        ['large', 1_000, 1_400, 2],
+        ['large', 1_500, 1_900, 2],
+        ['large', 0, 1_900, 2], // 500 + 0 on disk, but what was shown stays
+        ['small', 1_000, 1_900, 1],
+        ['large', 2_000, 3_000, 1],
+        ['large', 3_000, 4_000, 1], // the finish adds nothing new: no second event
+      ],
+    );
+    for (const e of downloads) assert.equal(e.total, 4_000);
+    // Received bytes only (not the resumed 1000): 4500 over 600 ms.
+    const last = downloads.at(-1)!;
+    assert.ok(Math.abs(last.bytesPerSecond - 4_500 / 0.6) < 1, String(last.bytesPerSecond));
+    assert.equal(last.etaSeconds, 0);
+  });
+
+  it('counts a file another process finished meanwhile, and forgets a stopped file without going back', () => {
+    const events: ProgressEvent[] = [];
+    const progress = new DownloadProgress(3_000, (e) => events.push(e), 0);
+    const failing = progress.startFile('a', 1_000, 0);
+    failing.addReceived(600);
+    failing.stop();
+    progress.fileAlreadyDone('b', 2_000);
+    const bytes = events.flatMap((e) => (e.status === 'download' ? [[e.file, e.bytes]] : []));
+    assert.deepEqual(bytes, [
+      ['a', 0],
+      ['a', 600],
+      ['b', 2_000],
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContentHasher } from './contentHasher.ts';
-import type { DownloadProgress } from './downloadProgress.ts';
+import type { DownloadProgress, FileDownloadProgress } from './downloadProgress.ts';
 import { acquireFileLock, type FileLockOptions } from './fileLock.ts';
 import { httpError, type HubClient } from './hubClient.ts';
 import type { RepoCachePaths } from './hubPaths.ts';
@@ -24,6 +24,8 @@ export interface BlobDownloadContext {
   repoId: string;
   revision: string;
   progress: DownloadProgress;
+  /** False for a blob that was complete when the download was planned: the progress total leaves it out. */
+  inProgressTotal?: boolean;
   signal?: AbortSignal;
   /** A connection that sends nothing for this long counts as dropped (and is resumed). */
   stallTimeoutMs?: number;
@@ -62,7 +64,12 @@ function newHasher(file: RemoteFile): ContentHasher {
 export async function downloadBlob(file: RemoteFile, context: BlobDownloadContext): Promise<string> {
   const { paths, signal } = context;
   const blobPath = paths.blob(file.etag);
-  if ((await sizeOf(blobPath)) === file.size) return blobPath;
+  // Another process may have fetched it since the download was planned.
+  const alreadyDone = () => context.inProgressTotal !== false && context.progress.fileAlreadyDone(file.path, file.size);
+  if ((await sizeOf(blobPath)) === file.size) {
+    alreadyDone();
+    return blobPath;
+  }
   await mkdir(paths.blobsDir, { recursive: true });
   const lock = await acquireFileLock(paths.lock(file.etag), {
     ...context.lock,
@@ -74,14 +81,25 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
   });
   try {
     const existing = await sizeOf(blobPath);
-    if (existing === file.size) return blobPath;
+    if (existing === file.size) {
+      alreadyDone();
+      return blobPath;
+    }
     // A blob of the wrong size was not made by a verified download: replace it.
     if (existing !== undefined) await rm(blobPath, { force: true });
     const incomplete = `${blobPath}.incomplete`;
-    const { hasher, contentType } = await fetchIntoFile(file, incomplete, context);
-    await verify(file, incomplete, hasher, contentType);
-    await rename(incomplete, blobPath);
-    context.progress.finishFile();
+    let offset = (await sizeOf(incomplete)) ?? 0;
+    if (offset > file.size) offset = 0;
+    const progress = context.progress.startFile(file.path, file.size, offset);
+    try {
+      const { hasher, contentType } = await fetchIntoFile(file, incomplete, offset, progress, context);
+      await verify(file, incomplete, hasher, contentType);
+      await rename(incomplete, blobPath);
+    } catch (error) {
+      progress.stop();
+      throw error;
+    }
+    progress.finish();
     return blobPath;
   } finally {
     await lock.release();
@@ -118,9 +136,11 @@ function integrityError(file: RemoteFile, problem: string, contentType: string):
 async function fetchIntoFile(
   file: RemoteFile,
   incomplete: string,
+  startOffset: number,
+  progress: FileDownloadProgress,
   context: BlobDownloadContext,
 ): Promise<{ hasher: ContentHasher; contentType: string }> {
-  const { signal, progress } = context;
+  const { signal } = context;
   const maxResumes = context.maxResumes ?? 3;
   const what = `downloading ${file.path}`;
   let hasher = newHasher(file);
@@ -128,9 +148,7 @@ async function fetchIntoFile(
   let startOver = false;
   let rangeRefused = false;
   let contentType = '';
-  let offset = (await sizeOf(incomplete)) ?? 0;
-  if (offset > file.size) offset = 0;
-  progress.startFile(file.path, file.size, offset);
+  let offset = startOffset;
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     if (startOver) offset = 0;

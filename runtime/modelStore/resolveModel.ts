@@ -15,6 +15,7 @@ import {
   validateRepoId,
 } from './hubPaths.ts';
 import { ModelStoreError } from './modelStoreError.ts';
+import { defaultParallelDownloads, runParallelDownloads } from './parallelDownloads.ts';
 import { findMissingModelFiles, requiredModelFiles } from './requiredModelFiles.ts';
 import { findCompleteSnapshot, linkBlobIntoSnapshot, readRef, writeRef } from './snapshotCache.ts';
 
@@ -46,6 +47,8 @@ export interface ResolveModelOptions {
   stallTimeoutMs?: number;
   /** Limit for each metadata request (HEAD, file list); 30 s by default. */
   metadataTimeoutMs?: number;
+  /** Files fetched at once; 3 by default (defaultParallelDownloads), 1 fetches one after another. */
+  parallelDownloads?: number;
 }
 
 export interface ResolvedModel {
@@ -248,6 +251,8 @@ interface SnapshotPlan {
   wantedBytes: number;
   /** Bytes of the wanted files whose blob is not complete yet (the download's total). */
   missingBytes: number;
+  /** Wanted files whose blob is complete already: they are only linked into the snapshot. */
+  blobComplete: ReadonlySet<string>;
   /** What is left to transfer, partial downloads counted as resumed. */
   neededBytes: number;
 }
@@ -266,7 +271,7 @@ async function planSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, optio
     present.push(file);
     presentBytes += size;
   }
-  const empty = { commit, snapshotDir, wanted: [], presentBytes, wantedBytes: 0, missingBytes: 0, neededBytes: 0 };
+  const empty = { commit, snapshotDir, wanted: [], presentBytes, wantedBytes: 0, missingBytes: 0, neededBytes: 0, blobComplete: new Set<string>() };
   if (present.length === requiredModelFiles.length) return { ...empty, complete: true };
 
   let listing: Map<string, HubSibling> | undefined;
@@ -306,15 +311,19 @@ async function planSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, optio
   let wantedBytes = 0;
   let missingBytes = 0;
   let neededBytes = 0;
+  const blobComplete = new Set<string>();
   for (const file of wanted) {
     wantedBytes += file.size;
     const blob = await stat(paths.blob(file.etag)).catch(() => undefined);
-    if (blob?.size === file.size) continue;
+    if (blob?.size === file.size) {
+      blobComplete.add(file.path);
+      continue;
+    }
     missingBytes += file.size;
     const partial = (await stat(`${paths.blob(file.etag)}.incomplete`).catch(() => undefined))?.size ?? 0;
     neededBytes += partial <= file.size ? file.size - partial : file.size;
   }
-  return { ...empty, complete: false, wanted, wantedBytes, missingBytes, neededBytes };
+  return { ...empty, complete: false, wanted, wantedBytes, missingBytes, neededBytes, blobComplete };
 }
 
 async function downloadSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, plan: SnapshotPlan, options: ResolveModelOptions): Promise<ResolvedModel> {
@@ -339,20 +348,24 @@ async function downloadSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, p
   }
 
   const progress = new DownloadProgress(plan.missingBytes, options.onProgress);
-  for (const file of plan.wanted) {
+  // Each file is linked into the snapshot as soon as it is verified: when another file fails, the
+  // finished ones are in place and the next run fetches only the rest.
+  const limit = options.parallelDownloads ?? defaultParallelDownloads;
+  await runParallelDownloads(plan.wanted, { limit, signal: options.signal }, async (file, signal) => {
     const blobPath = await downloadBlob(file, {
       client,
       paths,
       repoId: model,
       revision: commit,
       progress,
-      signal: options.signal,
+      inProgressTotal: !plan.blobComplete.has(file.path),
+      signal,
       stallTimeoutMs: options.stallTimeoutMs,
       onMessage: message,
     });
     const how = await linkBlobIntoSnapshot(blobPath, paths.snapshotFile(commit, file.path));
     if (how !== 'symlink') message(`Symbolic links are not allowed here; ${file.path} was ${how === 'copy' ? 'copied' : 'hard-linked'} into the snapshot.`);
-  }
+  });
   await writeRef(paths, revision, commit);
   return { modelDir: snapshotDir, source: 'download', revision: commit };
 }
