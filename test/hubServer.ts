@@ -40,6 +40,9 @@ export interface RecordedRequest {
   authorization?: string;
   range?: string;
   status?: number;
+  /** performance.now() when the request arrived and when its response closed (sent or cut). */
+  startedAt: number;
+  endedAt?: number;
 }
 
 interface StoredFile {
@@ -231,9 +234,11 @@ export class HubServer {
       url: req.url ?? '/',
       authorization: req.headers.authorization,
       range: req.headers.range,
+      startedAt: performance.now(),
     };
     this.requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
+    res.on('close', () => (record.endedAt = performance.now()));
     const failure = this.failures[host].shift();
     if (typeof failure === 'number') return this.error(res, failure, undefined, 'Service temporarily unavailable');
     if (failure) return this.error(res, failure.status, failure.code, `Refused: ${failure.code}`);
