@@ -20,8 +20,9 @@ export function downloadProgressPrinter(stream: NodeJS.WriteStream): (event: Pro
     if (event.status !== 'download') return;
     const speed = event.bytesPerSecond > 0 ? ` ${formatBytes(event.bytesPerSecond)}/s` : '';
     const eta = event.etaSeconds !== null ? ` ETA ${formatDuration(event.etaSeconds)}` : '';
+    const others = (event.filesInFlight ?? 1) > 1 ? ` (+${event.filesInFlight! - 1} more)` : '';
     const line =
-      `${event.file} ${formatBytes(event.fileBytes)}/${formatBytes(event.fileTotal)}` +
+      `${event.file} ${formatBytes(event.fileBytes)}/${formatBytes(event.fileTotal)}${others}` +
       ` | total ${formatBytes(event.bytes)}/${formatBytes(event.total)}${speed}${eta}`;
     if (stream.isTTY) {
       stream.write(`\r\x1b[K${line}`);
