@@ -12,6 +12,7 @@ import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { isRuntimeError, type DrawTextParams, type DrawTextResult } from '../runtime/protocol.ts';
 import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from './exactTextDrawing.ts';
 import { outputFolderOrExplain, shortPrompt } from './imageGeneration.ts';
+import type { JobHandle } from './jobQueue.ts';
 import type { LetterpressServices } from './services.ts';
 import { readSettings } from './settings.ts';
 import { placeFileInFolder } from './workspaceWrite.ts';
@@ -61,59 +62,92 @@ async function drawExactTextFlow(services: LetterpressServices, resource: vscode
     void vscode.window.showErrorMessage('Letterpress: open a folder first; the image with the text drawn on it is saved inside the workspace.');
     return;
   }
-  const name = basename(image.fsPath);
+  const target = await askTextToDraw(image);
+  if (target === undefined) return;
+  const placed = await drawIntoWorkspace(services, { imagePath: image.fsPath, target, workspaceFolder });
+  if (placed) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(placed));
+}
+
+/**
+ * Asks for the exact text to draw on `image`, prefilled with what it was meant to show; the text
+ * normalised (`\n` typed for a line break becomes one), or undefined when dismissed.
+ */
+export async function askTextToDraw(image: vscode.Uri): Promise<string | undefined> {
   // Only to prefill the text: whatever is wrong with the file, the runtime says it in its own words.
   const chunks: Record<string, string> = await readFile(image.fsPath)
     .then(readPngTextChunks)
     .catch(() => ({}));
   const intended = intendedText(chunks);
   const typed = await vscode.window.showInputBox({
-    title: `Letterpress: Draw Exact Text on ${name}`,
+    title: `Letterpress: Draw Exact Text on ${basename(image.fsPath)}`,
     prompt: 'The exact text to draw over the image; \\n starts a second line',
     placeHolder: 'OPEN 24/7',
     value: intended ? targetForInputBox(intended) : '',
     ignoreFocusOut: true,
     validateInput: checkTypedTarget,
   });
-  if (typed === undefined || checkTypedTarget(typed) !== undefined) return;
-  const placed = await drawIntoWorkspace(services, { imagePath: image.fsPath, target: normaliseTargetText(typed), workspaceFolder });
-  if (placed) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(placed));
+  if (typed === undefined || checkTypedTarget(typed) !== undefined) return undefined;
+  return normaliseTargetText(typed);
 }
 
-/** Runs the job and places the new file; its path, or undefined when cancelled or failed (the user has been told). */
-async function drawIntoWorkspace(
+export interface DrawRequest {
+  imagePath: string;
+  target: string;
+  workspaceFolder: vscode.WorkspaceFolder;
+}
+
+/**
+ * Queues the runtime's drawText job and places `<stem>-text.png` (beside the image, else in the
+ * output folder); `onJob` gets the queued job, to follow its progress and cancel it. Rejects with
+ * the runtime's error (code 'cancelled' when cancelled), or an OutputPathError for a bad folder.
+ */
+export async function drawAndPlace(
   services: LetterpressServices,
-  request: { imagePath: string; target: string; workspaceFolder: vscode.WorkspaceFolder },
-): Promise<string | undefined> {
+  request: DrawRequest,
+  onJob: (job: JobHandle<DrawTextResult>) => void,
+): Promise<{ path: string; result: DrawTextResult }> {
   const settings = readSettings(request.workspaceFolder.uri);
   const root = request.workspaceFolder.uri.fsPath;
-  const outputFolder = await outputFolderOrExplain(root, settings.outputFolder);
-  if (outputFolder === undefined) return undefined;
-  const name = basename(request.imagePath);
+  const outputFolder = await resolveOutputFolder(root, settings.outputFolder);
   const tempDir = await mkdtemp(join(tmpdir(), 'letterpress-draw-'));
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Letterpress: drawing “${shortPrompt(request.target.replace(/\n/g, ' / '))}” on ${name}`, cancellable: true },
-      (progress, cancellation) => runDrawJob(
-          services,
-          { input: request.imagePath, target: request.target, outputDir: tempDir, ...(settings.exactTextPosition ? { position: settings.exactTextPosition } : {}) },
-          progress,
-          cancellation,
-        ),
-    );
-    if (!result) return undefined;
+    const params: Omit<DrawTextParams, 'jobId'> = {
+      input: request.imagePath,
+      target: request.target,
+      outputDir: tempDir,
+      ...(settings.exactTextPosition ? { position: settings.exactTextPosition } : {}),
+    };
+    const job = services.jobs.drawText(`draw text on ${basename(request.imagePath)}`, params);
+    onJob(job);
+    const result = await job.result;
     const roots = (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath);
     const wanted = drawnImageFolder({ imagePath: request.imagePath, workspaceRoots: roots, outputFolder, trusted: vscode.workspace.isTrusted });
     // Checked now, after the job: a folder that leads out of the workspace through a link gets nothing.
     const folder = await confined(wanted, roots).catch(() => resolveOutputFolder(root, settings.outputFolder));
     const path = await placeFileInFolder(result.file, folder, drawnBaseName(request.imagePath));
-    reportDrawn(services, root, request.imagePath, path, result);
-    return path;
-  } catch (error) {
-    reportDrawFailure(services, name, error);
-    return undefined;
+    services.log.info(`Letterpress: drew “${result.legibility.target}” on ${request.imagePath} → ${path}; OCR reads ${JSON.stringify(result.legibility.ocrText)}`);
+    return { path, result };
   } finally {
     await rm(tempDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Runs the job under a progress notification and places the new file; its path, or undefined when cancelled or failed (the user has been told). */
+async function drawIntoWorkspace(services: LetterpressServices, request: DrawRequest): Promise<string | undefined> {
+  const root = request.workspaceFolder.uri.fsPath;
+  if ((await outputFolderOrExplain(root, readSettings(request.workspaceFolder.uri).outputFolder)) === undefined) return undefined;
+  const name = basename(request.imagePath);
+  try {
+    const { path, result } = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Letterpress: drawing “${shortPrompt(request.target.replace(/\n/g, ' / '))}” on ${name}`, cancellable: true },
+      (progress, cancellation) => drawAndPlace(services, request, (job) => followInNotification(services, job, progress, cancellation)),
+    );
+    reportDrawn(root, path, result);
+    return path;
+  } catch (error) {
+    if (isRuntimeError(error, 'cancelled')) void vscode.window.showInformationMessage('Letterpress: drawing the text was cancelled; nothing was written.');
+    else reportDrawFailure(services, name, error);
+    return undefined;
   }
 }
 
@@ -123,13 +157,12 @@ async function confined(folder: string, roots: readonly string[]): Promise<strin
   return resolveOutputFolder(root, relative(root, folder) || '.');
 }
 
-async function runDrawJob(
+function followInNotification(
   services: LetterpressServices,
-  params: Omit<DrawTextParams, 'jobId'>,
+  job: JobHandle<DrawTextResult>,
   progress: vscode.Progress<{ message?: string; increment?: number }>,
   cancellation: vscode.CancellationToken,
-): Promise<DrawTextResult | undefined> {
-  const job = services.jobs.drawText(`draw text on ${basename(params.input)}`, params);
+): void {
   cancellation.onCancellationRequested(() => job.cancel());
   const ahead = services.jobs.jobs.findIndex((j) => j.id === job.id);
   if (ahead > 0) progress.report({ message: `waiting for ${ahead} job${ahead > 1 ? 's' : ''} to finish` });
@@ -138,21 +171,11 @@ async function runDrawJob(
     if (event.phase === 'read') progress.report({ message: 'reading the text in the image' });
     if (event.phase === 'draw') progress.report({ message: 'drawing the text and reading it back' });
   });
-  try {
-    return await job.result;
-  } catch (error) {
-    if (isRuntimeError(error, 'cancelled')) {
-      void vscode.window.showInformationMessage('Letterpress: drawing the text was cancelled; nothing was written.');
-      return undefined;
-    }
-    throw error;
-  }
 }
 
-function reportDrawn(services: LetterpressServices, root: string, original: string, placed: string, result: DrawTextResult): void {
+function reportDrawn(root: string, placed: string, result: DrawTextResult): void {
   const placedName = relative(root, placed).split(sep).join('/');
   const target = `“${result.legibility.target.replace(/\n/g, ' / ')}”`;
-  services.log.info(`Letterpress: drew ${target} on ${original} → ${placed}; OCR reads ${JSON.stringify(result.legibility.ocrText)}`);
   if (result.legibility.exactMatch) {
     void vscode.window.showInformationMessage(`Letterpress: ${placedName}: ${target} drawn, and it reads exactly.`, 'Open Gallery').then((choice) => {
       if (choice) void vscode.commands.executeCommand('letterpress.openGallery');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GalleryJobs } from '../extension/gallery/galleryJobs.ts';
-import type { GalleryJobHandle, GalleryJobOutputs } from '../extension/gallery/galleryJobs.ts';
+import type { DrawTextJobRequest, GalleryJobHandle, GalleryJobOutputs } from '../extension/gallery/galleryJobs.ts';
 import { isJobView } from '../webview/protocol.ts';
 import type { GenerationRequest, JobView } from '../webview/protocol.ts';
 import type { ProgressEvent } from '../runtime/generationTypes.ts';
@@ -42,19 +42,25 @@ class FakeJob implements GalleryJobHandle {
 function setup() {
   let clock = 1000;
   const made: FakeJob[] = [];
+  const drawRequests: DrawTextJobRequest[] = [];
+  const make = () => {
+    const job = new FakeJob(`job-${made.length + 1}`);
+    made.push(job);
+    return job;
+  };
   const jobs = new GalleryJobs(
     {
-      generate: () => {
-        const job = new FakeJob(`job-${made.length + 1}`);
-        made.push(job);
-        return job;
+      generate: make,
+      drawText: (request) => {
+        drawRequests.push(request);
+        return make();
       },
     },
     () => clock,
   );
   const updates: JobView[] = [];
   jobs.onDidUpdate((job) => updates.push(job));
-  return { jobs, made, updates, tick: (ms: number) => (clock += ms) };
+  return { jobs, made, updates, drawRequests, tick: (ms: number) => (clock += ms) };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -170,4 +176,53 @@ test('between the steps the row says when the text is read, scored and drawn', (
   assert.equal(updates.at(-1)?.state, 'running');
   job.emit({ status: 'step', step: 1, total: 4, image: 2, elapsedMs: 20 });
   assert.equal(updates.at(-1)?.detail, undefined, 'the next step replaces it');
+});
+
+test('Fix text runs as a job of the list: queued, "Drawing “OPEN”…", done with the new image, every update valid', async () => {
+  const { jobs, made, updates, drawRequests, tick } = setup();
+  assert.equal(jobs.canDrawText, true);
+  const view = jobs.drawText({ source: 'assets/generated/sign.png', path: '/ws/assets/generated/sign.png', target: 'OPEN\n24/7' });
+  assert.deepEqual(drawRequests, [{ source: 'assets/generated/sign.png', path: '/ws/assets/generated/sign.png', target: 'OPEN\n24/7' }]);
+  assert.equal(view.kind, 'drawText');
+  assert.equal(view.state, 'queued');
+  assert.ok(!('path' in view && view.path), 'the absolute path stays on the host');
+  const job = made[0]!;
+  job.emit({ status: 'legibility', phase: 'read', candidate: 0, candidates: 1 });
+  assert.equal(updates.at(-1)?.state, 'running');
+  assert.equal(updates.at(-1)?.detail, 'Reading the text of sign.png…');
+  tick(700);
+  job.emit({ status: 'legibility', phase: 'draw', candidate: 0, candidates: 1 });
+  assert.equal(updates.at(-1)?.detail, 'Drawing “OPEN / 24/7”…');
+  assert.equal(updates.at(-1)?.elapsedMs, 700);
+  job.resolve({ outputs: ['assets/generated/sign-text.png'] });
+  await settle();
+  const done = updates.at(-1)!;
+  assert.equal(done.state, 'done');
+  assert.deepEqual(done.outputs, ['assets/generated/sign-text.png']);
+  assert.equal(done.detail, undefined);
+  for (const update of updates) assert.ok(isJobView(update), JSON.stringify(update));
+});
+
+test('a Fix text job can be cancelled, and a failure keeps the runtime\'s message', async () => {
+  const { jobs, made, updates } = setup();
+  const first = jobs.drawText({ source: 'a.png', path: '/ws/a.png', target: 'OPEN' });
+  assert.equal(jobs.cancel(first.jobId), true);
+  assert.equal(made[0]!.cancelled, true);
+  made[0]!.reject(Object.assign(new Error('Cancelled.'), { code: 'cancelled' }));
+  const second = jobs.drawText({ source: 'b.png', path: '/ws/b.png', target: 'OPEN' });
+  made[1]!.reject(new Error('b.png is not a PNG image.'));
+  await settle();
+  assert.equal(jobs.list().find((j) => j.jobId === first.jobId)?.state, 'cancelled');
+  const failed = jobs.list().find((j) => j.jobId === second.jobId)!;
+  assert.equal(failed.state, 'failed');
+  assert.equal(failed.error, 'b.png is not a PNG image.');
+  for (const update of updates) assert.ok(isJobView(update), JSON.stringify(update));
+});
+
+test('without a drawing backend Fix text cannot run as a job', () => {
+  const jobs = new GalleryJobs({ generate: () => new FakeJob('g') });
+  assert.equal(jobs.canDrawText, false);
+  const view = jobs.drawText({ source: 'a.png', path: '/ws/a.png', target: 'OPEN' });
+  assert.equal(view.state, 'failed');
+  assert.equal(view.kind, 'drawText');
 });

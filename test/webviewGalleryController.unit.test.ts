@@ -14,7 +14,7 @@ import {
   SubmitJob,
   TokensCounted,
 } from '../webview/protocol.ts';
-import type { GalleryConfig, GalleryImage, GalleryLegibility, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
+import type { GalleryConfig, GalleryImage, GalleryLegibility, GenerateJobView, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
 
 class FakeHost {
   readonly sent: WebviewToHostMessage[] = [];
@@ -82,7 +82,7 @@ const request: GenerationRequest = {
   numImages: 1,
 };
 
-function job(patch: Partial<JobView>): JobView {
+function job(patch: Partial<GenerateJobView>): GenerateJobView {
   return { jobId: 'j1', request, state: 'queued', step: 0, totalSteps: 4, image: 0, elapsedMs: 0, outputs: [], ...patch };
 }
 

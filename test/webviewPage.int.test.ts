@@ -313,3 +313,38 @@ test('Fix text is a card button only where OCR did not read the text exactly', a
   const fixes = (await posted('gallery/image/act')).filter((p) => p.action === 'drawText');
   assert.deepEqual(fixes, [{ id: 'assets/generated/best.png', action: 'drawText' }]);
 });
+
+test('a Fix text job has its own row: what it draws on which image, its stage, Cancel, then the drawn image or the error', async () => {
+  const drawing: JobView = {
+    jobId: 'job-draw',
+    kind: 'drawText',
+    drawText: { source: 'assets/generated/best.png', target: '<b>OPEN</b>\n24/7' },
+    state: 'queued',
+    step: 0,
+    totalSteps: 0,
+    image: 0,
+    elapsedMs: 0,
+    outputs: [],
+  };
+  await send(JobUpdated.create({ job: drawing }));
+  const row = page.locator('.job[data-job-id="job-draw"]');
+  await row.waitFor();
+  assert.equal(await row.locator('.job-prompt').textContent(), 'Fix text on best.png: “<b>OPEN</b> / 24/7”');
+  assert.equal(await row.getAttribute('data-kind'), 'drawText');
+  await send(JobUpdated.create({ job: { ...drawing, state: 'running', detail: 'Drawing “<b>OPEN</b> / 24/7”…', elapsedMs: 400 } }));
+  await row.locator('.job-state', { hasText: 'Drawing' }).waitFor();
+  assert.equal(await row.locator('.job-progress').textContent(), 'Drawing “<b>OPEN</b> / 24/7”…');
+  assert.equal(await row.locator('progress').evaluate((bar: HTMLProgressElement) => bar.position), -1, 'no steps: an indeterminate bar');
+  assert.equal(await page.locator('main b').count(), 0, 'the text stays text');
+  await row.locator('button[data-action="cancel"]').click();
+  assert.deepEqual((await posted('gallery/job/cancel')).at(-1), { jobId: 'job-draw' });
+  await send(JobUpdated.create({ job: { ...drawing, state: 'done', outputs: ['assets/generated/drawn.png'] } }));
+  await row.locator('.job-progress', { hasText: '✓ exact (drawn)' }).waitFor();
+  assert.equal(await row.locator('.job-picture img').count(), 1);
+  assert.equal(await row.locator('button[data-action="cancel"]').count(), 0);
+  await page.screenshot({ path: join(artifacts, 'webview-draw-text-job.png') });
+  await send(JobUpdated.create({ job: { ...drawing, jobId: 'job-draw-2', state: 'failed', error: 'best.png is not a PNG image.' } }));
+  const failed = page.locator('.job[data-job-id="job-draw-2"]');
+  await failed.locator('.job-progress', { hasText: 'best.png is not a PNG image.' }).waitFor();
+  assert.equal(await failed.locator('.job-state').textContent(), 'Failed');
+});

@@ -4,6 +4,7 @@ import {
   CancelJob,
   CountTokens,
   ImagesChanged,
+  JobUpdated,
   PanelReady,
   RunImageAction,
   SubmitJob,
@@ -13,7 +14,7 @@ import {
   parseMessage,
   webviewToHost,
 } from '../webview/protocol.ts';
-import type { GalleryImage, GalleryLegibility, GenerationRequest } from '../webview/protocol.ts';
+import type { GalleryImage, GalleryLegibility, GenerationRequest, JobView } from '../webview/protocol.ts';
 
 const request: GenerationRequest = {
   prompt: 'a sign that says "OPEN"',
@@ -130,4 +131,24 @@ test('the webview drops images whose legibility record is malformed or out of bo
   }
   const raw = { method: ImagesChanged.method, params: { images: [{ ...galleryImage, legibility: 'exact' }] } };
   assert.equal(parseMessage(hostToWebview, raw), undefined);
+});
+
+test('a job update is either a generation (its request) or a drawing (its image and text), never both or neither', () => {
+  const fields = { jobId: 'j', state: 'running', step: 0, totalSteps: 0, image: 0, elapsedMs: 0, outputs: [] };
+  const drawing = { ...fields, kind: 'drawText', drawText: { source: 'assets/generated/sign.png', target: 'OPEN\n24/7' }, detail: 'Drawing “OPEN / 24/7”…' };
+  for (const job of [drawing, { ...fields, request }, { ...fields, kind: 'generate', request }]) {
+    assert.deepEqual(parseMessage(hostToWebview, JobUpdated.create({ job: structuredClone(job) as JobView })), JobUpdated.create({ job: job as JobView }));
+  }
+  for (const job of [
+    fields,
+    { ...drawing, request },
+    { ...fields, request, drawText: drawing.drawText },
+    { ...drawing, kind: 'paint' },
+    { ...drawing, drawText: { source: 'a.png', target: '  ' } },
+    { ...drawing, drawText: { source: 'a.png', target: 'x'.repeat(501) } },
+    { ...drawing, drawText: { source: 7, target: 'OPEN' } },
+    { ...drawing, kind: undefined },
+  ]) {
+    assert.equal(parseMessage(hostToWebview, { method: JobUpdated.method, params: { job } }), undefined, JSON.stringify(job));
+  }
 });

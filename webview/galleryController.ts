@@ -433,8 +433,15 @@ export function formatDuration(ms: number): string {
 
 /** Images the job samples: its images, or its candidates when it ranks several. */
 export function jobImageCount(job: JobView): number {
+  if (job.kind === 'drawText') return 1;
   const candidates = job.request.candidates ?? 1;
   return Math.max(job.request.numImages, candidates > 1 ? candidates : 1, job.image + (job.images ?? 1));
+}
+
+/** What the job row says the job is: the prompt, or "Fix text on sign.png: “OPEN”". */
+export function jobTitle(job: JobView): string {
+  if (job.kind === 'drawText') return `Fix text on ${job.drawText.source.split('/').pop()}: “${job.drawText.target.replace(/\s*\n\s*/g, ' / ')}”`;
+  return job.request.prompt;
 }
 
 /** Sampling steps done so far over all images; a batch advances several images per step. */
@@ -445,7 +452,7 @@ export function jobStepsDone(job: JobView): number {
 /** "Image 2/3 · ", "Images 1–4/8 · ", "Candidate 2/4 · ", or '' for a job of one image. */
 export function jobImageLabel(job: JobView): string {
   const count = jobImageCount(job);
-  if (count <= 1) return '';
+  if (count <= 1 || job.kind === 'drawText') return '';
   const noun = (job.request.candidates ?? 1) > 1 ? 'Candidate' : 'Image';
   const batch = job.images ?? 1;
   return batch > 1 ? `${noun}s ${job.image + 1}–${job.image + batch}/${count} · ` : `${noun} ${job.image + 1}/${count} · `;

@@ -1,7 +1,7 @@
 // Gallery webview entry point (browser). Renders GalleryController's state with plain DOM calls:
 // every text from a prompt or a file goes in through textContent or an attribute, never innerHTML,
 // so a prompt like `<img src=x onerror=…>` stays text.
-import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobStepsDone } from './galleryController.ts';
+import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobStepsDone, jobTitle } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
 import { jobLegibilitySummary, legibilityBadge } from './legibilityBadge.ts';
 import { candidateChoices, generationLimits } from './protocol.ts';
@@ -221,10 +221,16 @@ const stateLabels: Record<JobView['state'], string> = {
   cancelled: 'Cancelled',
 };
 
+function stateLabel(job: JobView): string {
+  return job.kind === 'drawText' && job.state === 'running' ? 'Drawing' : stateLabels[job.state];
+}
+
 function jobProgressText(job: JobView): string {
   if (job.state === 'loading') return job.detail ?? 'Loading the model…';
   if (job.state === 'done') return jobLegibilitySummary(job, controller.state.images);
   if (job.state !== 'running') return job.error ?? '';
+  // A drawing has no steps to count; its detail says what it is doing ("Drawing “OPEN”…").
+  if (job.kind === 'drawText') return job.detail ?? '';
   // Between the steps: decoding, reading the text with OCR, drawing it.
   if (job.detail) return `${jobImageLabel(job)}${job.detail} · ${formatDuration(job.elapsedMs)} elapsed`;
   const imagePart = jobImageLabel(job);
@@ -234,7 +240,7 @@ function jobProgressText(job: JobView): string {
 }
 
 function renderJob(job: JobView): HTMLElement {
-  const item = el('li', { class: `job ${job.state}`, 'data-job-id': job.jobId, 'data-state': job.state });
+  const item = el('li', { class: `job ${job.state}`, 'data-job-id': job.jobId, 'data-state': job.state, 'data-kind': job.kind ?? 'generate' });
   const picture = el('div', { class: 'job-picture' });
   const finished = job.outputs
     .map((id) => controller.state.images.find((image) => image.id === id))
@@ -254,14 +260,17 @@ function renderJob(job: JobView): HTMLElement {
   const body = el(
     'div',
     { class: 'job-body' },
-    el('div', { class: 'job-prompt' }, job.request.prompt),
-    el('div', { class: 'job-status' }, el('span', { class: 'job-state' }, stateLabels[job.state]), ' ', el('span', { class: 'job-progress' }, jobProgressText(job))),
+    el('div', { class: 'job-prompt' }, jobTitle(job)),
+    el('div', { class: 'job-status' }, el('span', { class: 'job-state' }, stateLabel(job)), ' ', el('span', { class: 'job-progress' }, jobProgressText(job))),
   );
-  if (job.state === 'running') {
+  if (job.state === 'running' && job.kind === 'drawText') {
+    // No steps: an indeterminate bar.
+    body.append(el('progress', { 'aria-label': 'Drawing the text' }));
+  } else if (job.state === 'running') {
     body.append(el('progress', { max: job.totalSteps * jobImageCount(job), value: jobStepsDone(job), 'aria-label': 'Steps done' }));
   }
   if (job.state === 'queued' || job.state === 'loading' || job.state === 'running') {
-    const cancel = el('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': `Cancel job: ${job.request.prompt}` }, 'Cancel');
+    const cancel = el('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': `Cancel job: ${jobTitle(job)}` }, 'Cancel');
     cancel.addEventListener('click', () => controller.cancel(job.jobId));
     body.append(cancel);
   }

@@ -216,11 +216,18 @@ export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
 export const jobStates = ['queued', 'loading', 'running', 'done', 'failed', 'cancelled'] as const;
 export type JobState = (typeof jobStates)[number];
 
-export interface JobView {
+/** A "Fix text" job: the exact text drawn over an image the gallery shows, as a new file beside it. */
+export interface DrawTextJobInfo {
+  /** Gallery id of the image drawn on. */
+  source: string;
+  /** The text drawn; line breaks make lines. */
+  target: string;
+}
+
+interface JobViewFields {
   jobId: string;
-  request: GenerationRequest;
   state: JobState;
-  /** Human-readable status of the loading phase ("Converting unet 3/10"). */
+  /** Human-readable status of the loading phase ("Converting unet 3/10") or between steps. */
   detail?: string;
   step: number;
   totalSteps: number;
@@ -238,12 +245,25 @@ export interface JobView {
   error?: string;
 }
 
+/** A generation job from the form, Regenerate or Vary. */
+export interface GenerateJobView extends JobViewFields {
+  kind?: 'generate';
+  request: GenerationRequest;
+}
+
+/** Drawing the exact text on an image ("Fix text"): no steps, one output. */
+export interface DrawTextJobView extends JobViewFields {
+  kind: 'drawText';
+  drawText: DrawTextJobInfo;
+}
+
+export type JobView = GenerateJobView | DrawTextJobView;
+
 const isDataPngUri: Check<string> = (v): v is string =>
   isString(v) && v.startsWith('data:image/png;base64,') && /^[A-Za-z0-9+/=]*$/.test(v.slice(22));
 
-export const isJobView: Check<JobView> = shape<JobView>({
+const isJobViewFields: Check<JobViewFields> = shape<JobViewFields>({
   jobId: isString,
-  request: isGenerationRequest,
   state: oneOf(jobStates),
   detail: optional(isString),
   step: isInteger,
@@ -256,6 +276,19 @@ export const isJobView: Check<JobView> = shape<JobView>({
   candidates: optional(arrayOf(isString)),
   error: optional(isString),
 });
+
+export const isDrawTextJobInfo: Check<DrawTextJobInfo> = shape<DrawTextJobInfo>({
+  source: isString,
+  target: (v): v is string => isString(v) && v.trim() !== '' && v.length <= generationLimits.textChars,
+});
+
+/** Exactly one of the two kinds: a generation job carries its request, a drawing job its text and image. */
+export const isJobView: Check<JobView> = (v): v is JobView => {
+  if (!isJobViewFields(v)) return false;
+  const job = v as JobViewFields & { kind?: unknown; request?: unknown; drawText?: unknown };
+  if (job.kind === 'drawText') return job.request === undefined && isDrawTextJobInfo(job.drawText);
+  return (job.kind === undefined || job.kind === 'generate') && job.drawText === undefined && isGenerationRequest(job.request);
+};
 
 export interface SchedulerOption {
   name: SchedulerName;

@@ -1,13 +1,15 @@
 // The gallery's jobs run through the extension's shared job queue and land in the output folder the
 // same way the commands' images do (readable name, never overwriting, atomic; losing candidates in
-// `candidates/`): this adapts the host's services to the panel's GalleryJobBackend.
+// `candidates/`): this adapts the host's services to the panel's GalleryJobBackend. "Fix text"
+// drawings go the same way, placed as the Draw Exact Text command places them.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { GenerateOptions, ProgressEvent } from '../../runtime/generationTypes.ts';
-import { RuntimeError } from '../../runtime/protocol.ts';
+import { isRuntimeError, RuntimeError } from '../../runtime/protocol.ts';
+import { drawAndPlace } from '../drawExactTextCommand.ts';
 import { Emitter } from '../emitter.ts';
 import { imagePresets } from '../imagePresets.ts';
 import { placeGeneratedImages } from '../generatedImagePlacement.ts';
@@ -17,7 +19,7 @@ import type { LetterpressServices } from '../services.ts';
 import { readSettings } from '../settings.ts';
 import { resolveOutputFolder } from '../workspacePaths.ts';
 import type { GenerationRequest } from '../../webview/protocol.ts';
-import type { GalleryJobBackend, GalleryJobHandle, GalleryJobOutputs } from './galleryJobs.ts';
+import type { DrawTextJobRequest, GalleryJobBackend, GalleryJobHandle, GalleryJobOutputs } from './galleryJobs.ts';
 
 export function createGalleryBackend(services: LetterpressServices): GalleryJobBackend {
   return {
@@ -25,6 +27,41 @@ export function createGalleryBackend(services: LetterpressServices): GalleryJobB
       const workspaceFolder = vscode.workspace.workspaceFolders?.[0];
       if (!workspaceFolder) throw new Error('Open a folder to generate images into it.');
       return startJob(services, workspaceFolder, request);
+    },
+    drawText(request) {
+      const workspaceFolder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(request.path)) ?? vscode.workspace.workspaceFolders?.[0];
+      if (!workspaceFolder) throw new Error('Open a folder first; the image with the text drawn on it is saved inside the workspace.');
+      return startDrawJob(services, workspaceFolder, request);
+    },
+  };
+}
+
+/** "Fix text" as a job of the panel: the command's drawing and placement, followed in the job row instead of a notification. */
+function startDrawJob(services: LetterpressServices, workspaceFolder: vscode.WorkspaceFolder, request: DrawTextJobRequest): GalleryJobHandle {
+  const progress = new Emitter<ProgressEvent>();
+  let cancelled = false;
+  let cancelRunning: (() => void) | undefined;
+  const root = workspaceFolder.uri.fsPath;
+  const result = drawAndPlace(services, { imagePath: request.path, target: request.target, workspaceFolder }, (job) => {
+    cancelRunning = () => job.cancel();
+    if (cancelled) job.cancel();
+    job.onProgress((event) => progress.fire(event));
+  })
+    .then(({ path }) => ({ outputs: [relative(root, path).split(sep).join('/')] }))
+    .catch((error: unknown) => {
+      if (!isRuntimeError(error, 'cancelled')) {
+        services.log.error(`Drawing the text on ${request.source} failed: ${error instanceof Error ? error.message : String(error)}${isRuntimeError(error) && error.detail ? `\n${error.detail}` : ''}`);
+      }
+      throw error;
+    })
+    .finally(() => progress.dispose());
+  return {
+    id: randomUUID(),
+    result,
+    onProgress: progress.event,
+    cancel() {
+      cancelled = true;
+      cancelRunning?.();
     },
   };
 }

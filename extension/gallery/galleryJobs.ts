@@ -2,7 +2,7 @@
 // webview draws, and remembers finished jobs for a while so a reopened panel still shows them.
 // Free of `vscode`; the backend that really runs jobs is passed in.
 import type { ProgressEvent } from '../../runtime/generationTypes.ts';
-import type { GenerationRequest, JobView } from '../../webview/protocol.ts';
+import type { DrawTextJobInfo, DrawTextJobView, GenerateJobView, GenerationRequest, JobView } from '../../webview/protocol.ts';
 
 /** Workspace-relative paths (forward slashes) of what a job wrote. */
 export interface GalleryJobOutputs {
@@ -19,8 +19,16 @@ export interface GalleryJobHandle {
   cancel(): void;
 }
 
+/** "Fix text" on a gallery image: the webview's view of it plus the file the index resolved. */
+export interface DrawTextJobRequest extends DrawTextJobInfo {
+  /** Absolute path of the image, from the gallery's index (never from the page). */
+  path: string;
+}
+
 export interface GalleryJobBackend {
   generate(request: GenerationRequest): GalleryJobHandle;
+  /** Absent where drawing runs only as the command's notification. */
+  drawText?(request: DrawTextJobRequest): GalleryJobHandle;
 }
 
 /** How many finished jobs stay listed under the form. */
@@ -48,15 +56,33 @@ export class GalleryJobs {
   }
 
   submit(request: GenerationRequest): JobView {
+    return this.start(() => this.backend.generate(request), (jobId) => this.blank(jobId, request));
+  }
+
+  get canDrawText(): boolean {
+    return this.backend.drawText !== undefined;
+  }
+
+  /** Draws the exact text on an image as a job of the list: queued behind generation, cancellable. */
+  drawText(request: DrawTextJobRequest): JobView {
+    const drawText: DrawTextJobInfo = { source: request.source, target: request.target };
+    const blank = (jobId: string): DrawTextJobView => ({ jobId, kind: 'drawText', drawText, state: 'queued', step: 0, totalSteps: 0, image: 0, elapsedMs: 0, outputs: [] });
+    return this.start(() => {
+      if (!this.backend.drawText) throw new Error('Drawing the exact text is not available in this window.');
+      return this.backend.drawText(request);
+    }, blank);
+  }
+
+  private start(run: () => GalleryJobHandle, blank: (jobId: string) => JobView): JobView {
     let handle: GalleryJobHandle;
     try {
-      handle = this.backend.generate(request);
+      handle = run();
     } catch (error) {
-      const failed = this.blank(`failed-${this.now()}-${this.jobs.size}`, request);
+      const failed = blank(`failed-${this.now()}-${this.jobs.size}`);
       return this.update({ ...failed, state: 'failed', error: errorText(error) });
     }
     this.handles.set(handle.id, handle);
-    const job = this.update(this.blank(handle.id, request));
+    const job = this.update(blank(handle.id));
     const subscription = handle.onProgress((event) => this.progress(handle.id, event));
     handle.result.then(
       ({ outputs, candidates }) =>
@@ -114,6 +140,12 @@ export class GalleryJobs {
         this.update({ ...job, state: 'loading', detail: `Loading ${event.component} on ${event.provider}` });
         break;
       case 'legibility': {
+        if (job.kind === 'drawText') {
+          // No steps: the time counts from the first thing the runtime does for it.
+          if (!this.startedAt.has(jobId)) this.startedAt.set(jobId, this.now());
+          this.update({ ...job, state: 'running', detail: drawTextDetail(job.drawText, event), elapsedMs: this.now() - this.startedAt.get(jobId)! });
+          break;
+        }
         const of = event.candidates > 1 ? ` of candidate ${event.candidate + 1}/${event.candidates}` : '';
         let detail: string;
         if (event.phase === 'read') detail = `Reading the text${of}`;
@@ -130,7 +162,7 @@ export class GalleryJobs {
     }
   }
 
-  private finish(jobId: string, patch: Pick<JobView, 'state'> & Partial<JobView>): void {
+  private finish(jobId: string, patch: Pick<JobView, 'state'> & Partial<Pick<JobView, 'outputs' | 'candidates' | 'error'>>): void {
     const job = this.jobs.get(jobId);
     this.handles.delete(jobId);
     if (!job) return;
@@ -152,6 +184,18 @@ export class GalleryJobs {
     const finished = [...this.jobs.values()].filter(isFinished);
     for (const job of finished.slice(0, Math.max(0, finished.length - keptFinishedJobs))) this.jobs.delete(job.jobId);
   }
+}
+
+/** The job row's line while the runtime works on a drawing: "Drawing “OPEN”…". */
+export function drawTextDetail(info: DrawTextJobInfo, event: Extract<ProgressEvent, { status: 'legibility' }>): string {
+  if (event.phase === 'read') return `Reading the text of ${info.source.split('/').pop()}…`;
+  if (event.phase === 'draw') return `Drawing ${quotedTarget(info.target)}…`;
+  return `Drawn: ${event.exactMatch ? '✓ exact' : `CER ${(event.cer ?? 1).toFixed(2)}`}`;
+}
+
+/** “OPEN” / “OPEN / 24/7” for a two-line text. */
+export function quotedTarget(target: string): string {
+  return `“${target.replace(/\s*\n\s*/g, ' / ')}”`;
 }
 
 function isFinished(job: JobView): boolean {

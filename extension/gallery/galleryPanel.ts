@@ -6,7 +6,7 @@ import { defaultOutputFolder, readSettings } from '../settings.ts';
 import { resolveInside, resolveOutputFolder } from '../workspacePaths.ts';
 import { exportChoices, exportFromGallery, exportsFolderOf, isExportInputError } from './galleryExport.ts';
 import type { ExportChoice } from './galleryExport.ts';
-import { drawExactTextCommand } from '../drawExactTextCommand.ts';
+import { askTextToDraw, drawExactTextCommand } from '../drawExactTextCommand.ts';
 import { imagePresets } from '../imagePresets.ts';
 import { GalleryIndex } from './galleryIndex.ts';
 import type { IndexedImage } from './galleryIndex.ts';
@@ -320,10 +320,23 @@ export class GalleryPanel implements vscode.Disposable {
         await this.exportImage(image);
         break;
       case 'drawText':
-        // The command asks for the text and places `<stem>-text.png` beside the image; the watcher adds its card.
-        await vscode.commands.executeCommand(drawExactTextCommand, uri);
+        await this.drawText(image, uri);
         break;
     }
+  }
+
+  /**
+   * Asks for the text as the command does, then draws it as a job of the panel's list, which shows
+   * `<stem>-text.png` when done. Without the panel's jobs, the command runs it in a notification.
+   */
+  private async drawText(image: IndexedImage, uri: vscode.Uri): Promise<void> {
+    if (!this.jobs?.canDrawText) {
+      await vscode.commands.executeCommand(drawExactTextCommand, uri);
+      return;
+    }
+    const target = await askTextToDraw(uri);
+    if (target === undefined) return;
+    this.jobs.drawText({ source: image.id, path: image.path, target });
   }
 
   private async exportImage(image: IndexedImage): Promise<void> {
