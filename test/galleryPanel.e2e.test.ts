@@ -188,7 +188,7 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     assert.equal(await gallery.locator('.card[data-id^="assets/generated/exports/"]').count(), 0);
   });
 
-  test('Fix text on a card whose text is off: <stem>-text.png appears beside it with the drawn badge', async () => {
+  test('Fix text on a card whose text is off: a job in the panel\'s list writes <stem>-text.png beside it, with the drawn badge', async () => {
     await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
     // A 256×256 image whose OCR record says the text came out wrong, as the runtime writes it.
     const pixels = new Float32Array(256 * 256 * 3).map((_, i) => ((i * 7) % 255) / 255);
@@ -202,14 +202,34 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const input = session.page.locator('.quick-input-widget', { hasText: 'Draw Exact Text on sign.png' }).locator('input').first();
     await input.waitFor({ state: 'visible', timeout: 30_000 });
     assert.equal(await input.inputValue(), 'FIX ME', 'prefilled with the text the image was meant to show');
+    // Every line the drawing's job row shows, however fast the runtime goes.
+    await gallery.locator('body').evaluate(() => {
+      const details = ((window as any).__drawDetails = [] as string[]);
+      new MutationObserver(() => {
+        const text = document.querySelector('.job[data-kind="drawText"][data-state="running"] .job-progress')?.textContent ?? '';
+        if (text && details.at(-1) !== text) details.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     // On the input itself: focus may still be in the image preview's frame, which swallows keys.
     await input.press('Enter');
+    // The drawing is a job of the panel's list, not a notification.
+    const row = gallery.locator('.job[data-kind="drawText"]');
+    await row.locator('.job-prompt', { hasText: 'Fix text on sign.png: “FIX ME”' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await gallery.locator('.job[data-kind="drawText"][data-state="done"], .job[data-kind="drawText"][data-state="failed"]').waitFor({ state: 'visible', timeout: 2 * minute });
+    assert.equal(await row.getAttribute('data-state'), 'done', (await row.textContent()) ?? '');
+    assert.equal(await session.page.locator('.notification-toast', { hasText: 'drawing “FIX ME”' }).count(), 0, 'no progress notification');
+    const details = await gallery.locator('body').evaluate(() => (window as any).__drawDetails as string[]);
+    assert.ok(details.includes('Drawing “FIX ME”…'), `the row said: ${details.join(' | ')}`);
     const drawn = join(session.workspace, 'assets/generated/sign-text.png');
-    await waitUntil(() => (existsSync(drawn) ? true : undefined), 2 * minute, 'sign-text.png to be written');
+    assert.ok(existsSync(drawn), 'sign-text.png is written beside sign.png');
     const chunks = readPngTextChunks(await readFile(drawn));
-    assert.equal(parseLegibilityChunk(chunks.letterpress ?? '')?.exactTextFallback, true);
+    const drawnRecord = parseLegibilityChunk(chunks.letterpress ?? '');
+    assert.equal(drawnRecord?.exactTextFallback, true);
     assert.equal(parseGenerationParameters(chunks.parameters ?? '').seed, 11, 'the generation parameters are kept');
-    await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
+    // Done: the row shows the new image and its score, as the card does.
+    await row.locator('.job-picture img').waitFor({ state: 'visible', timeout: minute });
+    const score = drawnRecord!.legibility.exactMatch ? '✓ exact' : `CER ${drawnRecord!.legibility.cer.toFixed(2)}`;
+    assert.equal(await row.locator('.job-progress').textContent(), `${score} (drawn)`);
     const badge = card('assets/generated/sign-text.png').locator('.badge.legibility');
     await badge.waitFor({ state: 'visible', timeout: minute });
     assert.equal(await badge.textContent(), '✓ text (drawn)');
@@ -277,6 +297,58 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     await card('assets/generated/from-cli.png').waitFor({ state: 'visible', timeout: 30_000 });
     await gallery.locator('#search').fill('cli');
     await waitUntil(async () => ((await gallery.locator('.card').count()) === 1 ? true : undefined), 10_000, 'the search to filter');
+    assert.deepEqual(dialogs, []);
+  });
+
+  test('card actions: Open, Copy path, Copy prompt, Reveal, Regenerate (same image) and Vary (another seed)', async () => {
+    await gallery.locator('#search').fill('');
+    const source = card('assets/generated/gallery.png');
+    const page = session.page;
+    // code-server writes the clipboard through the browser's Clipboard API; the test reads it back the same way.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+    const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+    await page.evaluate(() => navigator.clipboard.writeText('before'));
+
+    await source.locator('button[data-action="copyPath"]').click();
+    assert.equal(await waitUntil(async () => ((await clipboard()) !== 'before' ? clipboard() : undefined), 10_000, 'the path on the clipboard'), 'assets/generated/gallery.png');
+    await source.locator('button[data-action="copyPrompt"]').click();
+    assert.equal(
+      await waitUntil(async () => ((await clipboard()) !== 'assets/generated/gallery.png' ? clipboard() : undefined), 10_000, 'the prompt on the clipboard'),
+      'a sign that says "GALLERY"',
+    );
+
+    await source.locator('button[data-action="reveal"]').click();
+    await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'gallery.png' }).waitFor({ state: 'visible', timeout: 30_000 });
+
+    await source.locator('button[data-action="open"]').click();
+    await page.locator('.tab.active', { hasText: 'gallery.png' }).waitFor({ state: 'visible', timeout: 30_000 });
+    // VS Code's image preview shows the file in its own webview.
+    await page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame').locator('img').first().waitFor({ state: 'visible', timeout: 30_000 });
+    await session.screenshot('9-opened');
+    assert.equal(await page.locator('.notification-toast .codicon-error').count(), 0, 'no action reported an error');
+
+    const original = readPngTextChunks(await readFile(join(session.workspace, 'assets/generated/gallery.png')));
+    const generated = async (action: 'regenerate' | 'vary', file: string) => {
+      await page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
+      await source.locator(`button[data-action="${action}"]`).click();
+      const path = join(session.workspace, 'assets/generated', file);
+      await waitUntil(() => (existsSync(path) ? true : undefined), 3 * minute, `${file} to be written`);
+      await card(`assets/generated/${file}`).waitFor({ state: 'visible', timeout: minute });
+      return { chunks: readPngTextChunks(await readFile(path)), path };
+    };
+    const again = await generated('regenerate', 'gallery-2.png');
+    assert.equal(again.chunks.parameters, original.parameters, 'Regenerate: the same prompt, settings and seed');
+    assert.equal(parseLegibilityChunk(again.chunks.letterpress ?? '')?.legibility.target, 'GALLERY', 'the text checked again');
+    const pixels = async (path: string) => (await sharp(path).raw().toBuffer());
+    assert.ok((await pixels(again.path)).equals(await pixels(join(session.workspace, 'assets/generated/gallery.png'))), 'the same seed gives the same image');
+
+    const varied = await generated('vary', 'gallery-3.png');
+    const before = parseGenerationParameters(original.parameters ?? '');
+    const after = parseGenerationParameters(varied.chunks.parameters ?? '');
+    assert.notEqual(after.seed, before.seed, 'Vary draws another seed');
+    assert.deepEqual({ ...after, seed: before.seed, fields: { ...after.fields, Seed: before.fields.Seed } }, before, 'Vary keeps every other setting');
+    await session.screenshot('10-regenerated-varied');
+    assert.equal(await page.locator('.notification-toast .codicon-error').count(), 0);
     assert.deepEqual(dialogs, []);
   });
 });
