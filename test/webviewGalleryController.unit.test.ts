@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GalleryController, estimateRemainingMs, formatDuration, jobImageLabel } from '../webview/galleryController.ts';
+import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobTitle } from '../webview/galleryController.ts';
 import { isGenerationRequest } from '../webview/protocol.ts';
 import {
   CancelJob,
@@ -14,7 +14,7 @@ import {
   SubmitJob,
   TokensCounted,
 } from '../webview/protocol.ts';
-import type { GalleryConfig, GalleryImage, GalleryLegibility, GenerateJobView, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
+import type { DrawTextJobView, GalleryConfig, GalleryImage, GalleryLegibility, GenerateJobView, GenerationRequest, JobView, WebviewToHostMessage } from '../webview/protocol.ts';
 
 class FakeHost {
   readonly sent: WebviewToHostMessage[] = [];
@@ -461,4 +461,28 @@ test('a losing candidate follows the image its job kept, though placed a moment 
     }),
   );
   assert.deepEqual(controller.state.images.map((i) => i.id), ['a/newer.png', 'a/hi.png', 'a/candidates/hi-seed-6.png', 'a/older.png']);
+});
+
+test('a Fix text job is titled by its image and text and counts as one image with no steps', () => {
+  const drawing: DrawTextJobView = {
+    jobId: 'd1',
+    kind: 'drawText',
+    drawText: { source: 'assets/generated/signs/shop.png', target: 'OPEN\n24/7' },
+    state: 'running',
+    step: 0,
+    totalSteps: 0,
+    image: 0,
+    elapsedMs: 300,
+    outputs: [],
+  };
+  assert.equal(jobTitle(drawing), 'Fix text on shop.png: “OPEN / 24/7”');
+  assert.equal(jobTitle(job({})), request.prompt);
+  assert.equal(jobImageCount(drawing), 1);
+  assert.equal(jobImageLabel(drawing), '');
+  assert.equal(estimateRemainingMs(drawing), undefined);
+  // A drawing among generation jobs: the list keeps both, newest first.
+  const { controller } = started();
+  controller.receive(JobUpdated.create({ job: job({ jobId: 'g1' }) }));
+  controller.receive(JobUpdated.create({ job: drawing }));
+  assert.deepEqual(controller.state.jobs.map((j) => j.kind ?? 'generate'), ['drawText', 'generate']);
 });
