@@ -26,6 +26,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'Icons + favicon.ico, banner crops or a transparent PNG from an image (--input --preset --out-dir)',
     load: async () => (await import('./cli/exportCommand.ts')).runExportCommand,
   },
+  'draw-text': {
+    summary: 'Draw exact text on an existing PNG and print what OCR reads back (--image --text --out --text-position --force)',
+    load: async () => (await import('./cli/drawTextCommand.ts')).runDrawTextCommand,
+  },
 };
 
 function usage(): string {

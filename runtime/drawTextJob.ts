@@ -7,7 +7,7 @@ import { basename, extname, isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
 import { FileExistsError, writeNewFiles } from './export/writeNewFiles.ts';
 import type { ProgressListener } from './generationTypes.ts';
-import { applyExactTextFallback } from './legibility/exactTextFallback.ts';
+import { applyExactTextFallback, type TextPosition } from './legibility/exactTextFallback.ts';
 import { maxTargetChars, textPositions } from './legibility/legibilityLimits.ts';
 import { describeScore } from './legibility/legibleJob.ts';
 import type { LegibilityRecord, LegibilityScore } from './legibility/legibilityScore.ts';
@@ -111,22 +111,32 @@ export function drawnFileName(input: string): string {
   return `${stem}-text.png`;
 }
 
-export async function runDrawTextJob(
-  reader: OcrReader,
-  params: DrawTextParams,
-  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
-): Promise<DrawTextResult> {
-  const { signal, onProgress } = hooks;
-  const target = checkDrawTarget(params.target);
-  if (params.position !== undefined && !textPositions.includes(params.position)) {
-    throw new RuntimeError('invalidParams', `text position must be one of ${textPositions.join(', ')}`);
-  }
-  if (typeof params.outputDir !== 'string' || !isAbsolute(params.outputDir)) throw new RuntimeError('invalidParams', 'the output folder must be an absolute path');
-  const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
-  if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
+/** A drawn image, not yet written anywhere. */
+export interface DrawnTextImage {
+  /** The new PNG: the input's text chunks (generation parameters) kept, a drawn `letterpress` record added. */
+  png: Buffer;
+  /** OCR's read-back of the drawn image. */
+  score: LegibilityScore;
+  width: number;
+  height: number;
+}
 
-  const input = await readInputPng(params.input);
-  const name = basename(params.input);
+/**
+ * The exact-text fallback on an existing PNG, shared by the runtime request and `letterpress
+ * draw-text`: the input is checked (user errors name it), placed by its own OCR record when that
+ * scored the same text, else read first, drawn and read back. `target` must have been through
+ * checkDrawTarget.
+ */
+export async function drawTextOnImage(
+  reader: OcrReader,
+  inputPath: unknown,
+  target: string,
+  position: TextPosition | undefined,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
+): Promise<DrawnTextImage> {
+  const { signal, onProgress } = hooks;
+  const input = await readInputPng(inputPath);
+  const name = basename(inputPath as string);
   const chunks = textChunksOf(input, name);
   const { width, height } = await imageSize(input, name);
   signal.throwIfAborted();
@@ -139,7 +149,7 @@ export async function runDrawTextJob(
     signal.throwIfAborted();
   }
   onProgress({ status: 'legibility', phase: 'draw', candidate: 0, candidates: 1 });
-  const fallback = await applyExactTextFallback(reader, input, target, { score, position: params.position });
+  const fallback = await applyExactTextFallback(reader, input, target, { score, position });
   signal.throwIfAborted();
 
   // sharp drops text chunks: the generation parameters (and any other tool's notes) come back; the
@@ -149,6 +159,23 @@ export async function runDrawTextJob(
     if (key !== legibilityChunkKey) png = addPngTextChunk(png, key, text);
   }
   png = addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true }));
+  return { png, score: fallback.score, width, height };
+}
+
+export async function runDrawTextJob(
+  reader: OcrReader,
+  params: DrawTextParams,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
+): Promise<DrawTextResult> {
+  const target = checkDrawTarget(params.target);
+  if (params.position !== undefined && !textPositions.includes(params.position)) {
+    throw new RuntimeError('invalidParams', `text position must be one of ${textPositions.join(', ')}`);
+  }
+  if (typeof params.outputDir !== 'string' || !isAbsolute(params.outputDir)) throw new RuntimeError('invalidParams', 'the output folder must be an absolute path');
+  const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
+  if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
+
+  const { png, score, width, height } = await drawTextOnImage(reader, params.input, target, params.position, hooks);
   const file = join(params.outputDir, drawnFileName(params.input));
   try {
     await writeNewFiles([{ path: file, data: png }]);
@@ -156,7 +183,7 @@ export async function runDrawTextJob(
     if (error instanceof FileExistsError) throw new RuntimeError('userError', `${file} already exists; it was left as it is`);
     throw error;
   }
-  hooks.log(`drew the text on ${name}: ${describeScore(fallback.score)}`);
-  onProgress({ status: 'done' });
-  return { file, width, height, legibility: imageLegibility(fallback.score, { exactTextFallback: true, candidateCount: 1 }) };
+  hooks.log(`drew the text on ${basename(params.input)}: ${describeScore(score)}`);
+  hooks.onProgress({ status: 'done' });
+  return { file, width, height, legibility: imageLegibility(score, { exactTextFallback: true, candidateCount: 1 }) };
 }

@@ -1,7 +1,7 @@
 // `letterpress generate`: one text-to-image job from the command line, written as PNG files with
 // the generation parameters embedded (and optionally the raw float image as safetensors).
 import { randomInt } from 'node:crypto';
-import { link, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { env as ortEnv } from 'onnxruntime-node';
@@ -13,6 +13,7 @@ import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
+import { pathExists, placeFile, tempPathFor } from './placeOutputFile.ts';
 
 const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]
 
@@ -68,30 +69,6 @@ function outputPaths(out: string, count: number): string[] {
   const ext = extname(out) || '.png';
   const stem = join(dirname(out), basename(out, extname(out)));
   return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${ext}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-}
-
-/** Moves a finished temporary file into place; without `force` an existing file is never replaced, even one that appeared meanwhile. */
-async function placeFile(temp: string, path: string, force: boolean): Promise<void> {
-  try {
-    if (force) await rename(temp, path);
-    else await link(temp, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${path} already exists; use --force to overwrite it`);
-    throw error;
-  } finally {
-    await rm(temp, { force: true });
-  }
 }
 
 interface InitialLatents {
@@ -267,7 +244,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   const candidatePath = (candidateSeed: number) => `${join(dirname(out), basename(out, extname(out)))}-candidate-${candidateSeed}${extname(out) || '.png'}`;
   const candidatePaths = v['keep-candidates'] && plan.request ? Array.from({ length: plan.request.candidates }, (_, i) => candidatePath(seed + i)) : [];
   for (const path of [...pngPaths, ...candidatePaths, ...(v.raw ? [v.raw] : [])]) {
-    if (!force && (await exists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
+    if (!force && (await pathExists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
   }
 
   const onProgress = progressPrinter();
