@@ -7,6 +7,7 @@ import type { ProgressEvent } from '../runtime/generationTypes.ts';
 import { ContentHasher } from '../runtime/modelStore/contentHasher.ts';
 import { formatBytes } from '../runtime/modelStore/diskSpace.ts';
 import { DownloadProgress } from '../runtime/modelStore/downloadProgress.ts';
+import { runParallelDownloads } from '../runtime/modelStore/parallelDownloads.ts';
 import { normalizeEtag } from '../runtime/modelStore/hubClient.ts';
 import { defaultHubCacheDir, hubEndpoint, isTruthyEnv, RepoCachePaths, unsafePathReason } from '../runtime/modelStore/hubPaths.ts';
 
@@ -173,5 +174,78 @@ describe('download progress with several files in flight', () => {
       ['a', 600],
       ['b', 2_000],
     ]);
+  });
+});
+
+describe('parallel download scheduling', () => {
+  const file = (path: string, size: number, lfs: boolean) => ({ path, size, ...(lfs ? { sha256: 'x' } : {}) });
+  const files = [file('a.json', 1, false), file('b.json', 2, false), file('te', 50, true), file('unet', 300, true), file('vae', 10, true)];
+
+  /** Runs the schedule with fetches that finish when the test says; records starts. */
+  function scheduled(limit: number, fail?: string) {
+    const started: string[] = [];
+    const settled: string[] = [];
+    const pending = new Map<string, () => void>();
+    const done = runParallelDownloads(files, { limit }, (f, signal) => {
+      started.push(f.path);
+      return new Promise<void>((resolve, reject) => {
+        let over = false;
+        signal.addEventListener('abort', () => {
+          if (over) return;
+          over = true;
+          // A cancelled download takes a moment to close its file and release its lock.
+          setTimeout(() => {
+            settled.push(`${f.path} cancelled`);
+            reject(signal.reason);
+          }, 20);
+        });
+        pending.set(f.path, () => {
+          over = true;
+          settled.push(f.path);
+          if (f.path === fail) reject(new Error(`${f.path} is corrupt`));
+          else resolve();
+        });
+      });
+    });
+    const finish = async (path: string) => {
+      pending.get(path)!();
+      await new Promise((r) => setImmediate(r));
+    };
+    return { started, settled, done, finish };
+  }
+
+  it('starts the small files in one lane and the weights largest first in the others, at most limit at once', async () => {
+    const run = scheduled(3);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(run.started, ['a.json', 'unet', 'te']);
+    await run.finish('a.json');
+    assert.deepEqual(run.started, ['a.json', 'unet', 'te', 'b.json']);
+    await run.finish('te');
+    assert.deepEqual(run.started.at(-1), 'vae');
+    for (const path of ['b.json', 'vae', 'unet']) await run.finish(path);
+    await run.done;
+    assert.equal(run.started.length, files.length);
+  });
+
+  it('with limit 1 fetches one file at a time, the small ones first', async () => {
+    const run = scheduled(1);
+    for (const path of ['a.json', 'b.json', 'unet', 'te', 'vae']) {
+      await new Promise((r) => setImmediate(r));
+      assert.equal(run.started.at(-1), path);
+      await run.finish(path);
+    }
+    await run.done;
+  });
+
+  it('after a failure starts nothing new, cancels the files in flight and throws that failure once all have settled', async () => {
+    const run = scheduled(3, 'te');
+    await new Promise((r) => setImmediate(r));
+    let thrown: unknown;
+    const outcome = run.done.catch((error: unknown) => (thrown = error));
+    await run.finish('te');
+    await outcome;
+    assert.match(String(thrown), /te is corrupt/);
+    assert.deepEqual(run.started, ['a.json', 'unet', 'te']);
+    assert.deepEqual(run.settled.sort(), ['a.json cancelled', 'te', 'unet cancelled']);
   });
 });
