@@ -2,6 +2,7 @@
 // registrations only; features live in their own modules.
 import type * as vscode from 'vscode';
 import { registerDrawExactTextCommand } from './drawExactTextCommand.ts';
+import { registerExportImageCommand } from './exportImageCommand.ts';
 import { registerGallery } from './gallery/registerGallery.ts';
 import { registerGenerateFromCommentCommand } from './generateFromCommentCommand.ts';
 import { registerGenerateImageCommand } from './generateImageCommand.ts';
@@ -14,6 +15,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerGenerateImageCommand(context, services);
   registerGenerateFromCommentCommand(context, services);
   registerDrawExactTextCommand(context, services);
+  registerExportImageCommand(context);
   registerGallery(context, services);
 }
 

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { faviconSizes, iconSizes } from '../runtime/export/iconSet.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
@@ -111,6 +112,15 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
       assert.deepEqual(record.candidates?.seeds, [42, 43]);
       for (const seed of [42, 43]) await waitForFile(`assets/generated/candidates/open-seed-${seed}.png`);
       await session.screenshot('1b-exact-text');
+
+      // Export Image… on the image open in the editor: the icon set lands in exports/open/.
+      await session.page.locator('.tab.active', { hasText: 'open.png' }).waitFor({ state: 'visible' });
+      await session.runCommand('Letterpress: Export Image…');
+      await session.pick('Icon set + favicon.ico');
+      const favicon = await readFile(await waitForFile('assets/generated/exports/open/favicon.ico'));
+      assert.deepEqual([favicon.readUInt16LE(2), favicon.readUInt16LE(4)], [1, faviconSizes.length], 'an icon resource with every favicon size');
+      for (const size of iconSizes) await waitForFile(`assets/generated/exports/open/icon-${size}x${size}.png`);
+      await session.page.locator('.notification-list-item', { hasText: 'Exported 8 files to assets/generated/exports/open' }).first().waitFor({ state: 'visible' });
     } finally {
       await session.updateSettings({ 'letterpress.candidates': 0, 'letterpress.exactTextFallback': false });
     }

@@ -188,10 +188,11 @@ export class CodeServerSession {
   async runCommand(title: string, attempts = 4): Promise<void> {
     const { page } = this;
     for (let attempt = 1; ; attempt++) {
-      const input = await this.openQuickInput('F1');
-      await input.fill(`>${title}`);
       const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
       try {
+        // Right after start-up the workbench can close the palette again as it settles: all of it retries.
+        const input = await this.openQuickInput('F1');
+        await input.fill(`>${title}`, { timeout: 8000 });
         await row.waitFor({ state: 'visible', timeout: 8000 });
       } catch (error) {
         if (attempt >= attempts) {
@@ -205,11 +206,19 @@ export class CodeServerSession {
     }
   }
 
-  /** Waits for a quick pick row containing `text`, then picks it. */
+  /**
+   * Waits for a quick pick row containing `text`, then picks it by typing `text` into the filter and
+   * pressing Enter once the focused row is that one. A click can land on another row when the list
+   * re-renders under the pointer (seen on a loaded machine: "Icon" picked "Banner").
+   */
   async pick(text: string): Promise<void> {
-    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+    const widget = this.page.locator('.quick-input-widget');
+    const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
     await row.waitFor({ state: 'visible' });
-    await row.click();
+    const input = widget.locator('input').first();
+    await input.fill(text);
+    await widget.locator('.quick-input-list .monaco-list-row.focused', { hasText: text }).first().waitFor({ state: 'visible' });
+    await input.press('Enter');
   }
 
   /** Waits for an input box whose title contains `title`, types `value` and presses Enter. */
