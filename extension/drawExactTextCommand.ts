@@ -17,6 +17,7 @@ import type { LetterpressServices } from './services.ts';
 import { readSettings } from './settings.ts';
 import { placeFileInFolder } from './workspaceWrite.ts';
 import { isInside, OutputPathError, resolveOutputFolder } from './workspacePaths.ts';
+import { pickImage } from './imagePicker.ts';
 
 export const drawExactTextCommand = 'letterpress.drawExactText';
 
@@ -29,29 +30,8 @@ export function registerDrawExactTextCommand(context: vscode.ExtensionContext, s
   );
 }
 
-/** The PNG shown in the active editor tab (VS Code's image preview), if any. */
-function activeImage(): vscode.Uri | undefined {
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom && input.uri.scheme === 'file' && /\.png$/i.test(input.uri.path)) return input.uri;
-  return undefined;
-}
-
-async function pickImage(): Promise<vscode.Uri | undefined> {
-  const active = activeImage();
-  if (active) return active;
-  const root = vscode.workspace.workspaceFolders?.[0];
-  const picked = await vscode.window.showOpenDialog({
-    title: 'Letterpress: Draw Exact Text on Image',
-    openLabel: 'Draw Text on It',
-    canSelectMany: false,
-    filters: { 'PNG images': ['png'] },
-    ...(root ? { defaultUri: vscode.Uri.joinPath(root.uri, readSettings(root.uri).outputFolder) } : {}),
-  });
-  return picked?.[0];
-}
-
 async function drawExactTextFlow(services: LetterpressServices, resource: vscode.Uri | undefined): Promise<void> {
-  const image = resource ?? (await pickImage());
+  const image = await pickImage(resource, { title: 'Letterpress: Draw Exact Text on Image', openLabel: 'Draw Text on It' });
   if (!image) return;
   if (image.scheme !== 'file') {
     void vscode.window.showErrorMessage('Letterpress: exact text can only be drawn on an image file on this machine.');

@@ -2,7 +2,7 @@
 // webview draws, and remembers finished jobs for a while so a reopened panel still shows them.
 // Free of `vscode`; the backend that really runs jobs is passed in.
 import type { ProgressEvent } from '../../runtime/generationTypes.ts';
-import type { DrawTextJobInfo, DrawTextJobView, GenerateJobView, GenerationRequest, JobView } from '../../webview/protocol.ts';
+import type { DrawTextJobInfo, DrawTextJobView, GenerationRequest, JobView } from '../../webview/protocol.ts';
 
 /** Workspace-relative paths (forward slashes) of what a job wrote. */
 export interface GalleryJobOutputs {

@@ -3,9 +3,7 @@
 import * as vscode from 'vscode';
 import { relative, resolve, sep } from 'node:path';
 import { defaultOutputFolder, readSettings } from '../settings.ts';
-import { resolveInside, resolveOutputFolder } from '../workspacePaths.ts';
-import { exportChoices, exportFromGallery, exportsFolderOf, isExportInputError } from './galleryExport.ts';
-import type { ExportChoice } from './galleryExport.ts';
+import { resolveInside } from '../workspacePaths.ts';
 import { askTextToDraw, drawExactTextCommand } from '../drawExactTextCommand.ts';
 import { imagePresets } from '../imagePresets.ts';
 import { GalleryIndex } from './galleryIndex.ts';
@@ -33,6 +31,7 @@ import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, Sc
 import { schedulerNames } from '../../runtime/generationTypes.ts';
 import { samplerDisplayName, schedulerNameForDisplayName } from '../../runtime/schedulers/createScheduler.ts';
 import type { SchedulerName } from '../../runtime/generationTypes.ts';
+import { exportImageInteractively } from '../exportImageCommand.ts';
 
 export const galleryViewType = 'letterpress.gallery';
 const galleryPollMs = 5000;
@@ -342,40 +341,7 @@ export class GalleryPanel implements vscode.Disposable {
   private async exportImage(image: IndexedImage): Promise<void> {
     const location = this.location;
     if (!location) return;
-    const picked = await vscode.window.showQuickPick(
-      exportChoices.map((choice) => ({ label: choice.label, detail: choice.detail, choice })),
-      { title: `Export ${image.name}`, placeHolder: 'What to make from this image' },
-    );
-    if (!picked) return;
-    const choice: ExportChoice = picked.choice;
-    const root = location.workspaceFolder.uri.fsPath;
-    let result;
-    try {
-      result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Letterpress: exporting ${image.name}…` },
-        () =>
-          exportFromGallery({
-            input: image.path,
-            exportsFolder: exportsFolderOf(location.uri.fsPath),
-            choice,
-            // Each folder is checked against the workspace (and its links) before anything is written.
-            confine: (folder) => resolveOutputFolder(root, relative(root, folder)),
-          }),
-      );
-    } catch (error) {
-      if (!isExportInputError(error)) throw error;
-      void vscode.window.showErrorMessage(`Letterpress: could not export ${image.name} as "${choice.label}": ${error.message}`);
-      return;
-    }
-    const where = relative(root, result.folder).split(sep).join('/');
-    const count = result.files.length;
-    const notes = result.notes.length > 0 ? ` (${result.notes.join('; ')})` : '';
-    const reveal = 'Reveal in Explorer';
-    const answer = await vscode.window.showInformationMessage(`Exported ${count} ${count === 1 ? 'file' : 'files'} to ${where}${notes}`, reveal);
-    if (answer === reveal) {
-      const first = result.files[0]?.path;
-      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(first ?? result.folder));
-    }
+    await exportImageInteractively({ imagePath: image.path, workspaceRoot: location.workspaceFolder.uri.fsPath, outputFolder: location.uri.fsPath });
   }
 
   private async insertReference(image: IndexedImage, uri: vscode.Uri): Promise<void> {
