@@ -116,6 +116,9 @@ describe('letterpress download (child processes)', () => {
       assert.equal(a.code, 0, a.stderr);
       assert.equal(b.code, 0, b.stderr);
       assert.match(b.stderr, new RegExp(`Waiting for another Letterpress process \\(pid ${first.child.pid}\\) that is downloading text_encoder/model.safetensors`));
+      // The files the first process fetched count in the second one's progress, which ends complete.
+      const totals = [...b.stderr.matchAll(/\| total (\S+ \S+)\/(\S+ \S+)/g)].at(-1);
+      assert.ok(totals && totals[1] === totals[2], `the second process's progress ends at ${totals?.[0]}`);
       // Progress lines say when other files are in flight beside the one named.
       assert.match(a.stderr, /^\S+ [\d.]+ (?:bytes|[KMGT]B)\/[\d.]+ (?:bytes|[KMGT]B) \(\+\d more\) \| total /m);
       const snapshot = join(cache.dir, repoFolder, 'snapshots', fresh.main());

@@ -64,8 +64,10 @@ function newHasher(file: RemoteFile): ContentHasher {
 export async function downloadBlob(file: RemoteFile, context: BlobDownloadContext): Promise<string> {
   const { paths, signal } = context;
   const blobPath = paths.blob(file.etag);
-  // Another process may have fetched it since the download was planned.
-  const alreadyDone = () => context.inProgressTotal !== false && context.progress.fileAlreadyDone(file.path, file.size);
+  // Another process may have fetched it since the download was planned: its bytes count as done.
+  const alreadyDone = () => {
+    if (context.inProgressTotal !== false) context.progress.fileAlreadyDone(file.path, file.size);
+  };
   if ((await sizeOf(blobPath)) === file.size) {
     alreadyDone();
     return blobPath;
