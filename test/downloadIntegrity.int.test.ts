@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { resolveModel } from '../runtime/modelStore/resolveModel.ts';
-import { assertSameAsFixture, type HubFault, type HubServer, makeTempDir, sha256Hex, startHubServer } from './hubServer.ts';
+import { assertSameAsFixture, type HubFault, type HubServer, makeTempDir, sha256Hex, hubPerTest } from './hubServer.ts';
 
 const repoFolder = 'models--letterpress-test--tiny-sd2';
 const lfsFile = 'text_encoder/model.safetensors';
@@ -16,13 +16,9 @@ const smallFile = 'unet/config.json';
 describe('download integrity', () => {
   let server: HubServer;
   let cache: ReturnType<typeof makeTempDir>;
-  beforeEach(async () => {
-    server = await startHubServer();
-    cache = makeTempDir();
-  });
-  afterEach(async () => {
-    await server.close();
-    cache.remove();
+  hubPerTest((s, c) => {
+    server = s;
+    cache = c;
   });
 
   const run = () => resolveModel({ model: server.repoId, cacheDir: cache.dir, endpoint: server.endpoint });

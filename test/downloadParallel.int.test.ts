@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ProgressEvent } from '../runtime/generationTypes.ts';
 import type { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
 import { resolveModel, type ResolveModelOptions } from '../runtime/modelStore/resolveModel.ts';
-import { assertSameAsFixture, type HubServer, makeTempDir, type RecordedRequest, startHubServer } from './hubServer.ts';
+import { assertSameAsFixture, type HubServer, makeTempDir, type RecordedRequest, hubPerTest } from './hubServer.ts';
 
 const repoFolder = 'models--letterpress-test--tiny-sd2';
 const weights = ['unet/diffusion_pytorch_model.safetensors', 'text_encoder/model.safetensors', 'vae/diffusion_pytorch_model.safetensors'];
@@ -19,13 +19,9 @@ type DownloadEvent = Extract<ProgressEvent, { status: 'download' }>;
 describe('parallel downloads', () => {
   let server: HubServer;
   let cache: ReturnType<typeof makeTempDir>;
-  beforeEach(async () => {
-    server = await startHubServer();
-    cache = makeTempDir();
-  });
-  afterEach(async () => {
-    await server.close();
-    cache.remove();
+  hubPerTest((s, c) => {
+    server = s;
+    cache = c;
   });
 
   const blobsDir = () => join(cache.dir, repoFolder, 'blobs');

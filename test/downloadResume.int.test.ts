@@ -3,23 +3,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { resolveModel } from '../runtime/modelStore/resolveModel.ts';
-import { assertSameAsFixture, type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
+import { assertSameAsFixture, type HubServer, makeTempDir, hubPerTest } from './hubServer.ts';
 
 const lfsFile = 'unet/diffusion_pytorch_model.safetensors';
 
 describe('download resume', () => {
   let server: HubServer;
   let cache: ReturnType<typeof makeTempDir>;
-  beforeEach(async () => {
-    server = await startHubServer();
-    cache = makeTempDir();
-  });
-  afterEach(async () => {
-    await server.close();
-    cache.remove();
+  hubPerTest((s, c) => {
+    server = s;
+    cache = c;
   });
 
   const blobsDir = () => join(cache.dir, 'models--letterpress-test--tiny-sd2', 'blobs');

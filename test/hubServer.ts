@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach } from 'node:test';
 import { tinyModelDir } from './fixturePaths.ts';
 import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
 
@@ -440,4 +441,22 @@ export function assertSameAsFixture(modelDir: string, fixtureDir = tinyModelDir)
     const expected = sha256Hex(readFileSync(join(fixtureDir, file)));
     assert.equal(got, expected, `${file} differs from the fixture`);
   }
+}
+
+/**
+ * A fresh hub stand-in and an empty cache folder for every test of the calling suite, handed to
+ * `use` before each test and closed and removed after it.
+ */
+export function hubPerTest(use: (server: HubServer, cache: ReturnType<typeof makeTempDir>) => void): void {
+  let server: HubServer | undefined;
+  let cache: ReturnType<typeof makeTempDir> | undefined;
+  beforeEach(async () => {
+    server = await startHubServer();
+    cache = makeTempDir();
+    use(server, cache);
+  });
+  afterEach(async () => {
+    await server?.close();
+    cache?.remove();
+  });
 }
