@@ -1,7 +1,6 @@
 // `letterpress convert --model <dir|repo id> [--device <d>] [--fp16] [--component <name>]`: converts
 // the model's safetensors to ONNX ahead of time (what the first generation would otherwise do) and
 // prints where each graph went. Already-converted components come straight from the cache.
-import { parseArgs } from 'node:util';
 import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, type DeviceSetting } from '../generationTypes.ts';
 import { findComponentFiles, ModelFilesError } from '../onnx/componentSource.ts';
@@ -13,6 +12,7 @@ import { conversionOptionsFor, usesFloat16Graphs } from '../pipeline/providerTun
 import { SafetensorsError } from '../safetensors/safetensorsFile.ts';
 import { CliError } from './cliError.ts';
 import { resolveCliModel } from './cliModel.ts';
+import { parseCliOptions } from './cliOptions.ts';
 
 const componentNames: ComponentName[] = ['text_encoder', 'unet', 'vae_decoder'];
 const usage =
@@ -31,32 +31,24 @@ async function providerFor(device: DeviceSetting): Promise<{ provider: Execution
 }
 
 export async function runConvertCommand(args: string[]): Promise<void> {
-  let values: { model?: string; device?: string; fp16?: boolean; component?: string[]; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string', short: 'm' },
-        device: { type: 'string' },
-        fp16: { type: 'boolean' },
-        component: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n${usage}`);
-  }
-  if (values.help) {
-    process.stdout.write(
-      `${usage}\nConverts the diffusers safetensors weights to the ONNX graphs \`letterpress generate --device <d>\` loads\n` +
+  const values = parseCliOptions(
+    args,
+    {
+      model: { type: 'string', short: 'm' },
+      device: { type: 'string' },
+      fp16: { type: 'boolean' },
+      component: { type: 'string', multiple: true },
+    },
+    {
+      usage,
+      help:
+        `${usage}\nConverts the diffusers safetensors weights to the ONNX graphs \`letterpress generate --device <d>\` loads\n` +
         `(float32, or float16 with --fp16 on a GPU provider; DirectML and CoreML get a UNet with plain attention),\n` +
         `cached in <model>/.letterpress/onnx, and prints one "component: path" line per graph. --device defaults to\n` +
-        `auto: the provider generation would pick on this machine.\n`,
-    );
-    return;
-  }
+        `auto: the provider generation would pick on this machine.`,
+    },
+  );
+  if (!values) return;
   if (!values.model) throw new CliError(`convert needs --model <model folder or hub repo id>\n${usage}`);
   const device = (values.device ?? 'auto') as DeviceSetting;
   if (!deviceSettings.includes(device)) {

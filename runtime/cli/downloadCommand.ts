@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { ModelStoreError } from '../modelStore/modelStoreError.ts';
 import { formatBytes } from '../modelStore/diskSpace.ts';
 import { defaultModelId, planModelDownload, resolveModel } from '../modelStore/resolveModel.ts';
 import { CliError } from './cliError.ts';
 import { downloadProgressPrinter } from './downloadProgressPrinter.ts';
+import { parseCliOptions } from './cliOptions.ts';
 
 const usage = `usage: letterpress download [--model <repo id or folder>] [--revision <rev>] [--cache-dir <dir>] [--refresh] [--dry-run]
 
@@ -17,28 +17,18 @@ as the last line of stdout. Progress goes to stderr.
 Environment: HF_TOKEN (private or gated models), HF_ENDPOINT, HF_HUB_OFFLINE=1 (cache only).`;
 
 export async function runDownloadCommand(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string' },
-        revision: { type: 'string' },
-        'cache-dir': { type: 'string' },
-        refresh: { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${usage}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return;
-  }
+  const values = parseCliOptions(
+    args,
+    {
+      model: { type: 'string' },
+      revision: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      refresh: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+    },
+    { usage },
+  );
+  if (!values) return;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);

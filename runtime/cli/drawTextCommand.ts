@@ -2,7 +2,6 @@
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { checkDrawTarget, drawTextOnImage } from '../drawTextJob.ts';
 import type { ProgressEvent } from '../generationTypes.ts';
 import type { TextPosition } from '../legibility/exactTextFallback.ts';
@@ -12,6 +11,7 @@ import { OcrReader } from '../legibility/ocrReader.ts';
 import { RuntimeError } from '../protocol.ts';
 import { CliError } from './cliError.ts';
 import { pathExists, placeFile, tempPathFor } from './placeOutputFile.ts';
+import { parseCliOptions } from './cliOptions.ts';
 
 const help = `usage: letterpress draw-text --image <in.png> --text <text> --out <out.png> [options]
 
@@ -50,28 +50,18 @@ function progressLine(event: ProgressEvent): string | undefined {
 }
 
 export async function runDrawTextCommand(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        image: { type: 'string', short: 'i' },
-        text: { type: 'string', short: 't' },
-        'text-position': { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        force: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${help}`);
-  }
-  if (values.help) {
-    process.stdout.write(help + '\n');
-    return;
-  }
+  const values = parseCliOptions(
+    args,
+    {
+      image: { type: 'string', short: 'i' },
+      text: { type: 'string', short: 't' },
+      'text-position': { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
+    },
+    { usage: help },
+  );
+  if (!values) return;
   if (!values.image) throw new CliError('draw-text needs --image <PNG file to draw on>');
   if (values.text === undefined) throw new CliError('draw-text needs --text <the exact text to draw>');
   if (!values.out) throw new CliError('draw-text needs --out <new PNG file>');

@@ -1,10 +1,10 @@
 // `letterpress export --input <image> --preset icons|banners|transparent --out-dir <dir>`
-import { parseArgs } from 'node:util';
 import type { CropStrategy } from '../export/iconSet.ts';
 import type { ExportPresetName } from '../export/exportPresets.ts';
 import { ExportInputError, exportPresetNames, runExport } from '../export/exportPresets.ts';
 import { FileExistsError } from '../export/writeNewFiles.ts';
 import { CliError } from './cliError.ts';
+import { parseCliOptions } from './cliOptions.ts';
 
 const help = `usage: letterpress export --input <image> --preset icons|banners|transparent --out-dir <dir> [options]
 
@@ -21,29 +21,19 @@ options:
 Existing files are never replaced: the export stops before writing anything.`;
 
 export async function runExportCommand(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        input: { type: 'string', short: 'i' },
-        preset: { type: 'string', short: 'p' },
-        'out-dir': { type: 'string', short: 'o' },
-        crop: { type: 'string' },
-        transparent: { type: 'boolean' },
-        tolerance: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${help}`);
-  }
-  if (values.help) {
-    process.stdout.write(help + '\n');
-    return;
-  }
+  const values = parseCliOptions(
+    args,
+    {
+      input: { type: 'string', short: 'i' },
+      preset: { type: 'string', short: 'p' },
+      'out-dir': { type: 'string', short: 'o' },
+      crop: { type: 'string' },
+      transparent: { type: 'boolean' },
+      tolerance: { type: 'string' },
+    },
+    { usage: help },
+  );
+  if (!values) return;
   if (!values.input) throw new CliError('export needs --input <image file>');
   if (!values.preset) throw new CliError(`export needs --preset (${exportPresetNames.join(', ')})`);
   if (!(exportPresetNames as readonly string[]).includes(values.preset)) {
