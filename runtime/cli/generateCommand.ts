@@ -3,7 +3,6 @@
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
@@ -14,6 +13,7 @@ import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
 import { pathExists, placeFile, tempPathFor } from './placeOutputFile.ts';
+import { parseCliOptions } from './cliOptions.ts';
 
 const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]
 
@@ -161,45 +161,35 @@ function progressPrinter(): (event: ProgressEvent) => void {
 }
 
 export async function runGenerateCommand(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        prompt: { type: 'string' },
-        'negative-prompt': { type: 'string' },
-        steps: { type: 'string' },
-        guidance: { type: 'string' },
-        scheduler: { type: 'string' },
-        width: { type: 'string' },
-        height: { type: 'string' },
-        seed: { type: 'string' },
-        'num-images': { type: 'string' },
-        'batch-size': { type: 'string' },
-        latents: { type: 'string' },
-        device: { type: 'string' },
-        fp16: { type: 'boolean' },
-        out: { type: 'string' },
-        raw: { type: 'string' },
-        force: { type: 'boolean' },
-        text: { type: 'string' },
-        candidates: { type: 'string' },
-        'exact-fallback': { type: 'boolean' },
-        'text-position': { type: 'string' },
-        'keep-candidates': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${usage}`);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(usage);
-    return;
-  }
+  const v = parseCliOptions(
+    args,
+    {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      'negative-prompt': { type: 'string' },
+      steps: { type: 'string' },
+      guidance: { type: 'string' },
+      scheduler: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      seed: { type: 'string' },
+      'num-images': { type: 'string' },
+      'batch-size': { type: 'string' },
+      latents: { type: 'string' },
+      device: { type: 'string' },
+      fp16: { type: 'boolean' },
+      out: { type: 'string' },
+      raw: { type: 'string' },
+      force: { type: 'boolean' },
+      text: { type: 'string' },
+      candidates: { type: 'string' },
+      'exact-fallback': { type: 'boolean' },
+      'text-position': { type: 'string' },
+      'keep-candidates': { type: 'boolean' },
+    },
+    { usage: usage.trimEnd() },
+  );
+  if (!v) return;
   if (v.prompt === undefined) throw new CliError(`--prompt is required\n\n${usage}`);
   if (!v.out) throw new CliError(`--out is required\n\n${usage}`);
   if (v.scheduler !== undefined && !schedulerNames.includes(v.scheduler as SchedulerName)) {
