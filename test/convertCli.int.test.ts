@@ -1,27 +1,16 @@
 // `letterpress convert` as a real child process on a copy of the tiny model.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { access, readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
 import { conversionOptionsFor, usesFloat16Graphs } from '../runtime/pipeline/providerTuning.ts';
 import { copyTinyModel, removeTempDirs } from './onnxTestSupport.ts';
+import { runLetterpress } from './cliProcess.ts';
 
 after(removeTempDirs);
-const run = promisify(execFile);
-const cli = resolve('runtime/cli.ts');
+const letterpress = (...args: string[]) => runLetterpress(args);
 
-async function letterpress(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 test('letterpress convert writes each component once and says where', async () => {
   const modelDir = await copyTinyModel();

@@ -1,32 +1,21 @@
 // `letterpress generate --candidates … --exact-fallback` as a user runs it, on the tiny fixture model,
 // with the written file read back by OCR in the test itself.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { promisify } from 'node:util';
 import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { runLetterpress as letterpress } from './cliProcess.ts';
 
-const run = promisify(execFile);
 const dirPromise = mkdtemp(join(tmpdir(), 'lp-exact-cli-'));
 after(async () => rm(await dirPromise, { recursive: true, force: true }));
 
-async function letterpress(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('generate --candidates 2 --exact-fallback writes an image that OCR reads as the quoted text', async () => {
   const out = join(await dirPromise, 'open.png');

@@ -1,18 +1,16 @@
 // `letterpress generate` as a user runs it: a real child process on the tiny fixture model.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
+import { runLetterpress as letterpress } from './cliProcess.ts';
 
-const run = promisify(execFile);
 let dir: string;
 
 before(async () => {
@@ -22,15 +20,6 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function letterpress(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('writes a PNG with the parameters chunk, progress on stderr, and refuses to overwrite it', async () => {
   const out = join(dir, 'sign.png');

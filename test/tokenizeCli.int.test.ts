@@ -1,31 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 import { makeTempDir, startHubServer } from './hubServer.ts';
+import { runLetterpress } from './cliProcess.ts';
 
-const run = promisify(execFile);
-const cli = resolve('runtime/cli.ts');
+const letterpress = (...args: string[]) => runLetterpress(args);
+const letterpressWithEnv = (env: Record<string, string>, ...args: string[]) => runLetterpress(args, env);
 
-// The real command line in a real child process (TypeScript through tsx, as the test runner uses).
-async function letterpress(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return letterpressWithEnv({}, ...args);
-}
 
-async function letterpressWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 const cases = JSON.parse(readFileSync(join(referenceDir, 'tokenizer-cases.json'), 'utf8')).cases as {
   prompt: string;

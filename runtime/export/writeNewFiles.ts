@@ -2,8 +2,9 @@
 // name is checked first, each file is written under a temporary name and then hard-linked to its
 // real name (which fails rather than replaces when the name exists), and the temporary name removed.
 import { randomBytes } from 'node:crypto';
-import { access, link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { pathExists } from '../pathExists.ts';
 
 export class FileExistsError extends Error {
   constructor(readonly paths: string[]) {
@@ -12,14 +13,6 @@ export class FileExistsError extends Error {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function placeNew(temp: string, path: string): Promise<void> {
   try {
@@ -29,7 +22,7 @@ async function placeNew(temp: string, path: string): Promise<void> {
     if (code === 'EEXIST') throw new FileExistsError([path]);
     // Some file systems (FAT, some network shares) have no hard links: check, then rename.
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'ENOSYS') throw error;
-    if (await exists(path)) throw new FileExistsError([path]);
+    if (await pathExists(path)) throw new FileExistsError([path]);
     await rename(temp, path);
     return;
   }
@@ -39,7 +32,7 @@ async function placeNew(temp: string, path: string): Promise<void> {
 /** Writes every file or none: refuses up front when any name is taken. Returns the paths written. */
 export async function writeNewFiles(files: ReadonlyArray<{ path: string; data: Buffer }>): Promise<string[]> {
   const taken: string[] = [];
-  for (const file of files) if (await exists(file.path)) taken.push(file.path);
+  for (const file of files) if (await pathExists(file.path)) taken.push(file.path);
   if (taken.length > 0) throw new FileExistsError(taken);
   const written: string[] = [];
   for (const file of files) {

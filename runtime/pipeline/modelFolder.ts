@@ -1,9 +1,10 @@
 // What the pipeline needs from a diffusers-layout model folder, checked up front so that an
 // incomplete download fails with the name of the missing file rather than deep inside a component.
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfig } from '../schedulers/scheduler.ts';
 import { GenerationError } from './generationError.ts';
+import { pathExists } from '../pathExists.ts';
 
 /** Each entry is satisfied by any one of its alternatives (the fp16 variant counts for weights). */
 const requiredFiles: readonly (readonly string[])[] = [
@@ -18,22 +19,14 @@ const requiredFiles: readonly (readonly string[])[] = [
   ['vae/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.fp16.safetensors'],
 ];
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function checkModelFolder(modelDir: string): Promise<void> {
-  if (!(await exists(modelDir))) {
+  if (!(await pathExists(modelDir))) {
     throw new GenerationError(`model folder not found: ${modelDir}`);
   }
   const missing: string[] = [];
   for (const alternatives of requiredFiles) {
-    const found = await Promise.all(alternatives.map((file) => exists(join(modelDir, file))));
+    const found = await Promise.all(alternatives.map((file) => pathExists(join(modelDir, file))));
     if (!found.some(Boolean)) missing.push(alternatives[0]);
   }
   if (missing.length) {
