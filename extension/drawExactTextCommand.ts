@@ -17,7 +17,7 @@ import type { LetterpressServices } from './services.ts';
 import { readSettings } from './settings.ts';
 import { placeFileInFolder } from './workspaceWrite.ts';
 import { isInside, OutputPathError, resolveOutputFolder } from './workspacePaths.ts';
-import { pickImage } from './imagePicker.ts';
+import { pickWorkspaceImage } from './imagePicker.ts';
 
 export const drawExactTextCommand = 'letterpress.drawExactText';
 
@@ -31,17 +31,16 @@ export function registerDrawExactTextCommand(context: vscode.ExtensionContext, s
 }
 
 async function drawExactTextFlow(services: LetterpressServices, resource: vscode.Uri | undefined): Promise<void> {
-  const image = await pickImage(resource, { title: 'Letterpress: Draw Exact Text on Image', openLabel: 'Draw Text on It' });
-  if (!image) return;
-  if (image.scheme !== 'file') {
-    void vscode.window.showErrorMessage('Letterpress: exact text can only be drawn on an image file on this machine.');
-    return;
-  }
-  const workspaceFolder = vscode.workspace.getWorkspaceFolder(image) ?? vscode.workspace.workspaceFolders?.[0];
-  if (!workspaceFolder) {
-    void vscode.window.showErrorMessage('Letterpress: open a folder first; the image with the text drawn on it is saved inside the workspace.');
-    return;
-  }
+  const picked = await pickWorkspaceImage(
+    resource,
+    { title: 'Letterpress: Draw Exact Text on Image', openLabel: 'Draw Text on It' },
+    {
+      notLocal: 'exact text can only be drawn on an image file on this machine.',
+      noFolder: 'open a folder first; the image with the text drawn on it is saved inside the workspace.',
+    },
+  );
+  if (!picked) return;
+  const { image, workspaceFolder } = picked;
   const target = await askTextToDraw(image);
   if (target === undefined) return;
   const placed = await drawIntoWorkspace(services, { imagePath: image.fsPath, target, workspaceFolder });

@@ -5,7 +5,7 @@ import { basename, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { exportChoices, exportFromGallery, exportsFolderOf, isExportInputError, type ExportChoice } from './gallery/galleryExport.ts';
 import { outputFolderOrExplain } from './imageGeneration.ts';
-import { pickImage } from './imagePicker.ts';
+import { pickWorkspaceImage } from './imagePicker.ts';
 import { readSettings } from './settings.ts';
 import { resolveOutputFolder } from './workspacePaths.ts';
 
@@ -14,17 +14,13 @@ export const exportImageCommand = 'letterpress.exportImage';
 export function registerExportImageCommand(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand(exportImageCommand, async (resource?: unknown) => {
-      const image = await pickImage(resource, { title: 'Letterpress: Export Image', openLabel: 'Export' });
-      if (!image) return;
-      if (image.scheme !== 'file') {
-        void vscode.window.showErrorMessage('Letterpress: only an image file on this machine can be exported.');
-        return;
-      }
-      const workspaceFolder = vscode.workspace.getWorkspaceFolder(image) ?? vscode.workspace.workspaceFolders?.[0];
-      if (!workspaceFolder) {
-        void vscode.window.showErrorMessage('Letterpress: open a folder first; exports are saved inside the workspace.');
-        return;
-      }
+      const picked = await pickWorkspaceImage(
+        resource,
+        { title: 'Letterpress: Export Image', openLabel: 'Export' },
+        { notLocal: 'only an image file on this machine can be exported.', noFolder: 'open a folder first; exports are saved inside the workspace.' },
+      );
+      if (!picked) return;
+      const { image, workspaceFolder } = picked;
       const root = workspaceFolder.uri.fsPath;
       const outputFolder = await outputFolderOrExplain(root, readSettings(workspaceFolder.uri).outputFolder);
       if (outputFolder === undefined) return;

@@ -23,3 +23,26 @@ export async function pickImage(resource: unknown, dialog: { title: string; open
   });
   return picked?.[0];
 }
+
+/**
+ * The image a command works on and the workspace folder its result goes into; undefined when the user
+ * cancelled or has been told what is missing (a file on this machine, an open folder).
+ */
+export async function pickWorkspaceImage(
+  resource: unknown,
+  dialog: { title: string; openLabel: string },
+  messages: { notLocal: string; noFolder: string },
+): Promise<{ image: vscode.Uri; workspaceFolder: vscode.WorkspaceFolder } | undefined> {
+  const image = await pickImage(resource, dialog);
+  if (!image) return undefined;
+  if (image.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`Letterpress: ${messages.notLocal}`);
+    return undefined;
+  }
+  const workspaceFolder = vscode.workspace.getWorkspaceFolder(image) ?? vscode.workspace.workspaceFolders?.[0];
+  if (!workspaceFolder) {
+    void vscode.window.showErrorMessage(`Letterpress: ${messages.noFolder}`);
+    return undefined;
+  }
+  return { image, workspaceFolder };
+}

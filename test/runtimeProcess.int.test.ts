@@ -9,22 +9,14 @@ import sharp from 'sharp';
 import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { countTokensRequest, resolveModelRequest, RuntimeError } from '../runtime/protocol.ts';
+import { countTokensRequest, resolveModelRequest } from '../runtime/protocol.ts';
 import { referenceDir } from './fixturePaths.ts';
 import { useRuntimeHarness } from './runtimeHarness.ts';
+import { rejection } from './runtimeRejection.ts';
 
 const harness = useRuntimeHarness('letterpress-runtime-');
 const { queue, supervisor } = harness;
 
-async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RuntimeError, `expected a RuntimeError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 test('counts prompt tokens as the reference tokenizer does (without start and end tokens)', async () => {
   const reference = JSON.parse(await readFile(join(referenceDir, 'tokenizer-cases.json'), 'utf8')) as {

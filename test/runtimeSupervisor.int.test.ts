@@ -8,6 +8,7 @@ import { RuntimeSupervisor, type RuntimeExitEvent, type RuntimeSupervisorOptions
 import { isRuntimeError, RuntimeError } from '../runtime/protocol.ts';
 import { isProcessAlive, watchParent } from '../runtime/runtimeParentWatch.ts';
 import { testCrashRequest, testEchoRequest, testHangRequest, testSleepRequest, testSpawnRequest } from './runtimeTestProtocol.ts';
+import { rejection } from './runtimeRejection.ts';
 
 const childModule = resolve('test/runtimeTestChild.ts');
 const supervisors: RuntimeSupervisor[] = [];
@@ -33,15 +34,6 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RuntimeError, `expected a RuntimeError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the promise to reject');
-}
 
 after(() => {
   for (const supervisor of supervisors) supervisor.dispose();
