@@ -26,7 +26,7 @@ const targets = [
   },
   {
     ...common,
-    entryPoints: { runtime: 'runtime/runtimeMain.ts', cli: 'runtime/cli.ts' },
+    entryPoints: { runtime: 'runtime/process/runtimeMain.ts', cli: 'runtime/cli/cliMain.ts' },
     platform: 'node',
     format: 'cjs',
     target: 'node20',

@@ -6,7 +6,7 @@
 // match), which checks batched runs on a GPU provider: `npm run bench:agreement -- --device cuda --batch-size 4`.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deviceSettings, type DeviceSetting } from '../runtime/generationTypes.ts';
+import { deviceSettings, type DeviceSetting } from '../runtime/protocol/generationTypes.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { loadPipelineCases } from '../test/pipelineCases.ts';

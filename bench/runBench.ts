@@ -15,7 +15,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deviceSettings, type DeviceSetting } from '../runtime/generationTypes.ts';
+import { deviceSettings, type DeviceSetting } from '../runtime/protocol/generationTypes.ts';
 import { listComponentWeights } from '../runtime/onnx/componentWeights.ts';
 import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';

@@ -10,12 +10,12 @@
 // fallback row must read 100%.
 import { parseArgs } from 'node:util';
 import { env as ortEnv } from 'onnxruntime-node';
-import type { DeviceSetting } from '../runtime/generationTypes.ts';
+import type { DeviceSetting } from '../runtime/protocol/generationTypes.ts';
 import { generateBestOfN } from '../runtime/legibility/bestOfN.ts';
 import { applyExactTextFallback } from '../runtime/legibility/exactTextFallback.ts';
 import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
-import { resolveTargetText } from '../runtime/legibility/targetText.ts';
+import { resolveTargetText } from '../runtime/protocol/targetText.ts';
 import { resolveModel } from '../runtime/modelStore/resolveModel.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 

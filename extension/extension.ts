@@ -1,12 +1,12 @@
 // Activation: builds the shared services and registers each feature. Keep this file to
 // registrations only; features live in their own modules.
 import type * as vscode from 'vscode';
-import { registerDrawExactTextCommand } from './drawExactTextCommand.ts';
-import { registerExportImageCommand } from './exportImageCommand.ts';
+import { registerDrawExactTextCommand } from './commands/drawExactTextCommand.ts';
+import { registerExportImageCommand } from './commands/exportImageCommand.ts';
 import { registerGallery } from './gallery/registerGallery.ts';
-import { registerGenerateFromCommentCommand } from './generateFromCommentCommand.ts';
-import { registerGenerateImageCommand } from './generateImageCommand.ts';
-import { registerRuntimeCommands } from './runtimeCommands.ts';
+import { registerGenerateFromCommentCommand } from './commands/generateFromCommentCommand.ts';
+import { registerGenerateImageCommand } from './commands/generateImageCommand.ts';
+import { registerRuntimeCommands } from './commands/runtimeCommands.ts';
 import { createServices } from './services.ts';
 
 export function activate(context: vscode.ExtensionContext): void {

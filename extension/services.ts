@@ -1,11 +1,11 @@
 // The long-lived parts the commands (and the gallery panel) share: the runtime supervisor, the job
 // queue, the model manager, the log and the status bar. Created once on activation.
 import * as vscode from 'vscode';
-import { JobQueue } from './jobQueue.ts';
-import { ModelManager } from './modelManager.ts';
-import { RuntimeSupervisor } from './runtimeSupervisor.ts';
+import { JobQueue } from './runtime/jobQueue.ts';
+import { ModelManager } from './model/modelManager.ts';
+import { RuntimeSupervisor } from './runtime/runtimeSupervisor.ts';
 import { readSettings } from './settings.ts';
-import { RuntimeStatusBar } from './statusBar.ts';
+import { RuntimeStatusBar } from './runtime/statusBar.ts';
 
 export interface LetterpressServices {
   context: vscode.ExtensionContext;

@@ -1,6 +1,6 @@
 // The extension's settings (package.json `contributes.configuration`), read in one place.
 import * as vscode from 'vscode';
-import { deviceSettings, schedulerNames, type DeviceSetting, type SchedulerName } from '../runtime/generationTypes.ts';
+import { deviceSettings, schedulerNames, type DeviceSetting, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import type { TextPosition } from '../runtime/legibility/exactTextFallback.ts';
 import { maxCandidates, textPositions } from '../runtime/legibility/legibilityLimits.ts';
 

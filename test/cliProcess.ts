@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
-const cli = resolve('runtime/cli.ts');
+const cli = resolve('runtime/cli/cliMain.ts');
 
 export interface CliResult {
   code: number;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findCommentAt, imageRequestAt, parseImageRequest } from '../extension/commentParser.ts';
+import { findCommentAt, imageRequestAt, parseImageRequest } from '../extension/comments/commentParser.ts';
 
 function at(source: string, languageId: string, line: number, character = 0) {
   return imageRequestAt(source.split('\n'), languageId, line, character);

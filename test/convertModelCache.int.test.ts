@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ProgressEvent } from '../runtime/generationTypes.ts';
+import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';

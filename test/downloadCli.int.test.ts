@@ -20,7 +20,7 @@ interface CliRun {
 }
 
 function startCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', 'download', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/cliMain.ts', 'download', ...args], {
     env: { ...process.env, HF_HUB_OFFLINE: '', HF_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

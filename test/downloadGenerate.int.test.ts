@@ -10,7 +10,7 @@ import { tinyModelDir } from './fixturePaths.ts';
 import { type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
 
 function generate(model: string, out: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const args = ['--import', 'tsx', 'runtime/cli.ts', 'generate', '--model', model, '--prompt', 'a shop sign that says OPEN'];
+  const args = ['--import', 'tsx', 'runtime/cli/cliMain.ts', 'generate', '--model', model, '--prompt', 'a shop sign that says OPEN'];
   args.push('--steps', '1', '--width', '64', '--height', '64', '--seed', '7', '--device', 'cpu', '--out', `${out}.png`, '--raw', `${out}.safetensors`);
   const child = spawn(process.execPath, args, { env: { ...process.env, HF_HUB_OFFLINE: '', HF_TOKEN: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { downloadSizeText } from '../extension/downloadOffer.ts';
+import { downloadSizeText } from '../extension/model/downloadOffer.ts';
 
 test('the download offer names what is left to fetch and what the cache already holds', () => {
   assert.equal(downloadSizeText({ bytesToFetch: 1.9e9, cachedBytes: 0.4e9 }, 'several GB'), '1.9 GB download, 0.4 GB already here');

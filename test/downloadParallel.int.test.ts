@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { join, resolve, dirname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { ProgressEvent } from '../runtime/generationTypes.ts';
+import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import type { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
 import { resolveModel, type ResolveModelOptions } from '../runtime/modelStore/resolveModel.ts';

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
 import { planModelDownload, resolveModel } from '../runtime/modelStore/resolveModel.ts';
-import { downloadSizeText } from '../extension/downloadOffer.ts';
+import { downloadSizeText } from '../extension/model/downloadOffer.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 import { type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
 

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from '../extension/exactTextDrawing.ts';
-import { candidateFileNames } from '../extension/outputFileName.ts';
-import { checkDrawTarget, drawnFileName, reusableScore } from '../runtime/drawTextJob.ts';
+import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from '../extension/jobs/drawTextFlow.ts';
+import { candidateFileNames } from '../extension/workspace/outputFileName.ts';
+import { checkDrawTarget, drawnFileName, reusableScore } from '../runtime/jobs/drawTextJob.ts';
 import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
 import { legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
-import { normaliseTargetText } from '../runtime/legibility/targetText.ts';
+import { normaliseTargetText } from '../runtime/protocol/targetText.ts';
 import { formatGenerationParameters } from '../runtime/png/generationParameters.ts';
-import { RuntimeError } from '../runtime/protocol.ts';
+import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 
 const score: LegibilityScore = {
   target: 'OPEN 24/7',

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { removeUniformBackground } from '../runtime/export/backgroundRemoval.ts';
 import { ExportInputError, runExport } from '../runtime/export/exportPresets.ts';
-import { FileExistsError } from '../runtime/export/writeNewFiles.ts';
+import { FileExistsError } from '../runtime/files/writeNewFiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'letterpress-export-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,7 +107,7 @@ test('background removal leaves images with differing or busy corners alone and 
 });
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', 'export', ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'runtime/cli/cliMain.ts', 'export', ...args], { encoding: 'utf8' });
 }
 
 test('letterpress export: writes the transparent PNG, then refuses to overwrite it; clear errors', async () => {

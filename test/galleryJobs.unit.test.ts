@@ -4,7 +4,7 @@ import { GalleryJobs } from '../extension/gallery/galleryJobs.ts';
 import type { DrawTextJobRequest, GalleryJobHandle, GalleryJobOutputs } from '../extension/gallery/galleryJobs.ts';
 import { isJobView } from '../webview/protocol.ts';
 import type { GenerationRequest, JobView } from '../webview/protocol.ts';
-import type { ProgressEvent } from '../runtime/generationTypes.ts';
+import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 
 const request: GenerationRequest = {
   prompt: 'a sign that says "OPEN"',

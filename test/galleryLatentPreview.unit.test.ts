@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { encodeSmallRgbPng, latentPreviewPng, latentToRgb, wantsPreview } from '../runtime/preview/latentPreview.ts';
-import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
+import { encodeSmallRgbPng, latentPreviewPng, latentToRgb, wantsPreview } from '../runtime/pipeline/latentPreview.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
 
 function constantLatents(values: [number, number, number, number], h: number, w: number, batch = 1): Float32Array {
   const plane = h * w;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
 import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
 import { resolveModel } from '../runtime/modelStore/resolveModel.ts';
-import type { ProgressEvent } from '../runtime/generationTypes.ts';
+import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { assertSameAsFixture, type HubServer, makeTempDir, startHubServer } from './hubServer.ts';
 
 describe('hub download (happy path)', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkSize, imagePresets, parseSize } from '../extension/imagePresets.ts';
+import { checkSize, imagePresets, parseSize } from '../extension/jobs/imagePresets.ts';
 
 test('sizes parse in the common spellings', () => {
   assert.deepEqual(parseSize('1024x256'), { width: 1024, height: 256 });

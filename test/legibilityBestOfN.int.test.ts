@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
-import type { GenerateOptions } from '../runtime/generationTypes.ts';
+import type { GenerateOptions } from '../runtime/protocol/generationTypes.ts';
 import type { CandidateGenerator } from '../runtime/legibility/bestOfN.ts';
 import { generateBestOfN } from '../runtime/legibility/bestOfN.ts';
 import { autoCandidateCount } from '../runtime/legibility/legibleJob.ts';

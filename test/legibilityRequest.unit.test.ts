@@ -2,7 +2,7 @@
 // options, and the one-line summary the result notification shows.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeLegibility, legibilityOptionsFor } from '../extension/legibilityRequest.ts';
+import { describeLegibility, legibilityOptionsFor } from '../extension/jobs/legibilityOptions.ts';
 
 const settings = { checkText: true, candidates: 0, exactTextFallback: false, exactTextPosition: undefined, keepCandidates: true };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { ProgressEvent } from '../runtime/generationTypes.ts';
+import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { ContentHasher } from '../runtime/modelStore/contentHasher.ts';
 import { formatBytes } from '../runtime/modelStore/diskSpace.ts';
 import { DownloadProgress } from '../runtime/modelStore/downloadProgress.ts';

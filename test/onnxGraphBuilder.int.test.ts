@@ -9,7 +9,7 @@ import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight 
 import { decodeModel, encodeModel } from '../runtime/onnx/onnxSchema.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../runtime/safetensors/safetensorsWriter.ts';
-import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
 import { removeTempDirs, tempDir } from './onnxTestSupport.ts';
 
 after(removeTempDirs);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { firstFreeFileName, nameSourceOf, outputBaseName, slugify } from '../extension/outputFileName.ts';
+import { firstFreeFileName, nameSourceOf, outputBaseName, slugify } from '../extension/workspace/outputFileName.ts';
 
 test('names come from the quoted text plus the preset', () => {
   assert.equal(outputBaseName('a neon sign that says "OPEN 24/7"', 'Banner'), 'open-24-7-banner');

@@ -3,8 +3,8 @@
 // tiny model, on the CPU provider.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type { GenerateOptions, ProgressEvent, SchedulerName } from '../runtime/generationTypes.ts';
-import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
+import type { GenerateOptions, ProgressEvent, SchedulerName } from '../runtime/protocol/generationTypes.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
 import { createScheduler } from '../runtime/schedulers/createScheduler.ts';
 import { loadClipTokenizer } from '../runtime/tokenizer/clipTokenizer.ts';
 import { denoiseLatents, type DenoiseInput } from '../runtime/pipeline/denoiseLoop.ts';

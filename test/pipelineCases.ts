@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SchedulerName } from '../runtime/generationTypes.ts';
+import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 
 /** One whole text-to-image run of test/fixtures/reference/pipeline-cases.json (made by diffusers). */
 export interface PipelineCase {

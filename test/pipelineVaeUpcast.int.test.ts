@@ -3,7 +3,7 @@
 // the UNet runs in float16. A config with force_upcast false gets the float16 decoder.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
 import { loadModelSessions } from '../runtime/pipeline/modelSessions.ts';
 import { readLatentSpace } from '../runtime/pipeline/modelFolder.ts';
 import { maxAbsDiff } from './floatDifference.ts';

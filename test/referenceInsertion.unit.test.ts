@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { referenceText } from '../extension/referenceInsertion.ts';
+import { referenceText } from '../extension/workspace/referenceInsertion.ts';
 
 test('Markdown gets an image with escaped alt text and a URL-safe path', () => {
   assert.equal(

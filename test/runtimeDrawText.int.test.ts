@@ -7,12 +7,12 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
+import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { RuntimeError } from '../runtime/protocol.ts';
-import type { DrawTextParams } from '../runtime/protocol.ts';
+import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
+import type { DrawTextParams } from '../runtime/protocol/runtimeProtocol.ts';
 import { signJobOptions, useRuntimeHarness } from './runtimeHarness.ts';
 
 const reader = new OcrReader();

@@ -1,13 +1,13 @@
-// The real runtime entry point (runtime/runtimeMain.ts, through tsx) under the host's supervisor and
+// The real runtime entry point (runtime/process/runtimeMain.ts, through tsx) under the host's supervisor and
 // job queue, with a scratch copy of the tiny model (the converter caches its graphs beside a model,
 // so tests never convert into the fixture folder). Registers its own before/after hooks.
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
-import { JobQueue } from '../extension/jobQueue.ts';
-import { RuntimeSupervisor } from '../extension/runtimeSupervisor.ts';
-import type { GenerateOptions } from '../runtime/generationTypes.ts';
+import { JobQueue } from '../extension/runtime/jobQueue.ts';
+import { RuntimeSupervisor } from '../extension/runtime/runtimeSupervisor.ts';
+import type { GenerateOptions } from '../runtime/protocol/generationTypes.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 
 export interface RuntimeHarness {
@@ -35,7 +35,7 @@ export function signJobOptions(harness: RuntimeHarness, overrides: Partial<Gener
 }
 
 export function useRuntimeHarness(prefix: string, cleanup?: () => Promise<void>): RuntimeHarness {
-  const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
+  const supervisor = new RuntimeSupervisor({ modulePath: resolve('runtime/process/runtimeMain.ts'), execArgv: ['--import', 'tsx'] });
   const harness: RuntimeHarness = { supervisor, queue: new JobQueue(supervisor), scratch: '', modelDir: '' };
   before(async () => {
     harness.scratch = await mkdtemp(join(tmpdir(), prefix));

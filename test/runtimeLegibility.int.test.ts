@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
+import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { RuntimeError } from '../runtime/protocol.ts';
+import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 import { signJobOptions, useRuntimeHarness } from './runtimeHarness.ts';
 
 const reader = new OcrReader();

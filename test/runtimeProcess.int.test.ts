@@ -1,4 +1,4 @@
-// The real runtime entry point (runtime/runtimeMain.ts) in a child process, driven through the
+// The real runtime entry point (runtime/process/runtimeMain.ts) in a child process, driven through the
 // supervisor and job queue as the extension does: tokens, model lookup, generation to PNG files,
 // cancellation.
 import assert from 'node:assert/strict';
@@ -6,10 +6,10 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import type { GenerateOptions, ProgressEvent } from '../runtime/generationTypes.ts';
+import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { countTokensRequest, resolveModelRequest } from '../runtime/protocol.ts';
+import { countTokensRequest, resolveModelRequest } from '../runtime/protocol/runtimeProtocol.ts';
 import { referenceDir } from './fixturePaths.ts';
 import { useRuntimeHarness } from './runtimeHarness.ts';
 import { rejection } from './runtimeRejection.ts';

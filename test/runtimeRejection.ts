@@ -1,6 +1,6 @@
 // Awaits a promise that must reject with a RuntimeError and returns that error for its code.
 import assert from 'node:assert/strict';
-import { RuntimeError } from '../runtime/protocol.ts';
+import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 
 export async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
   try {

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JobQueue } from '../extension/jobQueue.ts';
-import { RuntimeSupervisor, type RuntimeExitEvent, type RuntimeSupervisorOptions } from '../extension/runtimeSupervisor.ts';
-import { isRuntimeError, RuntimeError } from '../runtime/protocol.ts';
-import { isProcessAlive, watchParent } from '../runtime/runtimeParentWatch.ts';
+import { JobQueue } from '../extension/runtime/jobQueue.ts';
+import { RuntimeSupervisor, type RuntimeExitEvent, type RuntimeSupervisorOptions } from '../extension/runtime/runtimeSupervisor.ts';
+import { isRuntimeError, RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
+import { isProcessAlive, watchParent } from '../runtime/process/parentWatch.ts';
 import { testCrashRequest, testEchoRequest, testHangRequest, testSleepRequest, testSpawnRequest } from './runtimeTestProtocol.ts';
 import { rejection } from './runtimeRejection.ts';
 

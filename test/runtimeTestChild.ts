@@ -2,9 +2,9 @@
 // RuntimeServer and parent watch, with test handlers in place of the image pipeline.
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configureRequest, jobProgressNotification } from '../runtime/protocol.ts';
-import { watchParent } from '../runtime/runtimeParentWatch.ts';
-import { processPort, RuntimeServer } from '../runtime/runtimeServer.ts';
+import { configureRequest, jobProgressNotification } from '../runtime/protocol/runtimeProtocol.ts';
+import { watchParent } from '../runtime/process/parentWatch.ts';
+import { processPort, RuntimeServer } from '../runtime/process/runtimeServer.ts';
 import { testCrashRequest, testEchoRequest, testHangRequest, testSleepRequest, testSpawnRequest } from './runtimeTestProtocol.ts';
 
 if (process.env.TEST_CRASH_AT_START) {

@@ -1,5 +1,5 @@
 // Request descriptors only the supervisor's integration tests use (see runtimeTestChild.ts).
-import type { RequestType } from '../runtime/protocol.ts';
+import type { RequestType } from '../runtime/protocol/runtimeProtocol.ts';
 
 function request<P, R>(method: string, timeoutMs = 10_000): RequestType<P, R> {
   return { kind: 'request', method, timeoutMs };

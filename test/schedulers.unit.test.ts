@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { schedulerNames, type SchedulerName } from '../runtime/generationTypes.ts';
+import { schedulerNames, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import {
   createScheduler,
   defaultSchedulerName,

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGaussianNoise } from '../runtime/random/gaussianNoise.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
 import { createScheduler } from '../runtime/schedulers/createScheduler.ts';
 import { DdimScheduler, ddimDefaults } from '../runtime/schedulers/ddimScheduler.ts';
 import { DpmSolverMultistepScheduler } from '../runtime/schedulers/dpmSolverMultistepScheduler.ts';
@@ -19,7 +19,7 @@ import { PndmScheduler } from '../runtime/schedulers/pndmScheduler.ts';
 import type { Scheduler, SchedulerConfig } from '../runtime/schedulers/scheduler.ts';
 import { UniPcScheduler } from '../runtime/schedulers/uniPcScheduler.ts';
 import { referenceDir } from './fixturePaths.ts';
-import type { SchedulerName } from '../runtime/generationTypes.ts';
+import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 
 interface StepRecord {
   timestep: number;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseTargetText, quotedStrings, resolveTargetText } from '../runtime/legibility/targetText.ts';
+import { normaliseTargetText, quotedStrings, resolveTargetText } from '../runtime/protocol/targetText.ts';
 
 test('double and single straight quotes', () => {
   assert.deepEqual(quotedStrings('a neon sign that says "OPEN 24/7" at night'), ['OPEN 24/7']);

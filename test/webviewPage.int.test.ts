@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { galleryHtml } from '../extension/gallery/galleryHtml.ts';
-import { encodeSmallRgbPng } from '../runtime/preview/latentPreview.ts';
+import { encodeSmallRgbPng } from '../runtime/pipeline/latentPreview.ts';
 import { ImagesChanged, InitState, JobUpdated, TokensCounted } from '../webview/protocol.ts';
 import type { GalleryImage, GenerationRequest, HostToWebviewMessage, JobView } from '../webview/protocol.ts';
 

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { isInside, OutputPathError, relativeReference, resolveInside, resolveOutputFolder } from '../extension/workspacePaths.ts';
-import { placeFileInFolder } from '../extension/workspaceWrite.ts';
+import { isInside, OutputPathError, relativeReference, resolveInside, resolveOutputFolder } from '../extension/workspace/workspacePaths.ts';
+import { placeFileInFolder } from '../extension/workspace/workspaceWrite.ts';
 
 let base: string;
 let root: string;

@@ -26,8 +26,8 @@ import type {
   JobView,
   WebviewToHostMessage,
 } from './protocol.ts';
-import type { SchedulerName } from '../runtime/generationTypes.ts';
-import { resolveTargetText } from '../runtime/legibility/targetText.ts';
+import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
+import { resolveTargetText } from '../runtime/protocol/targetText.ts';
 
 export interface HostMessenger {
   postMessage(message: WebviewToHostMessage): void;

@@ -3,9 +3,9 @@
 // what they receive against the descriptor before acting on it and drop anything else: the webview
 // runs page script, so the host treats its messages as untrusted input, and the webview treats
 // the host's the same way so a version skew after an update cannot corrupt its state.
-import { schedulerNames } from '../runtime/generationTypes.ts';
-import type { SchedulerName } from '../runtime/generationTypes.ts';
-import type { ImageLegibility } from '../runtime/protocol.ts';
+import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
+import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
+import type { ImageLegibility } from '../runtime/protocol/runtimeProtocol.ts';
 
 export interface IpcMessage<Method extends string = string, Params = unknown> {
   method: Method;

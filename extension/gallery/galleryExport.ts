@@ -4,7 +4,7 @@
 // a native module that fails to load cannot stop the extension from activating.
 import { basename, extname, join } from 'node:path';
 import type { ExportOutcome, ExportPresetName } from '../../runtime/export/exportPresets.ts';
-import { FileExistsError } from '../../runtime/export/writeNewFiles.ts';
+import { FileExistsError } from '../../runtime/files/writeNewFiles.ts';
 import { exportsFolderName } from './galleryIndex.ts';
 
 export interface ExportChoice {

@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { readPngTextChunks } from '../../runtime/png/pngTextChunks.ts';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
-import type { SchedulerName } from '../../runtime/generationTypes.ts';
+import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
 import { legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
 import type { GalleryLegibility, ImageSettings } from '../../webview/protocol.ts';
 import { galleryLegibility } from './galleryLegibility.ts';

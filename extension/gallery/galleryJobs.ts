@@ -1,7 +1,7 @@
 // The panel's view of generation jobs: turns the runtime's progress events into the JobView the
 // webview draws, and remembers finished jobs for a while so a reopened panel still shows them.
 // Free of `vscode`; the backend that really runs jobs is passed in.
-import type { ProgressEvent } from '../../runtime/generationTypes.ts';
+import type { ProgressEvent } from '../../runtime/protocol/generationTypes.ts';
 import type { DrawTextJobInfo, DrawTextJobView, GenerationRequest, JobView } from '../../webview/protocol.ts';
 
 /** Workspace-relative paths (forward slashes) of what a job wrote. */

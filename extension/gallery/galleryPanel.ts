@@ -3,9 +3,9 @@
 import * as vscode from 'vscode';
 import { relative, resolve, sep } from 'node:path';
 import { defaultOutputFolder, readSettings } from '../settings.ts';
-import { resolveInside } from '../workspacePaths.ts';
-import { askTextToDraw, drawExactTextCommand } from '../drawExactTextCommand.ts';
-import { imagePresets } from '../imagePresets.ts';
+import { resolveInside } from '../workspace/workspacePaths.ts';
+import { askTextToDraw, drawExactTextCommand } from '../commands/drawExactTextCommand.ts';
+import { imagePresets } from '../jobs/imagePresets.ts';
 import { GalleryIndex } from './galleryIndex.ts';
 import type { IndexedImage } from './galleryIndex.ts';
 import { GalleryJobs } from './galleryJobs.ts';
@@ -28,10 +28,10 @@ import {
   webviewToHost,
 } from '../../webview/protocol.ts';
 import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
-import { schedulerNames } from '../../runtime/generationTypes.ts';
+import { schedulerNames } from '../../runtime/protocol/generationTypes.ts';
 import { samplerDisplayName, schedulerNameForDisplayName } from '../../runtime/schedulers/createScheduler.ts';
-import type { SchedulerName } from '../../runtime/generationTypes.ts';
-import { exportImageInteractively } from '../exportImageCommand.ts';
+import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
+import { exportImageInteractively } from '../commands/exportImageCommand.ts';
 
 export const galleryViewType = 'letterpress.gallery';
 const galleryPollMs = 5000;

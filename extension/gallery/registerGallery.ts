@@ -2,9 +2,9 @@
 // the panel back after a window reload.
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { referenceText } from '../referenceInsertion.ts';
+import { referenceText } from '../workspace/referenceInsertion.ts';
 import type { LetterpressServices } from '../services.ts';
-import { relativeReference } from '../workspacePaths.ts';
+import { relativeReference } from '../workspace/workspacePaths.ts';
 import { createGalleryBackend } from './galleryBackend.ts';
 import { GalleryJobs } from './galleryJobs.ts';
 import { GalleryPanel, LastEditorTracker, galleryViewType } from './galleryPanel.ts';

@@ -2,7 +2,7 @@
 // the model's safetensors to ONNX ahead of time (what the first generation would otherwise do) and
 // prints where each graph went. Already-converted components come straight from the cache.
 import { env as ortEnv } from 'onnxruntime-node';
-import { deviceSettings, type DeviceSetting } from '../generationTypes.ts';
+import { deviceSettings, type DeviceSetting } from '../protocol/generationTypes.ts';
 import { findComponentFiles, ModelFilesError } from '../onnx/componentSource.ts';
 import { ensureConvertedComponent } from '../onnx/convertModel.ts';
 import { UnsupportedModelError, type ComponentName } from '../onnx/modelArchitecture.ts';

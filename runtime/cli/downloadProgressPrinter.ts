@@ -1,5 +1,5 @@
 // Download progress of the model store on stderr, for the commands that may fetch a model.
-import type { ProgressEvent } from '../generationTypes.ts';
+import type { ProgressEvent } from '../protocol/generationTypes.ts';
 import { formatBytes } from '../modelStore/diskSpace.ts';
 
 function formatDuration(seconds: number): string {

@@ -2,15 +2,15 @@
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { checkDrawTarget, drawTextOnImage } from '../drawTextJob.ts';
-import type { ProgressEvent } from '../generationTypes.ts';
+import { checkDrawTarget, drawTextOnImage } from '../jobs/drawTextJob.ts';
+import type { ProgressEvent } from '../protocol/generationTypes.ts';
 import type { TextPosition } from '../legibility/exactTextFallback.ts';
 import { textPositions } from '../legibility/legibilityLimits.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import { OcrReader } from '../legibility/ocrReader.ts';
-import { RuntimeError } from '../protocol.ts';
+import { RuntimeError } from '../protocol/runtimeProtocol.ts';
 import { CliError } from './cliError.ts';
-import { pathExists, placeFile, tempPathFor } from './placeOutputFile.ts';
+import { pathExists, placeFile, tempPathFor } from '../files/placeOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
 const help = `usage: letterpress draw-text --image <in.png> --text <text> --out <out.png> [options]

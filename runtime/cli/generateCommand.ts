@@ -4,15 +4,15 @@ import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
-import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../generationTypes.ts';
+import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../protocol/generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
 import { describeScore, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
-import { resolveTargetText } from '../legibility/targetText.ts';
+import { resolveTargetText } from '../protocol/targetText.ts';
 import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
-import { pathExists, placeFile, tempPathFor } from './placeOutputFile.ts';
+import { pathExists, placeFile, tempPathFor } from '../files/placeOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
 const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]

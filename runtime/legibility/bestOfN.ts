@@ -3,7 +3,7 @@
 // Stops as soon as a batch holds an exact match. Optionally draws the exact text over the winner
 // when none matched. Written against the pipeline's ImageGenerator contract, structurally, so any
 // generator with that generate() shape serves.
-import type { GenerateOptions, ProgressListener } from '../generationTypes.ts';
+import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import { addPngTextChunk, readPngTextChunks } from '../png/pngTextChunks.ts';
 import type { FallbackResult, TextPosition } from './exactTextFallback.ts';
 import { applyExactTextFallback } from './exactTextFallback.ts';

@@ -1,7 +1,7 @@
 // The legibility side of a generate job, for the CLI and the runtime: check that the target text is
 // asked for sensibly, run best of N (with the fallback) or just score the images, and describe the
 // outcome in one line for people.
-import type { GenerateOptions, ProgressListener } from '../generationTypes.ts';
+import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import { addPngTextChunk } from '../png/pngTextChunks.ts';
 import type { CandidateGenerator, ScoredCandidate } from './bestOfN.ts';
 import { generateBestOfN } from './bestOfN.ts';

@@ -1,4 +1,4 @@
-import type { ProgressListener } from '../generationTypes.ts';
+import type { ProgressListener } from '../protocol/generationTypes.ts';
 
 /** The bytes of one file being fetched, reported into the download's single event stream. */
 export class FileDownloadProgress {

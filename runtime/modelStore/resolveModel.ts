@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve, win32 } from 'node:path';
-import type { ProgressListener } from '../generationTypes.ts';
+import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { downloadBlob, type RemoteFile } from './blobDownload.ts';
 import { formatBytes, freeDiskSpace } from './diskSpace.ts';
 import { DownloadProgress } from './downloadProgress.ts';

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { access, constants, copyFile, link, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ProgressListener } from '../generationTypes.ts';
+import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float16.ts';
 import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';

@@ -6,7 +6,7 @@
 // batch is the image denoised alone, up to the float rounding of a differently blocked UNet run.
 // That independence also lets a step whose UNet call failed (a GPU out of memory) be done again in
 // smaller calls: no sampler has moved yet when the call fails.
-import type { GaussianNoise } from '../random/gaussianNoise.ts';
+import type { GaussianNoise } from './gaussianNoise.ts';
 import type { Scheduler } from '../schedulers/scheduler.ts';
 import { applyClassifierFreeGuidance, guidanceBatchEmbeddings } from './classifierFreeGuidance.ts';
 import { throwIfAborted } from './generationError.ts';

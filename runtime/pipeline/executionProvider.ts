@@ -2,7 +2,7 @@
 // GPU providers first and falls through on any failure, so that a machine without a GPU (or without
 // CUDA installed) still generates, and the user is told which provider ran and why the others did not.
 import { InferenceSession, listSupportedBackends, Tensor } from 'onnxruntime-node';
-import type { DeviceSetting } from '../generationTypes.ts';
+import type { DeviceSetting } from '../protocol/generationTypes.ts';
 import { buildProbeModel, probeInputName, probeLength, probeOutputName } from './probeModel.ts';
 
 export type ExecutionProviderName = Exclude<DeviceSetting, 'auto'>;

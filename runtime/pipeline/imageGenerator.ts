@@ -2,7 +2,7 @@
 // StableDiffusionPipeline computes. Sessions stay loaded between jobs for the same model and device
 // (loading the UNet takes seconds) and are released after `idleUnloadMs` without a job.
 //
-// Seeds are Letterpress's own (runtime/random/gaussianNoise.ts): a seed gives the same image on
+// Seeds are Letterpress's own (runtime/pipeline/gaussianNoise.ts): a seed gives the same image on
 // every machine and provider, but not the image PyTorch would give for it. Image i of a job uses
 // seed + i, so any image of a batch can be made again on its own from its recorded seed.
 //
@@ -18,11 +18,11 @@ import {
   type GenerateOptions,
   type ProgressListener,
   type SchedulerName,
-} from '../generationTypes.ts';
+} from '../protocol/generationTypes.ts';
 import { encodeRgbPng } from '../png/encodePng.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
-import { latentPreviewPng, wantsPreview } from '../preview/latentPreview.ts';
-import { createGaussianNoise } from '../random/gaussianNoise.ts';
+import { latentPreviewPng, wantsPreview } from './latentPreview.ts';
+import { createGaussianNoise } from './gaussianNoise.ts';
 import { createScheduler, defaultSchedulerName, samplerDisplayName } from '../schedulers/createScheduler.ts';
 import { loadClipTokenizer, type ClipTokenizer } from '../tokenizer/clipTokenizer.ts';
 import { usesClassifierFreeGuidance } from './classifierFreeGuidance.ts';

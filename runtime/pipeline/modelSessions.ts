@@ -1,7 +1,7 @@
 // The three ONNX Runtime sessions of a Stable Diffusion model on one execution provider, and typed
 // calls into them using the converter's graph input/output names.
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { ProgressListener } from '../generationTypes.ts';
+import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { ensureConvertedComponent } from '../onnx/convertModel.ts';
 import {
   ProviderIndependentError,

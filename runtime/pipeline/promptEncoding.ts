@@ -1,7 +1,7 @@
 // Prompt and negative prompt → CLIP token ids → text embeddings, as diffusers' encode_prompt does
 // for SD2: no attention mask, the negative prompt is "" when none, sequences truncated to 77 tokens.
 import type { ClipTokenizer } from '../tokenizer/clipTokenizer.ts';
-import type { ProgressListener } from '../generationTypes.ts';
+import type { ProgressListener } from '../protocol/generationTypes.ts';
 
 export interface EncodedPrompts {
   /** [batch, tokens, hidden]: [negative, prompt] with guidance, [prompt] without (diffusers' order). */

@@ -1,6 +1,6 @@
 // The sampler registry: names users pick (A1111 style) → scheduler classes built from the model's
 // scheduler_config.json, the way diffusers' `SomeScheduler.from_config(config)` builds them.
-import { schedulerNames, type SchedulerName } from '../generationTypes.ts';
+import { schedulerNames, type SchedulerName } from '../protocol/generationTypes.ts';
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { DdimScheduler } from './ddimScheduler.ts';
 import { DpmSolverMultistepScheduler } from './dpmSolverMultistepScheduler.ts';

@@ -1,7 +1,7 @@
 // Euler ancestral as diffusers' EulerAncestralDiscreteScheduler: an Euler step down to sigma_down,
 // then fresh noise of scale sigma_up. The noise comes from the caller's seeded generator, so a
 // seed reproduces an image here but not PyTorch's image for that seed.
-import type { GaussianNoise } from '../random/gaussianNoise.ts';
+import type { GaussianNoise } from '../pipeline/gaussianNoise.ts';
 import type { SchedulerConfig } from './scheduler.ts';
 import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaSpaceDenoiser } from './discreteSigmaSchedule.ts';
 import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';

@@ -1,5 +1,5 @@
 // The one interface every sampler implements; the pipeline loop knows nothing else about them.
-import type { GaussianNoise } from '../random/gaussianNoise.ts';
+import type { GaussianNoise } from '../pipeline/gaussianNoise.ts';
 
 /** scheduler/scheduler_config.json as diffusers writes it (keys kept in snake_case). */
 export interface SchedulerConfig {

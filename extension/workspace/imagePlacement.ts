@@ -1,0 +1,23 @@
+// Moves a finished job's PNGs from the runtime's temp folder into the workspace: the chosen images
+// into the output folder, losing best-of-N candidates into its `candidates` subfolder (where the
+// gallery still shows them), each under a readable name that never replaces a file.
+import { join } from 'node:path';
+import type { GenerateImageResult } from '../../runtime/protocol/runtimeProtocol.ts';
+import { placeFileInFolder } from './workspaceWrite.ts';
+
+export const candidatesFolderName = 'candidates';
+
+export async function placeGeneratedImages(
+  result: Pick<GenerateImageResult, 'images' | 'candidates'>,
+  folder: string,
+  baseName: string,
+): Promise<{ images: string[]; candidates: string[] }> {
+  const images: string[] = [];
+  for (const image of result.images) images.push(await placeFileInFolder(image.file, folder, baseName));
+  const candidates: string[] = [];
+  for (const candidate of result.candidates ?? []) {
+    // The seed in the name tells candidates of one prompt apart at a glance.
+    candidates.push(await placeFileInFolder(candidate.file, join(folder, candidatesFolderName), `${baseName}-seed-${candidate.seed}`));
+  }
+  return { images, candidates };
+}

@@ -1,0 +1,189 @@
+// One `runtime/image/drawText` request: the exact-text fallback on an image that already exists, for
+// a finished image whose text came out wrong. Placement comes from the image's own `letterpress`
+// record when it scored the same text (else the image is read first); the generation parameters
+// stay; the new PNG goes into the host's folder and never replaces a file.
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join } from 'node:path';
+import sharp from 'sharp';
+import { FileExistsError, writeNewFiles } from '../files/writeNewFiles.ts';
+import type { ProgressListener } from '../protocol/generationTypes.ts';
+import { applyExactTextFallback, type TextPosition } from '../legibility/exactTextFallback.ts';
+import { maxTargetChars, textPositions } from '../legibility/legibilityLimits.ts';
+import { describeScore } from '../legibility/legibleJob.ts';
+import type { LegibilityRecord, LegibilityScore } from '../legibility/legibilityScore.ts';
+import { legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
+import type { OcrReader, TextBox } from '../legibility/ocrReader.ts';
+import { normaliseTargetText } from '../protocol/targetText.ts';
+import { imageLegibility } from './generateImageJob.ts';
+import { addPngTextChunk, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
+import { RuntimeError, type DrawTextParams, type DrawTextResult } from '../protocol/runtimeProtocol.ts';
+
+/** Below this the drawn letters are a few pixels high and OCR cannot read them back. */
+export const minDrawSide = 64;
+/** Above this one OCR pass takes many seconds; generated images are at most 2048. */
+export const maxDrawSide = 4096;
+
+const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The text to draw, normalised like every target (trimmed lines, `\n` typed as two characters is a break). */
+export function checkDrawTarget(target: unknown): string {
+  if (typeof target !== 'string') throw new RuntimeError('invalidParams', 'the text to draw must be a string');
+  const normalised = normaliseTargetText(target);
+  if (!normalised) throw new RuntimeError('userError', 'the text to draw is empty: type the exact words the image should show');
+  if (normalised.length > maxTargetChars) {
+    throw new RuntimeError(
+      'userError',
+      `the text to draw is ${normalised.length} characters long; at most ${maxTargetChars} fit in an image: shorten it`,
+    );
+  }
+  return normalised;
+}
+
+function isBox(value: unknown): value is TextBox {
+  if (typeof value !== 'object' || value === null) return false;
+  const box = value as Record<string, unknown>;
+  return ['left', 'top', 'width', 'height'].every((key) => typeof box[key] === 'number' && Number.isFinite(box[key]));
+}
+
+/**
+ * The image's stored score when it is one for this very text and complete enough to place the drawing
+ * (OCR found the text's box, or found nothing like it); null means: read the image first.
+ */
+export function reusableScore(record: LegibilityRecord | null, target: string): LegibilityScore | null {
+  const score = record?.legibility;
+  if (!score || score.target !== target) return null;
+  if (typeof score.ocrText !== 'string' || typeof score.ocrConfidence !== 'number' || typeof score.wholeCer !== 'number') return null;
+  if (score.bbox !== null && !isBox(score.bbox)) return null;
+  return score;
+}
+
+/** The input PNG's bytes; anything a user can get wrong becomes a 'userError' that names the file. */
+async function readInputPng(input: unknown): Promise<Buffer> {
+  if (typeof input !== 'string' || !isAbsolute(input)) throw new RuntimeError('invalidParams', 'the input must be an absolute path');
+  const name = basename(input);
+  let data: Buffer;
+  try {
+    data = await readFile(input);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RuntimeError('userError', `${input} does not exist (moved or deleted?)`);
+    if (code === 'EISDIR') throw new RuntimeError('userError', `${input} is a folder: choose a PNG image`);
+    if (code === 'EACCES' || code === 'EPERM') throw new RuntimeError('userError', `cannot read ${input}: permission denied`);
+    throw error;
+  }
+  if (data.length < pngSignature.length || !data.subarray(0, pngSignature.length).equals(pngSignature)) {
+    throw new RuntimeError('userError', `${name} is not a PNG image: exact text can only be drawn on PNG files`);
+  }
+  return data;
+}
+
+async function imageSize(data: Buffer, name: string): Promise<{ width: number; height: number }> {
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    // Decoding the pixels, not just the header, finds a truncated file before any work is done.
+    const { info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
+    ({ width, height } = info);
+  } catch (error) {
+    throw new RuntimeError('userError', `${name} is a damaged PNG: ${(error as Error).message}`);
+  }
+  if (width < minDrawSide || height < minDrawSide) {
+    throw new RuntimeError('userError', `${name} is ${width}×${height}: too small for readable text (at least ${minDrawSide}×${minDrawSide})`);
+  }
+  if (width > maxDrawSide || height > maxDrawSide) {
+    throw new RuntimeError('userError', `${name} is ${width}×${height}: too large (at most ${maxDrawSide}×${maxDrawSide}); scale it down first`);
+  }
+  return { width, height };
+}
+
+function textChunksOf(data: Buffer, name: string): Record<string, string> {
+  try {
+    return readPngTextChunks(data);
+  } catch (error) {
+    if (error instanceof PngFormatError) throw new RuntimeError('userError', `${name} is a damaged PNG: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `<stem>-text.png`: the host places it under its final name, this keeps it recognisable meanwhile. */
+export function drawnFileName(input: string): string {
+  const stem = basename(input, extname(input)).replace(/^\.+/, '') || 'image';
+  return `${stem}-text.png`;
+}
+
+/** A drawn image, not yet written anywhere. */
+export interface DrawnTextImage {
+  /** The new PNG: the input's text chunks (generation parameters) kept, a drawn `letterpress` record added. */
+  png: Buffer;
+  /** OCR's read-back of the drawn image. */
+  score: LegibilityScore;
+  width: number;
+  height: number;
+}
+
+/**
+ * The exact-text fallback on an existing PNG, shared by the runtime request and `letterpress
+ * draw-text`: the input is checked (user errors name it), placed by its own OCR record when that
+ * scored the same text, else read first, drawn and read back. `target` must have been through
+ * checkDrawTarget.
+ */
+export async function drawTextOnImage(
+  reader: OcrReader,
+  inputPath: unknown,
+  target: string,
+  position: TextPosition | undefined,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
+): Promise<DrawnTextImage> {
+  const { signal, onProgress } = hooks;
+  const input = await readInputPng(inputPath);
+  const name = basename(inputPath as string);
+  const chunks = textChunksOf(input, name);
+  const { width, height } = await imageSize(input, name);
+  signal.throwIfAborted();
+
+  let score = reusableScore(parseLegibilityChunk(chunks[legibilityChunkKey] ?? ''), target);
+  if (!score) {
+    onProgress({ status: 'legibility', phase: 'read', candidate: 0, candidates: 1 });
+    score = await scoreImage(reader, input, target);
+    hooks.log(`${name} before drawing: ${describeScore(score)}`);
+    signal.throwIfAborted();
+  }
+  onProgress({ status: 'legibility', phase: 'draw', candidate: 0, candidates: 1 });
+  const fallback = await applyExactTextFallback(reader, input, target, { score, position });
+  signal.throwIfAborted();
+
+  // sharp drops text chunks: the generation parameters (and any other tool's notes) come back; the
+  // old OCR record is replaced by the read-back of the drawn image.
+  let png = fallback.png;
+  for (const [key, text] of Object.entries(chunks)) {
+    if (key !== legibilityChunkKey) png = addPngTextChunk(png, key, text);
+  }
+  png = addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true }));
+  return { png, score: fallback.score, width, height };
+}
+
+export async function runDrawTextJob(
+  reader: OcrReader,
+  params: DrawTextParams,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
+): Promise<DrawTextResult> {
+  const target = checkDrawTarget(params.target);
+  if (params.position !== undefined && !textPositions.includes(params.position)) {
+    throw new RuntimeError('invalidParams', `text position must be one of ${textPositions.join(', ')}`);
+  }
+  if (typeof params.outputDir !== 'string' || !isAbsolute(params.outputDir)) throw new RuntimeError('invalidParams', 'the output folder must be an absolute path');
+  const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
+  if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
+
+  const { png, score, width, height } = await drawTextOnImage(reader, params.input, target, params.position, hooks);
+  const file = join(params.outputDir, drawnFileName(params.input));
+  try {
+    await writeNewFiles([{ path: file, data: png }]);
+  } catch (error) {
+    if (error instanceof FileExistsError) throw new RuntimeError('userError', `${file} already exists; it was left as it is`);
+    throw error;
+  }
+  hooks.log(`drew the text on ${basename(params.input)}: ${describeScore(score)}`);
+  hooks.onProgress({ status: 'done' });
+  return { file, width, height, legibility: imageLegibility(score, { exactTextFallback: true, candidateCount: 1 }) };
+}

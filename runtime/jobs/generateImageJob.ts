@@ -1,0 +1,170 @@
+// One `runtime/image/generate` request: plain images, or, with legibility options, images whose
+// text is read back by OCR (scored, best of N, optionally the exact text drawn), written as PNG
+// files into the host's temp folder. The host moves them into the workspace.
+import { randomBytes } from 'node:crypto';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
+import type { ScoredCandidate } from '../legibility/bestOfN.ts';
+import { maxCandidates, maxTargetChars, textPositions } from '../legibility/legibilityLimits.ts';
+import { runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
+import type { LegibilityScore } from '../legibility/legibilityScore.ts';
+import type { OcrReader } from '../legibility/ocrReader.ts';
+import { readPngTextChunks } from '../png/pngTextChunks.ts';
+import {
+  RuntimeError,
+  type GeneratedImageFile,
+  type GenerateImageParams,
+  type GenerateImageResult,
+  type ImageLegibility,
+  type LegibilityOptions,
+} from '../protocol/runtimeProtocol.ts';
+import type { ImageGeneratorLike } from '../process/runtimeHandlers.ts';
+
+type GeneratorResult = Awaited<ReturnType<ImageGeneratorLike['generate']>>;
+
+export function checkLegibilityOptions(legibility: LegibilityOptions, options: GenerateOptions): void {
+  const { target, candidates, position } = legibility;
+  if (typeof target !== 'string' || target.trim() === '') throw new RuntimeError('invalidParams', 'the text to check is empty');
+  if (target.length > maxTargetChars) {
+    throw new RuntimeError('userError', `the text to render is ${target.length} characters long; at most ${maxTargetChars} fit in an image`);
+  }
+  if (!Number.isInteger(candidates) || candidates < 0 || candidates > maxCandidates) {
+    throw new RuntimeError('invalidParams', `candidates must be 0 (auto) to ${maxCandidates}, got ${candidates}`);
+  }
+  if (position !== undefined && !textPositions.includes(position)) {
+    throw new RuntimeError('invalidParams', `text position must be one of ${textPositions.join(', ')}`);
+  }
+  if ((options.numImages ?? 1) > 1 && (candidates !== 1 || legibility.exactFallback)) {
+    throw new RuntimeError(
+      'userError',
+      'best of N keeps one image per job: ask for 1 image, or set candidates to 1 and leave the exact-text fallback off',
+    );
+  }
+}
+
+export function imageLegibility(score: LegibilityScore, extra: { exactTextFallback: boolean; candidateCount: number }): ImageLegibility {
+  return {
+    target: score.target,
+    ocrText: score.ocrText,
+    cer: score.cer,
+    exactMatch: score.exactMatch,
+    ocrConfidence: score.ocrConfidence,
+    ...extra,
+  };
+}
+
+export async function runGenerateImageJob(
+  generator: ImageGeneratorLike,
+  params: GenerateImageParams,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void; batchSize?: number; reader?: OcrReader },
+): Promise<GenerateImageResult> {
+  const { options, outputDir, legibility } = params;
+  if (legibility) checkLegibilityOptions(legibility, options);
+  const wantsBest = legibility !== undefined && (legibility.candidates !== 1 || legibility.exactFallback);
+
+  if (!legibility || !wantsBest) {
+    const result = await generator.generate(options, { signal: hooks.signal, onProgress: hooks.onProgress });
+    let pngs = await Promise.all(result.images.map((image) => image.png()));
+    let scores: LegibilityScore[] | undefined;
+    if (legibility) {
+      hooks.signal.throwIfAborted();
+      hooks.onProgress({ status: 'legibility', phase: 'read', candidate: 0, candidates: 1 });
+      const scored = await scoreGeneratedPngs(pngs, legibility.target, hooks.reader);
+      pngs = scored.map((s) => s.png);
+      scores = scored.map((s) => s.score);
+    }
+    const images: GeneratedImageFile[] = [];
+    for (const [index, image] of result.images.entries()) {
+      const file = join(outputDir, `image-${index + 1}-seed-${image.seed}.png`);
+      await writeFileAtomically(file, pngs[index]!);
+      const score = scores?.[index];
+      images.push({
+        file,
+        width: image.width,
+        height: image.height,
+        seed: image.seed,
+        parameters: image.parameters,
+        ...(score ? { legibility: imageLegibility(score, { exactTextFallback: false, candidateCount: 1 }) } : {}),
+      });
+    }
+    return { images, provider: result.provider, providerNote: result.providerNote, timingsMs: result.timingsMs };
+  }
+
+  // Best of N: remember what the generator said about itself, which runLegibleJob does not pass on.
+  let last: GeneratorResult | undefined;
+  const timingsMs: Record<string, number> = {};
+  const recording = {
+    async generate(o: GenerateOptions, h?: { onProgress?: ProgressListener; signal?: AbortSignal }) {
+      const result = await generator.generate(o, h);
+      last = result;
+      for (const [key, ms] of Object.entries(result.timingsMs)) timingsMs[key] = (timingsMs[key] ?? 0) + ms;
+      return result;
+    },
+  };
+  const started = performance.now();
+  const best = await runLegibleJob(
+    recording,
+    { ...options, numImages: 1 },
+    {
+      target: legibility.target,
+      candidates: legibility.candidates,
+      exactFallback: legibility.exactFallback,
+      position: legibility.position,
+      batchSize: hooks.batchSize,
+    },
+    { signal: hooks.signal, onProgress: hooks.onProgress, log: hooks.log, reader: hooks.reader },
+  );
+  const candidateCount = best.ranked.length;
+  const winner = best.ranked[0]!;
+  const file = join(outputDir, `image-1-seed-${best.seed}.png`);
+  await writeFileAtomically(file, best.png);
+  const chosen: GeneratedImageFile = {
+    file,
+    width: options.width,
+    height: options.height,
+    seed: best.seed,
+    parameters: parametersOf(winner),
+    legibility: imageLegibility(best.score, { exactTextFallback: best.fallbackUsed, candidateCount }),
+  };
+  // With the text drawn, the model's own best image is worth keeping as well.
+  const others = best.fallbackUsed ? best.ranked : best.ranked.slice(1);
+  const candidates: GeneratedImageFile[] = [];
+  if (legibility.keepCandidates) {
+    for (const [index, candidate] of others.entries()) {
+      const candidateFile = join(outputDir, `candidate-${index + 1}-seed-${candidate.seed}.png`);
+      await writeFileAtomically(candidateFile, candidate.png);
+      candidates.push({
+        file: candidateFile,
+        width: options.width,
+        height: options.height,
+        seed: candidate.seed,
+        parameters: parametersOf(candidate),
+        legibility: imageLegibility(candidate.score, { exactTextFallback: false, candidateCount }),
+      });
+    }
+  }
+  timingsMs.total = performance.now() - started;
+  return {
+    images: [chosen],
+    ...(candidates.length > 0 ? { candidates } : {}),
+    provider: last?.provider ?? 'unknown',
+    providerNote: last?.providerNote ?? '',
+    timingsMs,
+  };
+}
+
+function parametersOf(candidate: ScoredCandidate): string {
+  return readPngTextChunks(candidate.png)['parameters'] ?? '';
+}
+
+async function writeFileAtomically(file: string, data: Buffer): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, data, { flag: 'wx' });
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+}

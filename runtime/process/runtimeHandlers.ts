@@ -1,0 +1,176 @@
+// What the runtime process does for each request of runtime/protocol/runtimeProtocol.ts. The heavy modules come in
+// through `RuntimeServices` (runtimeMain.ts passes the real ones), which keeps this file testable.
+import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
+import {
+  configureRequest,
+  countTokensRequest,
+  drawTextRequest,
+  generateImageRequest,
+  jobProgressNotification,
+  resolveModelRequest,
+  RuntimeError,
+  logNotification,
+  unloadModelRequest,
+  type GenerateImageResult,
+  type ResolveModelParams,
+  type ResolveModelResult,
+} from '../protocol/runtimeProtocol.ts';
+import type { RuntimeServer } from './runtimeServer.ts';
+import { runDrawTextJob } from '../jobs/drawTextJob.ts';
+import { runGenerateImageJob } from '../jobs/generateImageJob.ts';
+import type { OcrReader } from '../legibility/ocrReader.ts';
+
+/** The part of the pipeline's `ImageGenerator` the runtime uses. */
+export interface ImageGeneratorLike {
+  generate(
+    options: GenerateOptions,
+    hooks?: { onProgress?: ProgressListener; signal?: AbortSignal },
+  ): Promise<{
+    images: { width: number; height: number; seed: number; parameters: string; png(): Promise<Buffer> }[];
+    provider: string;
+    providerNote: string;
+    timingsMs: Record<string, number>;
+  }>;
+  unload(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface RuntimeServices {
+  createGenerator(options: { idleUnloadMs?: number }): ImageGeneratorLike;
+  resolveModel(
+    options: Omit<ResolveModelParams, 'jobId'> & { onProgress?: ProgressListener; signal?: AbortSignal },
+  ): Promise<ResolveModelResult>;
+  loadTokenizer(modelDir: string): Promise<{ maxLength: number; countContentTokens(text: string): number }>;
+  createOcrReader(): OcrReader;
+}
+
+/**
+ * The setting's 0 means "keep the model loaded"; for ImageGenerator 0 means "release after every job"
+ * and undefined its own default, so translate rather than pass it through.
+ */
+export function generatorIdleUnloadMs(settingMs: number): number {
+  return settingMs > 0 ? settingMs : Number.POSITIVE_INFINITY;
+}
+
+export function registerRuntimeHandlers(server: RuntimeServer, services: RuntimeServices): { dispose(): Promise<void> } {
+  let idleUnloadMs = 10 * 60_000;
+  let generator: ImageGeneratorLike | undefined;
+  // One generation at a time: a cancelled job may still be finishing its step when the next arrives.
+  let generationChain: Promise<unknown> = Promise.resolve();
+  const tokenizers = new Map<string, ReturnType<RuntimeServices['loadTokenizer']>>();
+  // One OCR worker kept warm between jobs (starting one costs about half a second), released with
+  // the model when the runtime has been idle.
+  let ocr: OcrReader | undefined;
+  let ocrIdleTimer: NodeJS.Timeout | undefined;
+  const releaseOcr = async () => {
+    clearTimeout(ocrIdleTimer);
+    const reader = ocr;
+    ocr = undefined;
+    await reader?.close();
+  };
+
+  server.onRequest(configureRequest, async (params) => {
+    if (params.idleUnloadMs !== idleUnloadMs && generator) {
+      const old = generator;
+      generator = undefined;
+      await old.dispose();
+    }
+    idleUnloadMs = params.idleUnloadMs;
+    return { pid: process.pid, nodeVersion: process.version };
+  });
+
+  /** Keeps the OCR worker from idling out during a job and arms its release for after it. */
+  const withOcrKept = async <T>(useOcr: boolean, run: () => Promise<T>): Promise<T> => {
+    clearTimeout(ocrIdleTimer);
+    if (useOcr) ocr ??= services.createOcrReader();
+    try {
+      return await run();
+    } finally {
+      if (ocr) {
+        const idle = generatorIdleUnloadMs(idleUnloadMs);
+        if (Number.isFinite(idle)) {
+          ocrIdleTimer = setTimeout(() => void releaseOcr(), idle);
+          ocrIdleTimer.unref();
+        }
+      }
+    }
+  };
+
+  /** Heavy jobs run one after another: a cancelled job may still be finishing its step when the next arrives. */
+  const chained = <T>(run: () => Promise<T>): Promise<T> => {
+    const job = generationChain.then(run, run);
+    generationChain = job.catch(() => {});
+    return job;
+  };
+
+  server.onRequest(generateImageRequest, (params, { signal, notify }) =>
+    chained(async (): Promise<GenerateImageResult> => {
+      if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
+      generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
+      const current = generator;
+      return withOcrKept(params.legibility !== undefined, () =>
+        runGenerateImageJob(current, params, {
+          signal,
+          onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+          log: (text) => notify(logNotification, { level: 'info', text }),
+          reader: params.legibility ? ocr : undefined,
+        }),
+      );
+    }),
+  );
+
+  server.onRequest(drawTextRequest, (params, { signal, notify }) =>
+    chained(async () => {
+      if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
+      return withOcrKept(true, () =>
+        runDrawTextJob(ocr!, params, {
+          signal,
+          onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+          log: (text) => notify(logNotification, { level: 'info', text }),
+        }),
+      );
+    }),
+  );
+
+  server.onRequest(resolveModelRequest, async (params, { signal, notify }) => {
+    const { jobId, ...options } = params;
+    try {
+      return await services.resolveModel({
+        ...options,
+        signal,
+        onProgress: (event) => notify(jobProgressNotification, { jobId, event }),
+      });
+    } catch (error) {
+      // Only "not in the cache" means missing; a broken local folder keeps its own message.
+      if (params.offline && (error as { code?: unknown }).code === 'not-cached') {
+        throw new RuntimeError('modelMissing', (error as Error).message);
+      }
+      throw error;
+    }
+  });
+
+  server.onRequest(countTokensRequest, async ({ modelDir, text }) => {
+    let tokenizer = tokenizers.get(modelDir);
+    if (!tokenizer) {
+      tokenizer = services.loadTokenizer(modelDir);
+      tokenizers.set(modelDir, tokenizer);
+      tokenizer.catch(() => tokenizers.delete(modelDir));
+    }
+    const loaded = await tokenizer;
+    return { count: loaded.countContentTokens(text), limit: loaded.maxLength - 2 };
+  });
+
+  server.onRequest(unloadModelRequest, async () => {
+    await releaseOcr();
+    if (!generator) return { unloaded: false };
+    await generator.unload();
+    return { unloaded: true };
+  });
+
+  return {
+    async dispose() {
+      await releaseOcr();
+      await generator?.dispose();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// Shared vocabulary of the runtime: what a generation job asks for and the progress it reports.
+// The CLI, the runtime process and (through runtime/protocol/runtimeProtocol.ts) the extension host all speak it.
+
+export const schedulerNames = [
+  'ddim',
+  'pndm',
+  'euler',
+  'euler_a',
+  'lms',
+  'dpmpp_2m',
+  'dpmpp_2m_karras',
+  'unipc',
+] as const;
+export type SchedulerName = (typeof schedulerNames)[number];
+
+export const deviceSettings = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
+export type DeviceSetting = (typeof deviceSettings)[number];
+
+export interface GenerateOptions {
+  /** Local model folder in the diffusers layout (a snapshot folder of the hub cache works). */
+  modelDir: string;
+  /** How the model is named in the image's parameters text (a repo id); defaults to modelDir. */
+  modelName?: string;
+  prompt: string;
+  /** Empty string when none, as diffusers does for classifier-free guidance. */
+  negativePrompt?: string;
+  steps: number;
+  guidanceScale: number;
+  /** Defaults to the scheduler named in the model's scheduler_config.json. */
+  scheduler?: SchedulerName;
+  width: number;
+  height: number;
+  /** Letterpress's own noise (not PyTorch's): image i of the job uses seed + i. */
+  seed: number;
+  numImages?: number;
+  /**
+   * Most images denoised together in one UNet call (each keeps its own seed and sampler state, so
+   * the images do not depend on it). Default: preferredBatchSize(provider) from
+   * runtime/pipeline/providerTuning.ts — 1 on the CPU, up to 4 on GPU providers.
+   */
+  batchSize?: number;
+  device?: DeviceSetting;
+  /** Use float16 graphs where the execution provider benefits from them. */
+  fp16?: boolean;
+}
+
+/** Progress of any long runtime job, as one tagged union for the progress bar and the webview. */
+export type ProgressEvent =
+  | {
+      status: 'download';
+      file: string;
+      fileBytes: number;
+      fileTotal: number;
+      bytes: number;
+      total: number;
+      bytesPerSecond: number;
+      etaSeconds: number | null;
+      /** Files being fetched at once (the store downloads a few in parallel); `file` names the largest. */
+      filesInFlight?: number;
+    }
+  | { status: 'convert'; component: string; done: number; total: number }
+  | { status: 'load'; component: string; provider: string }
+  | {
+      status: 'step';
+      step: number;
+      total: number;
+      /** Index of the image (the first image of the batch when several are denoised together). */
+      image: number;
+      /** How many images, from `image` on, this step advanced; absent when one. */
+      images?: number;
+      elapsedMs: number;
+      /** Preview of `image`. */
+      preview?: Uint8Array;
+    }
+  | { status: 'decode'; image: number }
+  | { status: 'done' }
+  /** Best of N: candidate `candidate` (0-based) of `candidates` is being read, was scored, or gets the exact text drawn. */
+  | { status: 'legibility'; phase: 'read' | 'scored' | 'draw'; candidate: number; candidates: number; exactMatch?: boolean; cer?: number }
+  | { status: 'message'; level: 'info' | 'warning'; text: string };
+
+export type ProgressListener = (event: ProgressEvent) => void;

@@ -1,0 +1,259 @@
+// The one protocol between the extension host and the runtime child process. Both sides import
+// the descriptors below, so a method name, its parameters and its result type cannot drift apart.
+// Transport: Node's IPC channel with the 'advanced' (structured clone) serialization, so typed
+// arrays such as step previews cross as they are; finished images cross as files, never as bytes.
+import type { GenerateOptions, ProgressEvent } from './generationTypes.ts';
+import type { TextPosition } from '../legibility/exactTextFallback.ts';
+
+/** A request the host sends and the runtime answers. `P`/`R` only exist for the type checker. */
+export interface RequestType<P, R> {
+  readonly kind: 'request';
+  readonly method: string;
+  /** How long the host waits for the answer before it gives up and cancels the request. */
+  readonly timeoutMs: number;
+  readonly __types?: (params: P) => R;
+}
+
+/** A one-way message (either direction) without an answer. */
+export interface NotificationType<P> {
+  readonly kind: 'notification';
+  readonly method: string;
+  readonly __types?: (params: P) => void;
+}
+
+export type RequestParams<T> = T extends RequestType<infer P, unknown> ? P : never;
+export type RequestResult<T> = T extends RequestType<unknown, infer R> ? R : never;
+
+function request<P, R>(method: string, timeoutMs: number): RequestType<P, R> {
+  return { kind: 'request', method, timeoutMs };
+}
+
+function notification<P>(method: string): NotificationType<P> {
+  return { kind: 'notification', method };
+}
+
+export const runtimeErrorCodes = [
+  /** The job was cancelled (by the user, or because the host timed the request out). */
+  'cancelled',
+  /** The host waited longer than the request's timeout. */
+  'timeout',
+  /** The runtime process exited (crashed, was killed or was stopped) before it answered. */
+  'processExited',
+  /** The runtime cannot be started or was given up on after repeated crashes. */
+  'unavailable',
+  'methodNotFound',
+  'invalidParams',
+  /** The model is not on disk (and the request asked not to download it). */
+  'modelMissing',
+  /** Something the user can fix: a bad setting, a missing file, an unsupported size. */
+  'userError',
+  /** A bug: the message and stack are in the log. */
+  'internal',
+] as const;
+export type RuntimeErrorCode = (typeof runtimeErrorCodes)[number];
+
+export interface WireError {
+  code: RuntimeErrorCode;
+  message: string;
+  /** Stack trace or extra lines for the log; not shown to users. */
+  detail?: string;
+}
+
+/** A typed error that crosses the process boundary with its code. */
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+  constructor(
+    readonly code: RuntimeErrorCode,
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message, ...(this.detail ? { detail: this.detail } : {}) };
+  }
+
+  static fromWire(error: WireError): RuntimeError {
+    const code = (runtimeErrorCodes as readonly string[]).includes(error.code) ? error.code : 'internal';
+    return new RuntimeError(code, error.message, error.detail);
+  }
+}
+
+export function isRuntimeError(error: unknown, code?: RuntimeErrorCode): error is RuntimeError {
+  return error instanceof RuntimeError && (code === undefined || error.code === code);
+}
+
+export type WireMessage =
+  | { type: 'request'; id: number; method: string; params: unknown }
+  | { type: 'response'; id: number; result?: unknown; error?: WireError }
+  | { type: 'notification'; method: string; params: unknown };
+
+export function isWireMessage(value: unknown): value is WireMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  if (m.type === 'request') return typeof m.id === 'number' && typeof m.method === 'string';
+  if (m.type === 'response') return typeof m.id === 'number';
+  if (m.type === 'notification') return typeof m.method === 'string';
+  return false;
+}
+
+const second = 1000;
+const minute = 60 * second;
+const hour = 60 * minute;
+
+// ---- process ------------------------------------------------------------------------------------
+
+export interface ConfigureParams {
+  /** Unload the model's sessions after this long without a job (0 = never). */
+  idleUnloadMs: number;
+}
+export interface ConfigureResult {
+  pid: number;
+  nodeVersion: string;
+}
+/** Sent once after every (re)start, before any other request. */
+export const configureRequest = request<ConfigureParams, ConfigureResult>('runtime/process/configure', 30 * second);
+
+/** The runtime's own log lines (stderr carries the rest: native crashes, uncaught errors). */
+export interface LogParams {
+  level: 'info' | 'warning' | 'error';
+  text: string;
+}
+export const logNotification = notification<LogParams>('runtime/log/write');
+
+// ---- jobs ---------------------------------------------------------------------------------------
+
+/** Every long request carries a job id, so the host can cancel it and route its progress. */
+export interface JobParams {
+  jobId: string;
+}
+
+export interface JobProgressParams extends JobParams {
+  event: ProgressEvent;
+}
+export const jobProgressNotification = notification<JobProgressParams>('runtime/job/progress');
+
+export interface CancelJobResult {
+  /** False when no job with that id was running (already finished, or never started). */
+  cancelled: boolean;
+}
+export const cancelJobRequest = request<JobParams, CancelJobResult>('runtime/job/cancel', 10 * second);
+
+// ---- images -------------------------------------------------------------------------------------
+
+/** Text the image must spell, and how hard to try (issue: legible text). */
+export interface LegibilityOptions {
+  /** The exact text to render, one line per quoted string. */
+  target: string;
+  /** Seeds to try and rank by OCR; 1 only scores the image; 0 = auto (4 on a GPU, 1 on the CPU). */
+  candidates: number;
+  /** Draw the exact text over the best candidate when none spells it. */
+  exactFallback: boolean;
+  /** Where the drawn text goes when OCR found no text region; default: the region's own place or the centre. */
+  position?: TextPosition;
+  /** Write the losing candidates too (`GenerateImageResult.candidates`). */
+  keepCandidates: boolean;
+}
+
+/** What OCR made of an image, as stored in its `letterpress` chunk, flattened for the UI. */
+export interface ImageLegibility {
+  target: string;
+  ocrText: string;
+  /** Character error rate of the best-matching words, 0 = exact. */
+  cer: number;
+  exactMatch: boolean;
+  /** Tesseract's confidence, 0–100. */
+  ocrConfidence: number;
+  /** The text was drawn over the image because no candidate spelled it. */
+  exactTextFallback: boolean;
+  /** How many candidates were generated for this image (1 when only scored). */
+  candidateCount: number;
+}
+
+export interface GenerateImageParams extends JobParams {
+  options: GenerateOptions;
+  /** An empty folder the host created; the runtime writes one PNG per image into it. */
+  outputDir: string;
+  /** Check (and with candidates/fallback, enforce) the text in the image. Needs `options.numImages` 1 for best of N. */
+  legibility?: LegibilityOptions;
+}
+export interface GeneratedImageFile {
+  /** Absolute path of the PNG (with its `parameters` tEXt chunk) inside `outputDir`. */
+  file: string;
+  width: number;
+  height: number;
+  seed: number;
+  parameters: string;
+  legibility?: ImageLegibility;
+}
+export interface GenerateImageResult {
+  images: GeneratedImageFile[];
+  /** The candidates that lost, best first, when `legibility.keepCandidates` asked for them. */
+  candidates?: GeneratedImageFile[];
+  /** Execution provider that ran, e.g. "cuda" or "cpu". */
+  provider: string;
+  providerNote: string;
+  timingsMs: Record<string, number>;
+}
+// Long: a first run on CPU converts the model and may take many minutes per image.
+export const generateImageRequest = request<GenerateImageParams, GenerateImageResult>('runtime/image/generate', 2 * hour);
+
+export interface DrawTextParams extends JobParams {
+  /** Absolute path of the PNG to draw on; it is only read. */
+  input: string;
+  /** The exact text to draw; line breaks make lines. */
+  target: string;
+  /** Where the text goes when the image's OCR found no text like it; default: the centre. */
+  position?: TextPosition;
+  /** An existing folder the host created; the runtime writes the one new PNG into it. */
+  outputDir: string;
+}
+export interface DrawTextResult {
+  /** Absolute path of the new PNG inside `outputDir`: the input's `parameters` kept, a `letterpress` record added. */
+  file: string;
+  width: number;
+  height: number;
+  /** The read-back of the drawn image; `exactTextFallback` is always true. */
+  legibility: ImageLegibility;
+}
+/**
+ * "Draw exact text" on an image that already exists: the exact-text fallback without generating.
+ * Minutes at most even on a slow machine (two OCR passes per drawing style).
+ */
+export const drawTextRequest = request<DrawTextParams, DrawTextResult>('runtime/image/drawText', 10 * minute);
+
+// ---- model --------------------------------------------------------------------------------------
+
+export interface ResolveModelParams extends JobParams {
+  /** Local folder or hub repo id; the default model when absent. */
+  model?: string;
+  revision?: string;
+  token?: string;
+  /** Only look on disk: fails with `modelMissing` instead of downloading. */
+  offline?: boolean;
+  cacheDir?: string;
+}
+export interface ResolveModelResult {
+  modelDir: string;
+  source: 'local' | 'cache' | 'download';
+  revision?: string;
+}
+export const resolveModelRequest = request<ResolveModelParams, ResolveModelResult>('runtime/model/resolve', 12 * hour);
+
+export const unloadModelRequest = request<Record<string, never>, { unloaded: boolean }>('runtime/model/unload', minute);
+
+// ---- prompt -------------------------------------------------------------------------------------
+
+export interface CountTokensParams {
+  modelDir: string;
+  text: string;
+}
+export interface CountTokensResult {
+  /** Tokens of the text without the start and end tokens. */
+  count: number;
+  /** How many fit (75 for CLIP's 77 with start and end). */
+  limit: number;
+}
+export const countTokensRequest = request<CountTokensParams, CountTokensResult>('runtime/tokens/count', 30 * second);
+
