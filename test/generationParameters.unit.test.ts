@@ -42,9 +42,9 @@ test('writes the layout A1111 writes: prompt, negative prompt, then the settings
     'a red sign that says OPEN\nNegative prompt: blurry, low quality\n' +
       'Steps: 8, Sampler: DDIM, CFG scale: 7.5, Seed: 42, Size: 512x768, Model: pbevan11/stable-diffusion-2-typography',
   );
-  // No negative prompt: no line for it.
-  const bare = formatGenerationParameters({ prompt: 'x', steps: 1, sampler: 'Euler', cfgScale: 1, seed: 0, width: 8, height: 8 });
-  assert.equal(bare, 'x\nSteps: 1, Sampler: Euler, CFG scale: 1, Seed: 0, Size: 8x8');
+  // No negative prompt: the line is still there (ComfyUI's importer needs it), empty.
+  const bare = formatGenerationParameters({ prompt: 'x', steps: 1, sampler: 'Euler', scheduleType: 'Uniform', cfgScale: 1, seed: 0, width: 8, height: 8 });
+  assert.equal(bare, 'x\nNegative prompt: \nSteps: 1, Sampler: Euler, Schedule type: Uniform, CFG scale: 1, Seed: 0, Size: 8x8');
 });
 
 test('values with commas, colons or newlines are JSON-quoted, as A1111 quotes them', () => {
@@ -120,5 +120,6 @@ test('text without a settings line is all prompt; bad numbers are left undefined
 test('refuses extra settings that would be misread', () => {
   const base = { prompt: 'p', steps: 1, sampler: 'DDIM', cfgScale: 1, seed: 1, width: 8, height: 8 };
   assert.throws(() => formatGenerationParameters({ ...base, extra: { Seed: '2' } }), RangeError);
+  assert.throws(() => formatGenerationParameters({ ...base, extra: { 'Schedule type': 'Karras' } }), RangeError);
   assert.throws(() => formatGenerationParameters({ ...base, extra: { 'a:b': '2' } }), RangeError);
 });

@@ -28,7 +28,7 @@ export interface GalleryIndexOptions {
   /** Absolute path of the output folder (it may not exist yet). */
   outputFolder: string;
   /** Maps a sampler's display name ("Euler a") back to our scheduler name. */
-  schedulerForSampler?: (sampler: string) => SchedulerName | undefined;
+  schedulerForSampler?: (sampler: string, scheduleType?: string) => SchedulerName | undefined;
   /** How deep to look into subfolders of the output folder. */
   maxDepth?: number;
 }
@@ -123,14 +123,16 @@ export class GalleryIndex {
 
 export function settingsFromParameters(
   text: string,
-  schedulerForSampler?: (sampler: string) => SchedulerName | undefined,
+  schedulerForSampler?: (sampler: string, scheduleType?: string) => SchedulerName | undefined,
 ): ImageSettings {
   const p = parseGenerationParameters(text);
   const settings: ImageSettings = { prompt: p.prompt, negativePrompt: p.negativePrompt };
   if (p.steps !== undefined) settings.steps = p.steps;
   if (p.sampler !== undefined) {
-    settings.sampler = p.sampler;
-    const scheduler = schedulerForSampler?.(p.sampler);
+    // Shown as the older combined name ("DPM++ 2M Karras"); "Automatic" adds nothing to read.
+    const schedule = p.scheduleType && p.scheduleType !== 'Automatic' ? ` ${p.scheduleType}` : '';
+    settings.sampler = `${p.sampler}${schedule}`;
+    const scheduler = schedulerForSampler?.(p.sampler, p.scheduleType);
     if (scheduler) settings.scheduler = scheduler;
   }
   if (p.cfgScale !== undefined) settings.guidanceScale = p.cfgScale;

@@ -29,7 +29,8 @@ import {
 } from '../../webview/protocol.ts';
 import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
 import { schedulerNames } from '../../runtime/protocol/generationTypes.ts';
-import { samplerDisplayName, schedulerNameForDisplayName } from '../../runtime/schedulers/createScheduler.ts';
+import { samplerDisplayName } from '../../runtime/schedulers/createScheduler.ts';
+import { schedulerForA1111Sampler } from '../../runtime/png/a1111Samplers.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
 import { exportImageInteractively } from '../commands/exportImageCommand.ts';
 
@@ -192,7 +193,7 @@ export class GalleryPanel implements vscode.Disposable {
       this.index = new GalleryIndex({
         workspaceRoot: this.location.workspaceFolder.uri.fsPath,
         outputFolder: this.location.uri.fsPath,
-        schedulerForSampler: schedulerNameForDisplayName,
+        schedulerForSampler: schedulerForA1111Sampler,
       });
       const pattern = new vscode.RelativePattern(this.location.workspaceFolder, `${this.location.relativePath}/**/*.png`);
       this.watcher = vscode.workspace.createFileSystemWatcher(pattern);

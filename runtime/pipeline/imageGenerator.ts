@@ -23,7 +23,8 @@ import { encodeRgbPng } from '../png/encodePng.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
 import { latentPreviewPng, wantsPreview } from './latentPreview.ts';
 import { createGaussianNoise } from './gaussianNoise.ts';
-import { createScheduler, defaultSchedulerName, samplerDisplayName } from '../schedulers/createScheduler.ts';
+import { createScheduler, defaultSchedulerName } from '../schedulers/createScheduler.ts';
+import { a1111Sampler } from '../png/a1111Samplers.ts';
 import { loadClipTokenizer, type ClipTokenizer } from '../tokenizer/clipTokenizer.ts';
 import { usesClassifierFreeGuidance } from './classifierFreeGuidance.ts';
 import { vaeSampleToImage } from './decodedImage.ts';
@@ -291,7 +292,7 @@ export class ImageGenerator {
           prompt: options.prompt,
           negativePrompt: options.negativePrompt,
           steps: options.steps,
-          sampler: samplerDisplayName(schedulerName),
+          ...a1111Sampler(schedulerName),
           cfgScale: options.guidanceScale,
           seed,
           width: options.width,

@@ -3,20 +3,25 @@
 //
 //   a red sign that says OPEN
 //   Negative prompt: blurry
-//   Steps: 8, Sampler: DDIM, CFG scale: 7.5, Seed: 42, Size: 512x512, Model: pbevan11/…
+//   Steps: 8, Sampler: DDIM, Schedule type: Automatic, CFG scale: 7.5, Seed: 42, Size: 512x512, Model: pbevan11/…
 //
 // Writing and reading follow A1111's own rules (modules/infotext_utils.py) so that it reads ours:
 // a value holding a comma, a colon or a newline is written as a JSON string; the last line counts
 // as the settings line only when it holds at least three "Key: value" pairs; every prompt line is
 // trimmed. Prompts therefore round-trip up to whitespace at the ends of their lines.
+//
+// One departure: the "Negative prompt:" line is written even when empty (A1111 leaves it out), as
+// ComfyUI's importer only takes files that have one; A1111 reads the empty line as "".
 
 export interface GenerationParameters {
   prompt: string;
-  /** Omitted from the text when empty, as A1111 does. */
+  /** Written as an empty "Negative prompt:" line when empty or absent. */
   negativePrompt?: string;
   steps: number;
-  /** Display name of the sampler ("DDIM", "Euler a", "DPM++ 2M Karras", …). */
+  /** A1111's name of the sampler ("DDIM", "PLMS", "Euler a", "DPM++ 2M", …: runtime/png/a1111Samplers.ts). */
   sampler: string;
+  /** A1111 1.9+'s "Schedule type" ("Automatic", "Karras", "Uniform", …); written right after the sampler. */
+  scheduleType?: string;
   cfgScale: number;
   seed: number;
   width: number;
@@ -32,6 +37,8 @@ export interface ParsedGenerationParameters {
   negativePrompt: string;
   steps?: number;
   sampler?: string;
+  /** Absent in infotexts older than A1111 1.9 (and Letterpress's own before it), which name the schedule in the sampler. */
+  scheduleType?: string;
   cfgScale?: number;
   seed?: number;
   width?: number;
@@ -42,7 +49,7 @@ export interface ParsedGenerationParameters {
 }
 
 const negativePromptLabel = 'Negative prompt:';
-const standardKeys = new Set(['Steps', 'Sampler', 'CFG scale', 'Seed', 'Size', 'Model']);
+const standardKeys = new Set(['Steps', 'Sampler', 'Schedule type', 'CFG scale', 'Seed', 'Size', 'Model']);
 
 // A1111's settings pattern, with Python's Unicode \w spelled out for JavaScript.
 const settingPattern = /\s*([\p{L}\p{N}_][\p{L}\p{N}_ \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)/gu;
@@ -67,6 +74,7 @@ export function formatGenerationParameters(p: GenerationParameters): string {
   const settings: [string, string][] = [
     ['Steps', String(p.steps)],
     ['Sampler', p.sampler],
+    ...(p.scheduleType ? [['Schedule type', p.scheduleType] as [string, string]] : []),
     ['CFG scale', String(p.cfgScale)],
     ['Seed', String(p.seed)],
     ['Size', `${p.width}x${p.height}`],
@@ -78,8 +86,9 @@ export function formatGenerationParameters(p: GenerationParameters): string {
     settings.push([key, value]);
   }
   const settingsLine = settings.map(([key, value]) => `${key}: ${quoteValue(value)}`).join(', ');
-  const negative = p.negativePrompt ? `\n${negativePromptLabel} ${p.negativePrompt}` : '';
-  return `${p.prompt}${negative}\n${settingsLine}`.trim();
+  // Not trimmed at the start: with an empty prompt the text still has "\nNegative prompt:", which is
+  // what ComfyUI looks for.
+  return `${p.prompt}\n${negativePromptLabel} ${p.negativePrompt ?? ''}\n${settingsLine}`;
 }
 
 function parseInteger(value: string | undefined): number | undefined {
@@ -127,6 +136,7 @@ export function parseGenerationParameters(text: string): ParsedGenerationParamet
     negativePrompt,
     steps: parseInteger(fields['Steps']),
     sampler: fields['Sampler'],
+    scheduleType: fields['Schedule type'],
     cfgScale: parseNumber(fields['CFG scale']),
     seed: parseInteger(fields['Seed']),
     width: size ? Number(size[1]) : undefined,

@@ -1,4 +1,5 @@
-// The sampler registry: names users pick (A1111 style) → scheduler classes built from the model's
+// The sampler registry: names users pick (shown in the form; the PNG metadata uses A1111's names,
+// runtime/png/a1111Samplers.ts) → scheduler classes built from the model's
 // scheduler_config.json, the way diffusers' `SomeScheduler.from_config(config)` builds them.
 import { schedulerNames, type SchedulerName } from '../protocol/generationTypes.ts';
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
@@ -68,10 +69,4 @@ export function defaultSchedulerName(config: SchedulerConfig): SchedulerName {
     default:
       return 'ddim';
   }
-}
-
-/** The sampler a display name (as written in A1111 "Sampler:" parameters) stands for. */
-export function schedulerNameForDisplayName(displayName: string): SchedulerName | undefined {
-  const wanted = displayName.trim().toLowerCase();
-  return schedulerNames.find((name) => displayNames[name].toLowerCase() === wanted);
 }
