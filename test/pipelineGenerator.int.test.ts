@@ -110,8 +110,8 @@ test('the PNG holds the image and its A1111 parameters', async () => {
   assert.equal(text, images[0].parameters);
   const p = parseGenerationParameters(text);
   assert.deepEqual(
-    [p.prompt, p.negativePrompt, p.steps, p.sampler, p.cfgScale, p.seed, p.width, p.height, p.model],
-    [base.prompt, 'blurry, dark', 3, 'DDIM', 7.5, 11, 96, 64, 'tiny-sd2'],
+    [p.prompt, p.negativePrompt, p.steps, p.sampler, p.scheduleType, p.cfgScale, p.seed, p.width, p.height, p.model],
+    [base.prompt, 'blurry, dark', 3, 'DDIM', 'Automatic', 7.5, 11, 96, 64, 'tiny-sd2'],
   );
 });
 
