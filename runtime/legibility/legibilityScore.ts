@@ -19,9 +19,18 @@ export interface LegibilityScore {
   bbox: TextBox | null;
 }
 
-/** Scores the whole image, or only `area` of it. */
+/**
+ * Scores the whole image, or only `area` of it. Tesseract's models are trained on dark text on a light
+ * ground and often miss light letters on a dark one (white "OK" on black read as "0]" or as nothing,
+ * while the same picture inverted read "OK"): a reading that is not exact is tried again on the
+ * negative, and the better of the two counts. That costs one more OCR pass only for images that
+ * failed the first, against a whole generation per candidate.
+ */
 export async function scoreImage(reader: OcrReader, image: Buffer, target: string, area?: TextBox): Promise<LegibilityScore> {
-  return scoreReading(await reader.read(image, area), target);
+  const direct = scoreReading(await reader.read(image, area), target);
+  if (direct.exactMatch) return direct;
+  const inverted = scoreReading(await reader.read(image, area, { negative: true }), target);
+  return compareScores(inverted, direct) < 0 ? inverted : direct;
 }
 
 export function scoreReading(reading: OcrReading, target: string): LegibilityScore {
@@ -49,12 +58,20 @@ export function compareScores(a: LegibilityScore, b: LegibilityScore): number {
 /** Key of the PNG tEXt chunk that carries the legibility record. */
 export const legibilityChunkKey = 'letterpress';
 
+/**
+ * How an image was made, for the text's sake: text-to-image, image-to-image from a drawn layout of the
+ * text, or the text region inpainted over drawn glyphs (a repair).
+ */
+export type CandidateMode = 'txt2img' | 'layout' | 'repair';
+
 export interface LegibilityRecord {
   legibility: LegibilityScore;
+  /** How this image was made; absent in records written before layout-first and repair existed. */
+  mode?: CandidateMode;
   /** True when the exact text was composited over the generated image. */
   exactTextFallback?: boolean;
   /** How many candidates were generated and which seed won. */
-  candidates?: { count: number; seeds: number[]; chosenSeed: number };
+  candidates?: { count: number; seeds: number[]; chosenSeed: number; /** Each candidate's mode, when not all were text-to-image. */ modes?: CandidateMode[] };
 }
 
 export function legibilityChunkText(record: LegibilityRecord): string {

@@ -3,8 +3,10 @@
 // outcome in one line for people.
 import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import { addPngTextChunk } from '../png/pngTextChunks.ts';
-import type { CandidateGenerator, ScoredCandidate } from './bestOfN.ts';
-import { generateBestOfN } from './bestOfN.ts';
+import type { CandidateGenerator, CandidatePhase, ScoredCandidate } from './bestOfN.ts';
+import { generateBestOfN, textToImagePhase } from './bestOfN.ts';
+import { layoutPhase, type WithStartImage } from '../layout/layoutPhase.ts';
+import { defaultLayoutStrength, maxLayoutStrength, minLayoutStrength, type TextLayoutMode } from '../layout/layoutOptions.ts';
 import type { TextPosition } from './exactTextFallback.ts';
 import type { LegibilityScore } from './legibilityScore.ts';
 import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
@@ -19,8 +21,41 @@ export interface LegibleRequest {
   exactFallback: boolean;
   position?: TextPosition;
   batchSize?: number;
+  /** Layout-first candidates (default 'off' here; the host and the CLI default to 'auto'). */
+  layout?: TextLayoutMode;
+  /** Image-to-image strength of layout-first candidates; default defaultLayoutStrength. */
+  layoutStrength?: number;
 }
 
+/** The layout strength, checked; an error message names the option as the user typed it. */
+export function checkLayoutStrength(strength: number | undefined, name = '--layout-strength'): string | null {
+  if (strength === undefined) return null;
+  if (!Number.isFinite(strength) || strength < minLayoutStrength || strength > maxLayoutStrength) {
+    return `${name} must be a number from ${minLayoutStrength} to ${maxLayoutStrength}, got ${strength}`;
+  }
+  return null;
+}
+
+/**
+ * The phases of a legible job: text-to-image, then layout-first (auto), or layout-first only (always).
+ * Layout-first needs a generator that starts from an image (`withStartImage`); without one, auto
+ * stays with text-to-image and says so, and always is an error.
+ */
+export function legiblePhases(
+  request: Pick<LegibleRequest, 'target' | 'layout' | 'layoutStrength'>,
+  withStartImage: WithStartImage | undefined,
+  log?: (line: string) => void,
+): CandidatePhase[] {
+  const mode = request.layout ?? 'off';
+  if (mode === 'off') return [textToImagePhase];
+  if (!withStartImage) {
+    if (mode === 'always') throw new Error('layout-first text needs image-to-image, which this generator cannot do');
+    log?.('layout-first text skipped: this generator cannot start from an image');
+    return [textToImagePhase];
+  }
+  const layout = layoutPhase({ target: request.target, strength: request.layoutStrength ?? defaultLayoutStrength, withStartImage });
+  return mode === 'always' ? [layout] : [textToImagePhase, layout];
+}
 /**
  * What the user asked for, checked. Returns an error message for a combination that cannot work,
  * null when there is nothing legibility-related to do beyond scoring, or the request.
@@ -79,8 +114,16 @@ export async function runLegibleJob(
   generator: CandidateGenerator,
   options: GenerateOptions,
   request: LegibleRequest,
-  hooks: { onProgress?: ProgressListener; signal?: AbortSignal; log?: (line: string) => void; reader?: OcrReader } = {},
+  hooks: {
+    onProgress?: ProgressListener;
+    signal?: AbortSignal;
+    log?: (line: string) => void;
+    reader?: OcrReader;
+    /** How the generator takes a start image; layout-first needs it. */
+    withStartImage?: WithStartImage;
+  } = {},
 ): Promise<{ png: Buffer; seed: number; score: LegibilityScore; fallbackUsed: boolean; ranked: ScoredCandidate[] }> {
+  const phases = legiblePhases(request, hooks.withStartImage, hooks.log);
   // A reader passed in belongs to the caller (the runtime keeps one warm between jobs).
   const reader = hooks.reader ?? new OcrReader();
   try {
@@ -98,13 +141,17 @@ export async function runLegibleJob(
             }
           : request.candidates,
       batchSize: request.batchSize,
+      phases,
       exactFallback: request.exactFallback,
       fallbackPosition: request.position,
       onProgress: hooks.onProgress,
       signal: hooks.signal,
-      onCandidate: (candidate) => hooks.log?.(`candidate seed ${candidate.seed}: ${describeScore(candidate.score)}`),
+      onCandidate: (candidate) =>
+        hooks.log?.(`candidate seed ${candidate.seed}${candidate.mode === 'txt2img' ? '' : ` (${candidate.mode})`}: ${describeScore(candidate.score)}`),
     });
     if (result.stoppedEarly) hooks.log?.(`stopped early: seed ${result.seed} spells the text exactly`);
+    const winner = result.ranked[0];
+    if (winner && winner.mode !== 'txt2img' && winner.score.exactMatch) hooks.log?.(`the ${winner.mode} candidate seed ${winner.seed} spells the text exactly`);
     if (result.fallback) {
       hooks.log?.(`no candidate spelled the text: drew it over seed ${result.seed}; ${describeScore(result.score)}`);
     }

@@ -2,6 +2,7 @@
 // from the @tesseract.js-data/eng package, never from the network. Starting a worker costs about half
 // a second and reading an image a few hundred milliseconds, so one worker is kept and reused.
 import { dirname, join } from 'node:path';
+import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
 
 export interface TextBox {
@@ -75,8 +76,12 @@ export class OcrReader {
     return this.#worker;
   }
 
-  /** Reads an encoded image (PNG, JPEG, …), or only the `area` of it; boxes are in image pixels either way. */
-  async read(image: Buffer, area?: TextBox): Promise<OcrReading> {
+  /**
+   * Reads an encoded image (PNG, JPEG, …), or only the `area` of it; boxes are in image pixels either
+   * way. `negative` reads the image with its colours inverted (light letters on a dark ground).
+   */
+  async read(image: Buffer, area?: TextBox, options: { negative?: boolean } = {}): Promise<OcrReading> {
+    if (options.negative) image = await sharp(image).removeAlpha().negate().png().toBuffer();
     const worker = await this.#getWorker();
     const { data } = await worker.recognize(image, area ? { rectangle: area } : {}, { text: true, blocks: true });
     return { rawText: data.text.trim(), lines: wordsByLine(data), confidence: data.confidence };

@@ -75,7 +75,16 @@ export type ProgressEvent =
   | { status: 'decode'; image: number }
   | { status: 'done' }
   /** Best of N: candidate `candidate` (0-based) of `candidates` is being read, was scored, or gets the exact text drawn. */
-  | { status: 'legibility'; phase: 'read' | 'scored' | 'draw'; candidate: number; candidates: number; exactMatch?: boolean; cer?: number }
+  | {
+      status: 'legibility';
+      phase: 'read' | 'scored' | 'draw';
+      candidate: number;
+      candidates: number;
+      exactMatch?: boolean;
+      cer?: number;
+      /** How the candidate was made (see runtime/legibility/legibilityScore.ts CandidateMode); absent: text-to-image. */
+      mode?: 'txt2img' | 'layout' | 'repair';
+    }
   | { status: 'message'; level: 'info' | 'warning'; text: string };
 
 export type ProgressListener = (event: ProgressEvent) => void;
