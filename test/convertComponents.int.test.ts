@@ -73,6 +73,25 @@ describe('float32 graphs agree with diffusers', () => {
       }
     }
   });
+
+  test('vae encoder + quant_conv: posterior mean and log-variance, square and wide images', async () => {
+    const modelDir = await copyTinyModel();
+    const converted = await ensureConvertedComponent(modelDir, 'vae_encoder');
+    assert.deepEqual(converted.notes, []);
+    // Encoder and decoder share the VAE's weights file, used in place by both.
+    const [linked, original] = await Promise.all([
+      stat(join(converted.onnxPath, '..', 'weights.safetensors')),
+      stat(join(modelDir, 'vae', 'diffusion_pytorch_model.safetensors')),
+    ]);
+    assert.equal(linked.ino, original.ino);
+    const session = await createSession(converted.onnxPath);
+    for (const caseName of ['square', 'wide'] as const) {
+      for (const output of ['mean', 'logvar'] as const) {
+        const { actual, expected } = await runComponent(session, 'vae_encoder', caseName, output);
+        assertAgrees(`vae_encoder ${caseName} ${output}`, actual, expected, float32Tolerance);
+      }
+    }
+  });
 });
 
 describe('float16 graphs', () => {
@@ -105,9 +124,9 @@ describe('float16 graphs', () => {
     assertAgrees('unet fp16 upcast attention', actual, expected, float16Tolerance);
   });
 
-  test('text encoder and vae decoder cast from float32 weights', async () => {
+  test('text encoder, vae decoder and vae encoder cast from float32 weights', async () => {
     const modelDir = await copyTinyModel();
-    for (const component of ['text_encoder', 'vae_decoder'] as const) {
+    for (const component of ['text_encoder', 'vae_decoder', 'vae_encoder'] as const) {
       const converted = await ensureConvertedComponent(modelDir, component, { fp16: true });
       assert.match(converted.notes.join('\n'), /cast to float16/);
       const session = await createSession(converted.onnxPath);

@@ -55,8 +55,15 @@ export function referenceTensors(): Promise<SafetensorsFile> {
   return reference;
 }
 
+let img2imgReference: Promise<SafetensorsFile> | null = null;
+/** reference/img2img.safetensors: the VAE encoder's tensors and the image-to-image cases. */
+export function img2imgReferenceTensors(): Promise<SafetensorsFile> {
+  img2imgReference ??= openSafetensors(join(referenceDir, 'img2img.safetensors'));
+  return img2imgReference;
+}
+
 export async function referenceTensor(name: string): Promise<ort.Tensor> {
-  const file = await referenceTensors();
+  const file = name.startsWith('vae_encoder.') ? await img2imgReferenceTensors() : await referenceTensors();
   const info = file.tensors.get(name);
   assert.ok(info, `reference tensor ${name} is missing`);
   if (info.dtype === 'I32') {
@@ -103,8 +110,9 @@ export async function createSession(onnxPath: string): Promise<ort.InferenceSess
 
 export async function runComponent(
   session: ort.InferenceSession,
-  component: 'text_encoder' | 'unet' | 'vae_decoder',
+  component: 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder',
   caseName?: 'square' | 'wide',
+  output: 'mean' | 'logvar' = 'mean',
 ): Promise<{ actual: ort.Tensor; expected: ort.Tensor }> {
   if (component === 'text_encoder') {
     const out = await session.run({ input_ids: await referenceTensor('text_encoder.input_ids') });
@@ -118,6 +126,11 @@ export async function runComponent(
       encoder_hidden_states: await referenceTensor(`${p}.encoder_hidden_states`),
     });
     return { actual: out.out_sample!, expected: await referenceTensor(`${p}.out_sample`) };
+  }
+  if (component === 'vae_encoder') {
+    const p = `vae_encoder.${caseName}`;
+    const out = await session.run({ sample: await referenceTensor(`${p}.sample`) });
+    return { actual: out[output]!, expected: await referenceTensor(`${p}.${output}`) };
   }
   const p = `vae_decoder.${caseName}`;
   const out = await session.run({ latent_sample: await referenceTensor(`${p}.latent_sample`) });

@@ -26,6 +26,7 @@ const componentFolders: Record<ComponentName, { folder: string; stem: string }> 
   text_encoder: { folder: 'text_encoder', stem: 'model' },
   unet: { folder: 'unet', stem: 'diffusion_pytorch_model' },
   vae_decoder: { folder: 'vae', stem: 'diffusion_pytorch_model' },
+  vae_encoder: { folder: 'vae', stem: 'diffusion_pytorch_model' },
 };
 
 async function isFile(path: string): Promise<boolean> {

@@ -5,6 +5,7 @@ import {
   textEncoderArchitecture,
   unetArchitecture,
   vaeDecoderArchitecture,
+  vaeEncoderArchitecture,
   type ComponentName,
   type JsonConfig,
   type TransformerSpec,
@@ -111,16 +112,35 @@ function unetWeights(config: JsonConfig, push: Push): void {
   conv(push, 'conv_out', a.outChannels, a.blockOut[0]!, a.convOutKernel);
 }
 
+function vaeMidAttention(push: Push, p: string, channels: number): void {
+  norm(push, `${p}.group_norm`, channels);
+  for (const proj of ['to_q', 'to_k', 'to_v', 'to_out.0']) linear(push, `${p}.${proj}`, channels, channels);
+}
+
+function vaeEncoderWeights(config: JsonConfig, push: Push): void {
+  const a = vaeEncoderArchitecture(config);
+  conv(push, 'encoder.conv_in', a.firstChannels, a.inChannels, 3);
+  a.down.forEach((block, i) => {
+    block.resnets.forEach((r, j) => resnet(push, `encoder.down_blocks.${i}.resnets.${j}`, r.inChannels, r.outChannels, null));
+    if (block.downsample) {
+      const c = block.resnets[block.resnets.length - 1]!.outChannels;
+      conv(push, `encoder.down_blocks.${i}.downsamplers.0.conv`, c, c, 3);
+    }
+  });
+  resnet(push, 'encoder.mid_block.resnets.0', a.midChannels, a.midChannels, null);
+  if (a.midAttention) vaeMidAttention(push, 'encoder.mid_block.attentions.0', a.midChannels);
+  resnet(push, 'encoder.mid_block.resnets.1', a.midChannels, a.midChannels, null);
+  norm(push, 'encoder.conv_norm_out', a.midChannels);
+  conv(push, 'encoder.conv_out', 2 * a.latentChannels, a.midChannels, 3);
+  if (a.useQuantConv) conv(push, 'quant_conv', 2 * a.latentChannels, 2 * a.latentChannels, 1);
+}
+
 function vaeDecoderWeights(config: JsonConfig, push: Push): void {
   const a = vaeDecoderArchitecture(config);
   if (a.usePostQuantConv) conv(push, 'post_quant_conv', a.latentChannels, a.latentChannels, 1);
   conv(push, 'decoder.conv_in', a.midChannels, a.latentChannels, 3);
   resnet(push, 'decoder.mid_block.resnets.0', a.midChannels, a.midChannels, null);
-  if (a.midAttention) {
-    const p = 'decoder.mid_block.attentions.0';
-    norm(push, `${p}.group_norm`, a.midChannels);
-    for (const proj of ['to_q', 'to_k', 'to_v', 'to_out.0']) linear(push, `${p}.${proj}`, a.midChannels, a.midChannels);
-  }
+  if (a.midAttention) vaeMidAttention(push, 'decoder.mid_block.attentions.0', a.midChannels);
   resnet(push, 'decoder.mid_block.resnets.1', a.midChannels, a.midChannels, null);
   a.up.forEach((block, i) => {
     block.resnets.forEach((r, j) => resnet(push, `decoder.up_blocks.${i}.resnets.${j}`, r.inChannels, r.outChannels, null));
@@ -139,6 +159,7 @@ export function listComponentWeights(component: ComponentName, config: JsonConfi
   const push: Push = (name, shape) => out.push({ name, shape });
   if (component === 'text_encoder') textEncoderWeights(config, push);
   else if (component === 'unet') unetWeights(config, push);
+  else if (component === 'vae_encoder') vaeEncoderWeights(config, push);
   else vaeDecoderWeights(config, push);
   return out;
 }
@@ -153,7 +174,7 @@ const legacyVaeAttention: Record<string, string> = {
 /** The spellings a tensor may have in files written by older library versions, newest first. */
 export function tensorNameCandidates(component: ComponentName, name: string): string[] {
   if (component === 'text_encoder') return [name, `text_model.${name}`];
-  if (component === 'vae_decoder') {
+  if (component === 'vae_decoder' || component === 'vae_encoder') {
     const match = /^(.*\.mid_block\.attentions\.\d+)\.(to_q|to_k|to_v|to_out\.0)\.(weight|bias)$/.exec(name);
     if (match) return [name, `${match[1]}.${legacyVaeAttention[match[2]!]}.${match[3]}`];
   }

@@ -22,6 +22,7 @@ import { encodeModel } from './onnxSchema.ts';
 import { buildTextEncoderGraph } from './textEncoderGraph.ts';
 import { buildUnetGraph } from './unetGraph.ts';
 import { buildVaeDecoderGraph } from './vaeDecoderGraph.ts';
+import { buildVaeEncoderGraph } from './vaeEncoderGraph.ts';
 
 /** Bump when graphs change, so older caches are not reused. */
 export const converterVersion = 2;
@@ -68,6 +69,7 @@ export function buildComponentModel(
   });
   if (component === 'text_encoder') buildTextEncoderGraph(b, config);
   else if (component === 'unet') buildUnetGraph(b, config);
+  else if (component === 'vae_encoder') buildVaeEncoderGraph(b, config);
   else buildVaeDecoderGraph(b, config);
   return b.toModel({ 'letterpress.component': component, 'letterpress.converter_version': String(converterVersion) });
 }

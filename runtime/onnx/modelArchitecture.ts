@@ -3,7 +3,7 @@
 // from `attention_head_dim` when `num_attention_heads` is absent). Shared by the graph builders and
 // by listComponentWeights, so the weights a graph asks for and the ones we validate are the same.
 
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder';
+export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
 export type JsonConfig = Record<string, unknown>;
 
 export class UnsupportedModelError extends Error {
@@ -289,5 +289,54 @@ export function vaeDecoderArchitecture(config: JsonConfig): VaeDecoderArchitectu
     midChannels: reversed[0]!,
     up,
     finalChannels: blockOut[0]!,
+  };
+}
+
+// ---------- VAE encoder (diffusers AutoencoderKL.encoder + quant_conv) ----------
+
+export interface VaeEncoderArchitecture {
+  inChannels: number;
+  latentChannels: number;
+  normGroups: number;
+  useQuantConv: boolean;
+  midAttention: boolean;
+  midChannels: number;
+  firstChannels: number;
+  /** DownEncoderBlock2D: resnets, then a stride-2 conv (padded right and bottom only) except in the last block. */
+  down: { resnets: UnetResnetSpec[]; downsample: boolean }[];
+}
+
+export function vaeEncoderArchitecture(config: JsonConfig): VaeEncoderArchitecture {
+  requireAbsentOrEqual(config, 'act_fn', ['silu', null]);
+  const blockOut = config.block_out_channels as number[];
+  if (!Array.isArray(blockOut) || !blockOut.every((v) => typeof v === 'number')) {
+    throw new UnsupportedModelError('vae/config.json: block_out_channels must be a list of numbers');
+  }
+  const downTypes = (config.down_block_types as string[] | undefined) ?? blockOut.map(() => 'DownEncoderBlock2D');
+  if (downTypes.length !== blockOut.length || downTypes.some((t) => t !== 'DownEncoderBlock2D')) {
+    throw new UnsupportedModelError('vae/config.json: only DownEncoderBlock2D encoders are supported');
+  }
+  // AutoencoderKL always builds its encoder with double_z: mean and log-variance side by side.
+  const layersPerBlock = num(config, 'layers_per_block', 1);
+  const down: VaeEncoderArchitecture['down'] = [];
+  let outputChannel = blockOut[0]!;
+  for (let i = 0; i < blockOut.length; i++) {
+    const inputChannel = outputChannel;
+    outputChannel = blockOut[i]!;
+    const resnets = Array.from({ length: layersPerBlock }, (_, j) => ({
+      inChannels: j === 0 ? inputChannel : outputChannel,
+      outChannels: outputChannel,
+    }));
+    down.push({ resnets, downsample: i !== blockOut.length - 1 });
+  }
+  return {
+    inChannels: num(config, 'in_channels', 3),
+    latentChannels: num(config, 'latent_channels', 4),
+    normGroups: num(config, 'norm_num_groups', 32),
+    useQuantConv: config.use_quant_conv !== false,
+    midAttention: config.mid_block_add_attention !== false,
+    midChannels: blockOut[blockOut.length - 1]!,
+    firstChannels: blockOut[0]!,
+    down,
   };
 }

@@ -6,6 +6,11 @@
 // batch is the image denoised alone, up to the float rounding of a differently blocked UNet run.
 // That independence also lets a step whose UNet call failed (a GPU out of memory) be done again in
 // smaller calls: no sampler has moved yet when the call fails.
+//
+// Image-to-image and inpainting (diffusers' StableDiffusionImg2ImgPipeline and, with a 4-channel
+// UNet, StableDiffusionInpaintPipeline) run the same loop from a later step: the start image's
+// latents noised to that step replace pure noise, and with a mask the kept region is put back after
+// every step, noised to the next step's level (unnoised after the last).
 import type { GaussianNoise } from './gaussianNoise.ts';
 import type { Scheduler } from '../schedulers/scheduler.ts';
 import { applyClassifierFreeGuidance, guidanceBatchEmbeddings } from './classifierFreeGuidance.ts';
@@ -18,12 +23,31 @@ export interface DenoisedImage {
   noise: Float32Array;
   /** Ancestral samplers draw this image's per-step noise from it. */
   stepNoise: GaussianNoise;
+  /**
+   * Image-to-image / inpainting: the start image's latents [1, c, h, w], already multiplied by the
+   * VAE's scaling factor. `noise` is then what add_noise mixes into them.
+   */
+  imageLatents?: Float32Array;
+}
+
+export interface StartImageDenoising {
+  /** Entry of the schedule the run starts at (diffusers' get_timesteps: steps - min(int(steps·strength), steps)). */
+  firstStep: number;
+  /**
+   * Whether the run starts from the start image's latents noised to the first step (image-to-image,
+   * inpainting below strength 1) rather than from pure noise times initNoiseSigma (inpainting at 1).
+   */
+  noisedStartImage: boolean;
+  /** Inpainting: [h·w] over the latent grid, 1 = repaint, 0 = keep the start image's latents. */
+  mask?: Uint8Array;
 }
 
 export interface DenoiseInput {
   images: readonly DenoisedImage[];
   /** Shape of one image's latents. */
   latentShape: readonly [number, number, number, number];
+  /** Image-to-image / inpainting; every image then carries `imageLatents`. */
+  startImage?: StartImageDenoising;
   /** From encodePrompts: batch 2 ([negative, prompt]) with guidance, 1 without. */
   embeddings: Float32Array;
   embeddingBatch: number;
@@ -45,16 +69,47 @@ export async function denoiseLatents(input: DenoiseInput): Promise<Float32Array[
   const { images, embeddingBatch } = input;
   const count = images.length;
   if (count === 0) return [];
-  const schedule = images[0].scheduler.timesteps;
+  const fullSchedule = images[0].scheduler.timesteps;
   for (const image of images) {
-    if (image.scheduler.timesteps.length !== schedule.length || image.scheduler.timesteps.some((t, i) => t !== schedule[i])) {
+    if (image.scheduler.timesteps.length !== fullSchedule.length || image.scheduler.timesteps.some((t, i) => t !== fullSchedule[i])) {
       throw new Error('the images of a batch must share one schedule');
     }
   }
-  let latents: Float32Array[] = images.map((image) => Float32Array.from(image.noise, (v) => v * image.scheduler.initNoiseSigma));
-  const total = schedule.length;
+  const start = input.startImage;
+  const firstStep = start?.firstStep ?? 0;
+  if (!Number.isInteger(firstStep) || firstStep < 0 || firstStep >= fullSchedule.length) {
+    throw new RangeError(`the first step ${firstStep} is outside the schedule of ${fullSchedule.length} steps`);
+  }
   const [, c, h, w] = input.latentShape;
   const size = c * h * w;
+  const imageLatentsOf = (image: DenoisedImage): Float32Array => {
+    if (!image.imageLatents || image.imageLatents.length !== size) throw new Error('image-to-image needs the start image latents of each image');
+    return image.imageLatents;
+  };
+  if (start?.mask && start.mask.length !== h * w) throw new Error(`the inpainting mask has ${start.mask.length} values; the latent grid ${h * w}`);
+  const schedule = fullSchedule.slice(firstStep);
+  let latents: Float32Array[] = images.map((image) => {
+    if (start) image.scheduler.setBeginIndex(firstStep);
+    return start?.noisedStartImage
+      ? image.scheduler.addNoise(imageLatentsOf(image), image.noise, firstStep)
+      : Float32Array.from(image.noise, (v) => v * image.scheduler.initNoiseSigma);
+  });
+  /** Inpainting: the kept region back from the start image, at the noise level of step `next` (unnoised past the last). */
+  const keepUnmasked = (image: DenoisedImage, current: Float32Array, next: number): Float32Array => {
+    const mask = start!.mask!;
+    const original = imageLatentsOf(image);
+    const proper = next < fullSchedule.length ? image.scheduler.addNoise(original, image.noise, next) : original;
+    const out = new Float32Array(size);
+    const plane = h * w;
+    for (let channel = 0; channel < c; channel++) {
+      for (let p = 0; p < plane; p++) {
+        const i = channel * plane + p;
+        out[i] = mask[p] ? current[i] : proper[i];
+      }
+    }
+    return out;
+  };
+  const total = schedule.length;
   // With guidance the UNet batch is [unconditional x n, conditional x n], as in diffusers.
   const copies = embeddingBatch === 2 ? 2 : 1;
   const embeddingsFor = new Map<number, Float32Array>();
@@ -93,6 +148,7 @@ export async function denoiseLatents(input: DenoiseInput): Promise<Float32Array[
       for (let i = 0; i < n; i++) predictions.push(guided.subarray(i * size, (i + 1) * size));
     }
     latents = images.map((image, i) => image.scheduler.step(predictions[i], t, latents[i], image.stepNoise));
+    if (start?.mask) latents = images.map((image, i) => keepUnmasked(image, latents[i], firstStep + step + 1));
     input.onStep?.(step + 1, total, latents);
   }
   throwIfAborted(input.signal);

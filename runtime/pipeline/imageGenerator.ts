@@ -11,15 +11,24 @@
 // 3.7x as long for 4 images in one run as for one, with 3x the peak memory (4.5 against 1.5 GiB,
 // npm run bench). The decode is one call per image against `steps` UNet calls, so batching it
 // would save little even where it runs faster (GPU: the bench's "4 x 512x512" VAE row measures it).
+//
+// With a start image (GenerateOptions.initImage) it is diffusers' StableDiffusionImg2ImgPipeline, and
+// with a mask as well its StableDiffusionInpaintPipeline on this 4-channel UNet: the VAE encoder's
+// posterior sampled with the image's own noise (eps drawn first from its seed, then the latent
+// noise), the schedule started where strength puts it, the kept region put back after each step.
+import { relative, resolve, sep } from 'node:path';
 import {
+  defaultStrength,
   deviceSettings,
   schedulerNames,
+  type StartImageRecord,
   type DeviceSetting,
   type GenerateOptions,
   type ProgressListener,
   type SchedulerName,
 } from '../protocol/generationTypes.ts';
 import { encodeRgbPng } from '../png/encodePng.ts';
+import { startImageChunkText, letterpressChunkKey } from '../png/startImageRecord.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
 import { latentPreviewPng, wantsPreview } from './latentPreview.ts';
 import { createGaussianNoise } from './gaussianNoise.ts';
@@ -35,6 +44,7 @@ import { checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpac
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
 import { preferredBatchSize, usesFloat16Graphs } from './providerTuning.ts';
+import { prepareMask, prepareStartImage, type ImageInput, type PreparedMask, type PreparedStartImage } from './startImage.ts';
 
 export interface GeneratedImage {
   /** [height, width, 3] in [0, 1]. */
@@ -44,7 +54,9 @@ export interface GeneratedImage {
   seed: number;
   /** AUTOMATIC1111-style parameters text (also stored in the PNG). */
   parameters: string;
-  /** PNG with the parameters in a text chunk named "parameters". */
+  /** Image-to-image / inpainting: where the image came from (also in the PNG's `letterpress` chunk). */
+  source?: StartImageRecord;
+  /** PNG with the parameters in a text chunk named "parameters" (and `letterpress` with the source). */
   png(): Promise<Buffer>;
 }
 
@@ -65,8 +77,22 @@ export interface GenerateResult {
 export interface GenerateHooks {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
-  /** Unscaled initial noise, [numImages, c, h/8, w/8] flattened, instead of noise from the seed. */
+  /**
+   * Unscaled initial noise, [numImages, c, h/8, w/8] flattened, instead of noise from the seed. With
+   * a start image: the noise add_noise mixes into its latents (pure starting noise for inpainting at
+   * strength 1), as diffusers' reference runs record it.
+   */
   latents?: Float32Array;
+  /** The eps of each image's VAE posterior sample, [numImages, c, h/8, w/8], instead of noise from the seed. */
+  encoderNoise?: Float32Array;
+  /** Encoded start image / mask made in memory (layout pictures, drawn glyphs), used instead of the files named in the options. */
+  initImageData?: Uint8Array;
+  maskData?: Uint8Array;
+}
+
+/** diffusers' get_timesteps: how many of `steps` a start image at `strength` runs (0 = none). */
+export function stepsForStrength(steps: number, strength: number): number {
+  return Math.min(Math.floor(steps * strength), steps);
 }
 
 interface LoadedModel {
@@ -110,6 +136,69 @@ function validateOptions(options: GenerateOptions, latentSpace: LatentSpace): vo
   if (options.device !== undefined && !deviceSettings.includes(options.device)) {
     throw new GenerationError(`unknown device "${options.device}"; valid devices: ${deviceSettings.join(', ')}`);
   }
+}
+
+function validateStartImageOptions(options: GenerateOptions, hooks: GenerateHooks): void {
+  const hasImage = options.initImage !== undefined || hooks.initImageData !== undefined;
+  const hasMask = options.mask !== undefined || hooks.maskData !== undefined;
+  if (options.strength !== undefined) {
+    if (!hasImage) throw new GenerationError('strength needs a start image');
+    if (typeof options.strength !== 'number' || !Number.isFinite(options.strength) || options.strength < 0 || options.strength > 1) {
+      throw new GenerationError(`strength must be a number from 0 to 1, got ${options.strength}`);
+    }
+  }
+  if (hasMask && !hasImage) throw new GenerationError('a mask needs a start image to repaint');
+  if (!hasImage) return;
+  const strength = options.strength ?? defaultStrength;
+  if (stepsForStrength(options.steps, strength) < 1) {
+    throw new GenerationError(
+      `strength ${strength} with ${options.steps} steps leaves no step to run (int(steps x strength) = 0): raise the strength or the steps`,
+    );
+  }
+}
+
+/** A start image's path for the record: relative to the workspace, with forward slashes; absolute when outside it. */
+function recordedPath(path: string, workspaceDir: string | undefined): string {
+  const absolute = resolve(path);
+  const rel = relative(resolve(workspaceDir ?? '.'), absolute);
+  const inside = rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel);
+  return (inside ? rel : absolute).split(sep).join('/');
+}
+
+interface PreparedSource {
+  image: PreparedStartImage;
+  mask: PreparedMask | null;
+  strength: number;
+  record: StartImageRecord;
+}
+
+async function prepareSource(options: GenerateOptions, hooks: GenerateHooks, downscale: number): Promise<PreparedSource | null> {
+  const imageInput: ImageInput | undefined = hooks.initImageData ?? options.initImage;
+  if (imageInput === undefined) return null;
+  const maskInput: ImageInput | undefined = hooks.maskData ?? options.mask;
+  const strength = options.strength ?? defaultStrength;
+  const image = await prepareStartImage(imageInput, options.width, options.height);
+  const mask = maskInput === undefined ? null : await prepareMask(maskInput, options.width, options.height, downscale);
+  const entry = (input: ImageInput, sha256: string) => ({ ...(typeof input === 'string' ? { path: recordedPath(input, options.workspaceDir) } : {}), sha256 });
+  const record: StartImageRecord = {
+    mode: mask ? 'inpaint' : options.initImageKind === 'layout' ? 'layout' : 'img2img',
+    strength,
+    image: entry(imageInput, image.sha256),
+    ...(mask && maskInput !== undefined ? { mask: entry(maskInput, mask.sha256) } : {}),
+  };
+  return { image, mask, strength, record };
+}
+
+/** The posterior sample (mean + exp(logvar / 2) · eps) · scaling factor, in float32 as diffusers computes it. */
+export function samplePosterior(mean: Float32Array, logvar: Float32Array, eps: Float32Array, scalingFactor: number): Float32Array {
+  const f32 = Math.fround;
+  const scale = f32(scalingFactor);
+  const out = new Float32Array(mean.length);
+  for (let i = 0; i < out.length; i++) {
+    const std = f32(Math.exp(f32(0.5 * logvar[i])));
+    out[i] = f32(scale * f32(mean[i] + f32(std * eps[i])));
+  }
+  return out;
 }
 
 export class ImageGenerator {
@@ -214,6 +303,7 @@ export class ImageGenerator {
     await checkModelFolder(options.modelDir);
     const [schedulerConfig, latentSpace] = await Promise.all([readSchedulerConfig(options.modelDir), readLatentSpace(options.modelDir)]);
     validateOptions(options, latentSpace);
+    validateStartImageOptions(options, hooks);
     const schedulerName: SchedulerName = options.scheduler ?? defaultSchedulerName(schedulerConfig);
     const numImages = options.numImages ?? 1;
     const latentShape = [1, latentSpace.channels, options.height / latentSpace.downscale, options.width / latentSpace.downscale] as const;
@@ -223,6 +313,32 @@ export class ImageGenerator {
         `initial latents have ${hooks.latents.length} values; ${numImages} image(s) of ${options.width}x${options.height} need ` +
           `${numImages}x${latentShape.slice(1).join('x')} = ${numImages * latentSize}`,
       );
+    }
+    if (hooks.encoderNoise && hooks.encoderNoise.length !== numImages * latentSize) {
+      throw new GenerationError(`encoder noise has ${hooks.encoderNoise.length} values; ${numImages} image(s) need ${numImages * latentSize}`);
+    }
+    // The start image and mask are read and checked before the model is loaded.
+    const source = await prepareSource(options, hooks, latentSpace.downscale);
+    if (source) {
+      for (const [what, prepared] of [['start image', source.image], ['mask', source.mask]] as const) {
+        if (prepared?.resized) {
+          onProgress?.({
+            status: 'message',
+            level: 'info',
+            text: `the ${what} is ${prepared.original.width}x${prepared.original.height}; resized to ${options.width}x${options.height}`,
+          });
+        }
+      }
+      if (source.mask && source.mask.repaintedCells === 0) {
+        onProgress?.({
+          status: 'message',
+          level: 'warning',
+          text:
+            source.mask.whitePixels === 0
+              ? 'the mask has no white pixel: nothing is repainted, the result is the start image as the VAE gives it back'
+              : 'the mask\'s white areas fall between the latent grid\'s samples (every 8th pixel): nothing is repainted; paint a larger area',
+        });
+      }
     }
 
     const model = await time('load', () => this.load(options.modelDir, options.device ?? 'auto', options.fp16 ?? false, latentSpace.forceUpcast, hooks));
@@ -234,6 +350,15 @@ export class ImageGenerator {
       encodePrompts(model.tokenizer, sessions.encodeText, options.prompt, options.negativePrompt ?? '', guidance, onProgress),
     );
 
+    let posterior: { mean: Float32Array; logvar: Float32Array } | undefined;
+    if (source) {
+      throwIfAborted(signal);
+      posterior = await time('encode', () =>
+        sessions.encodeImage(source.image.sample, [1, 3, options.height, options.width], { onProgress, signal }),
+      );
+    }
+    const runSteps = source ? stepsForStrength(options.steps, source.strength) : options.steps;
+
     let batchSize = options.batchSize ?? preferredBatchSize(sessions.provider, options.width, options.height);
     const images: GeneratedImage[] = [];
     for (let first = 0, count = 0; first < numImages; first += count) {
@@ -241,17 +366,35 @@ export class ImageGenerator {
       const batch: DenoisedImage[] = [];
       for (let index = first; index < first + count; index++) {
         const stepNoise = createGaussianNoise(options.seed + index);
-        const noise = hooks.latents ? hooks.latents.slice(index * latentSize, (index + 1) * latentSize) : stepNoise.randn(latentSize);
+        const slice = (all: Float32Array) => all.slice(index * latentSize, (index + 1) * latentSize);
+        // As in diffusers, the posterior's eps is drawn before the latent noise.
+        let imageLatents: Float32Array | undefined;
+        if (posterior) {
+          const eps = hooks.encoderNoise ? slice(hooks.encoderNoise) : stepNoise.randn(latentSize);
+          imageLatents = samplePosterior(posterior.mean, posterior.logvar, eps, latentSpace.scalingFactor);
+        }
+        const noise = hooks.latents ? slice(hooks.latents) : stepNoise.randn(latentSize);
         // Multistep samplers keep state, so each image gets a fresh one.
         const scheduler = createScheduler(schedulerName, schedulerConfig);
         scheduler.setTimesteps(options.steps);
-        batch.push({ scheduler, noise, stepNoise });
+        batch.push({ scheduler, noise, stepNoise, ...(imageLatents ? { imageLatents } : {}) });
       }
 
       const denoised = await time('denoise', () =>
         denoiseLatents({
           images: batch,
           latentShape,
+          ...(source
+            ? {
+                startImage: {
+                  // Every sampler of ours has order 1, so the first step is t_start itself.
+                  firstStep: options.steps - runSteps,
+                  // Inpainting at full strength starts from pure noise, as diffusers' is_strength_max.
+                  noisedStartImage: !(source.mask && source.strength === 1),
+                  ...(source.mask ? { mask: source.mask.latentMask } : {}),
+                },
+              }
+            : {}),
           embeddings: prompts.embeddings,
           embeddingBatch: prompts.batch,
           tokens: prompts.tokens,
@@ -298,9 +441,20 @@ export class ImageGenerator {
           width: options.width,
           height: options.height,
           model: options.modelName ?? options.modelDir,
+          ...(source ? { extra: { 'Denoising strength': String(source.strength) } } : {}),
         });
         const { width, height } = options;
-        images.push({ pixels, width, height, seed, parameters, png: () => encodeRgbPng(pixels, width, height, { parameters }) });
+        const chunks: Record<string, string> = { parameters };
+        if (source) chunks[letterpressChunkKey] = startImageChunkText(source.record);
+        images.push({
+          pixels,
+          width,
+          height,
+          seed,
+          parameters,
+          ...(source ? { source: source.record } : {}),
+          png: () => encodeRgbPng(pixels, width, height, chunks),
+        });
       }
     }
 

@@ -1,5 +1,6 @@
-// The three ONNX Runtime sessions of a Stable Diffusion model on one execution provider, and typed
-// calls into them using the converter's graph input/output names.
+// The ONNX Runtime sessions of a Stable Diffusion model on one execution provider, and typed calls
+// into them using the converter's graph input/output names. The VAE encoder, which only image-to-image
+// needs, is converted and loaded on its first use.
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { ensureConvertedComponent } from '../onnx/convertModel.ts';
@@ -13,7 +14,7 @@ import { throwIfAborted } from './generationError.ts';
 import { conversionOptionsFor } from './providerTuning.ts';
 
 const components = ['text_encoder', 'unet', 'vae_decoder'] as const;
-type Component = (typeof components)[number];
+type Component = (typeof components)[number] | 'vae_encoder';
 
 export interface ModelSessions {
   provider: ExecutionProviderName;
@@ -27,6 +28,11 @@ export interface ModelSessions {
   predictNoise(sample: Float32Array, shape: readonly number[], timestep: number, textEmbeddings: Float32Array, tokens: number): Promise<Float32Array>;
   /** latents [batch, c, h, w], already divided by the scaling factor → images [batch, 3, 8h, 8w] in about [-1, 1] */
   decodeLatents(latents: Float32Array, shape: readonly number[]): Promise<Float32Array>;
+  /**
+   * images [batch, 3, H, W] in [-1, 1] → the VAE posterior's mean and log-variance (clamped to
+   * [-30, 20]), [batch, c, H/8, W/8] each, not yet multiplied by the scaling factor.
+   */
+  encodeImage(images: Float32Array, shape: readonly number[], hooks?: { onProgress?: ProgressListener; signal?: AbortSignal }): Promise<{ mean: Float32Array; logvar: Float32Array }>;
   release(): Promise<void>;
 }
 
@@ -45,25 +51,31 @@ export async function loadModelSessions(
   const vaeUpcast = fp16 && options.vaeForceUpcast !== false;
   const sessions = new Map<Component, InferenceSession>();
   const notes: string[] = [];
+  let encoderLoad: Promise<InferenceSession> | null = null;
+  let released = false;
   const release = async (): Promise<void> => {
+    released = true;
     const open = [...sessions.values()];
     sessions.clear();
-    await Promise.all(open.map((s) => s.release()));
+    const encoder = encoderLoad;
+    encoderLoad = null;
+    await Promise.all([...open.map((s) => s.release()), encoder?.then((s) => s.release(), () => {})]);
+  };
+  const loadComponent = async (component: Component, loadHooks: { onProgress?: ProgressListener; signal?: AbortSignal }): Promise<InferenceSession> => {
+    throwIfAborted(loadHooks.signal);
+    const converted = await ensureConvertedComponent(modelDir, component, {
+      ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: options.vaeForceUpcast }),
+      onProgress: loadHooks.onProgress,
+      signal: loadHooks.signal,
+    }).catch((error: unknown) => {
+      throw (error as Error)?.name === 'AbortError' ? error : new ProviderIndependentError(error);
+    });
+    notes.push(...converted.notes);
+    loadHooks.onProgress?.({ status: 'load', component, provider: providerDisplayName(provider) });
+    return InferenceSession.create(converted.onnxPath, sessionOptionsFor(provider));
   };
   try {
-    for (const component of components) {
-      throwIfAborted(hooks.signal);
-      const converted = await ensureConvertedComponent(modelDir, component, {
-        ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: options.vaeForceUpcast }),
-        onProgress: hooks.onProgress,
-        signal: hooks.signal,
-      }).catch((error: unknown) => {
-        throw (error as Error)?.name === 'AbortError' ? error : new ProviderIndependentError(error);
-      });
-      notes.push(...converted.notes);
-      hooks.onProgress?.({ status: 'load', component, provider: providerDisplayName(provider) });
-      sessions.set(component, await InferenceSession.create(converted.onnxPath, sessionOptionsFor(provider)));
-    }
+    for (const component of components) sessions.set(component, await loadComponent(component, hooks));
   } catch (error) {
     await release();
     throw error;
@@ -96,5 +108,19 @@ export async function loadModelSessions(
     },
     decodeLatents: (latents, shape) =>
       runSingleOutput(session('vae_decoder'), { latent_sample: new Tensor('float32', latents, [...shape]) }, 'sample'),
+    encodeImage: async (images, shape, encodeHooks = {}) => {
+      if (released) throw new Error('the vae_encoder session was released');
+      if (!encoderLoad) {
+        const loading = loadComponent('vae_encoder', encodeHooks);
+        encoderLoad = loading;
+        // A failed or cancelled load is tried again by the next job.
+        loading.catch(() => {
+          if (encoderLoad === loading) encoderLoad = null;
+        });
+      }
+      const encoder = await encoderLoad;
+      const result = await encoder.run({ sample: new Tensor('float32', images, [...shape]) });
+      return { mean: (result.mean as Tensor).data as Float32Array, logvar: (result.logvar as Tensor).data as Float32Array };
+    },
   };
 }

@@ -39,7 +39,7 @@ export function usesFloat16Graphs(provider: ExecutionProviderName, fp16: boolean
 
 /**
  * What the pipeline asks the converter for when it loads `component` on `provider` (`fp16`: the
- * graphs' precision, see usesFloat16Graphs): a VAE whose config says force_upcast stays float32, as
+ * graphs' precision, see usesFloat16Graphs): a VAE (decoder and encoder) whose config says force_upcast stays float32, as
  * diffusers' pipelines decode there (SD2's VAE overflows float16); the attention above. The
  * converter's cache key follows these options, so `letterpress convert --device` uses this too and
  * prepares the very graph generation will load.
@@ -50,6 +50,6 @@ export function conversionOptionsFor(
   fp16: boolean,
   model: { vaeForceUpcast?: boolean } = {},
 ): { fp16: boolean; attentionMode: AttentionMode | undefined } {
-  const upcast = component === 'vae_decoder' && model.vaeForceUpcast !== false;
+  const upcast = (component === 'vae_decoder' || component === 'vae_encoder') && model.vaeForceUpcast !== false;
   return { fp16: fp16 && !upcast, attentionMode: attentionModeFor(provider, component) };
 }

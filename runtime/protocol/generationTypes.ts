@@ -42,6 +42,35 @@ export interface GenerateOptions {
   device?: DeviceSetting;
   /** Use float16 graphs where the execution provider benefits from them. */
   fp16?: boolean;
+  /**
+   * Image-to-image: the start image file (PNG, JPEG, WebP), stretched to width x height when its
+   * size differs (callers usually default the size to the image's own, rounded down to multiples of 8).
+   */
+  initImage?: string;
+  /**
+   * How far the start image is repainted, 0 to 1 (default 0.75): the run skips the first
+   * steps x (1 - strength) steps of the schedule, as diffusers' get_timesteps does.
+   */
+  strength?: number;
+  /** Inpainting (needs initImage): white = repaint, black = keep; stretched to width x height when its size differs. */
+  mask?: string;
+  /** What the start image is, for the image's record: the user's own picture (default) or a layout Letterpress drew. */
+  initImageKind?: 'image' | 'layout';
+  /** Folder the start image's recorded path is relative to (the workspace folder); default: the current directory. */
+  workspaceDir?: string;
+}
+
+export const defaultStrength = 0.75;
+
+/** How an image was made from a start image, as recorded in its PNG's `letterpress` chunk. */
+export type StartImageMode = 'img2img' | 'inpaint' | 'layout';
+
+export interface StartImageRecord {
+  mode: StartImageMode;
+  strength: number;
+  /** Path relative to the workspace (forward slashes), absent for an image made in memory; SHA-256 of its file. */
+  image: { path?: string; sha256: string };
+  mask?: { path?: string; sha256: string };
 }
 
 /** Progress of any long runtime job, as one tagged union for the progress bar and the webview. */

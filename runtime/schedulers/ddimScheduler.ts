@@ -3,6 +3,7 @@ import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { betaScheduleDefaults, computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
 import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
+import { addNoiseAtTimestep, checkScheduleIndex } from './addNoise.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -46,6 +47,16 @@ export class DdimScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array): Float32Array {
     return sample;
+  }
+
+  /** DDIM steps from the timestep alone: nothing to remember. */
+  setBeginIndex(index: number): void {
+    checkScheduleIndex(index, this.timesteps.length, 'DDIM');
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    checkScheduleIndex(index, this.timesteps.length, 'DDIM');
+    return addNoiseAtTimestep(this.alphasCumprod, this.timesteps[index], original, noise);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array): Float32Array {

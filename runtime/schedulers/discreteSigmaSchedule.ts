@@ -10,6 +10,7 @@ import {
   torchLinspaceFloat32,
 } from './referenceNumerics.ts';
 import { sigmaTimesteps } from './timestepSpacing.ts';
+import { addNoiseAtSigma, checkScheduleIndex } from './addNoise.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -105,6 +106,16 @@ export abstract class DiscreteSigmaScheduler implements Scheduler {
     this.timesteps = timesteps;
     this.sigmas = sigmas;
     this.stepIndex = null;
+  }
+
+  setBeginIndex(index: number): void {
+    checkScheduleIndex(index, this.timesteps.length, 'sampler');
+    this.stepIndex = index;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    checkScheduleIndex(index, this.timesteps.length, 'sampler');
+    return addNoiseAtSigma(this.sigmas[index], original, noise);
   }
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {

@@ -3,6 +3,7 @@
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { sigmaConversion } from './discreteSigmaSchedule.ts';
 import { alphaSigma, lambdaOf, multistepIndexForTimestep, multistepSigmas, predictEpsilon, predictOriginal } from './multistepSchedule.ts';
+import { addNoiseVariancePreserving, checkScheduleIndex } from './addNoise.ts';
 import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
@@ -95,6 +96,16 @@ export class DpmSolverMultistepScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array): Float32Array {
     return sample;
+  }
+
+  setBeginIndex(index: number): void {
+    checkScheduleIndex(index, this.timesteps.length, 'DPM-Solver');
+    this.stepIndex = index;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    checkScheduleIndex(index, this.timesteps.length, 'DPM-Solver');
+    return addNoiseVariancePreserving(this.sigmas[index], original, noise);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array): Float32Array {

@@ -6,6 +6,7 @@ import type { Scheduler, SchedulerConfig } from './scheduler.ts';
 import { betaScheduleDefaults, computeAlphasCumprod, computeBetas, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
 import { alphaTimesteps, checkStepCount } from './timestepSpacing.ts';
+import { addNoiseAtTimestep, checkScheduleIndex } from './addNoise.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -69,6 +70,16 @@ export class PndmScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array): Float32Array {
     return sample;
+  }
+
+  /** diffusers' PNDM has no begin index: its step counter starts at 0 wherever the run starts. */
+  setBeginIndex(index: number): void {
+    checkScheduleIndex(index, this.timesteps.length, 'PNDM');
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    checkScheduleIndex(index, this.timesteps.length, 'PNDM');
+    return addNoiseAtTimestep(this.alphasCumprod, this.timesteps[index], original, noise);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array): Float32Array {

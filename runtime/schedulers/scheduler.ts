@@ -40,4 +40,14 @@ export interface Scheduler {
    * the result is a new array (scaleModelInput may return its input unchanged).
    */
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: GaussianNoise): Float32Array;
+  /**
+   * Image-to-image: the run starts at entry `index` of `timesteps` (diffusers' set_begin_index, as
+   * its get_timesteps calls it). Call after setTimesteps, before the first step.
+   */
+  setBeginIndex(index: number): void;
+  /**
+   * diffusers' add_noise: `original` noised with `noise` to the level of entry `index` of
+   * `timesteps` (the index, not the timestep, so that repeated timesteps are never ambiguous).
+   */
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array;
 }
