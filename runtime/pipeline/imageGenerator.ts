@@ -85,9 +85,6 @@ export interface GenerateHooks {
   latents?: Float32Array;
   /** The eps of each image's VAE posterior sample, [numImages, c, h/8, w/8], instead of noise from the seed. */
   encoderNoise?: Float32Array;
-  /** Encoded start image / mask made in memory (layout pictures, drawn glyphs), used instead of the files named in the options. */
-  initImageData?: Uint8Array;
-  maskData?: Uint8Array;
 }
 
 /** diffusers' get_timesteps: how many of `steps` a start image at `strength` runs (0 = none). */
@@ -138,9 +135,9 @@ function validateOptions(options: GenerateOptions, latentSpace: LatentSpace): vo
   }
 }
 
-function validateStartImageOptions(options: GenerateOptions, hooks: GenerateHooks): void {
-  const hasImage = options.initImage !== undefined || hooks.initImageData !== undefined;
-  const hasMask = options.mask !== undefined || hooks.maskData !== undefined;
+function validateStartImageOptions(options: GenerateOptions): void {
+  const hasImage = options.initImage !== undefined || options.initImageData !== undefined;
+  const hasMask = options.mask !== undefined || options.maskData !== undefined;
   if (options.strength !== undefined) {
     if (!hasImage) throw new GenerationError('strength needs a start image');
     if (typeof options.strength !== 'number' || !Number.isFinite(options.strength) || options.strength < 0 || options.strength > 1) {
@@ -172,10 +169,10 @@ interface PreparedSource {
   record: StartImageRecord;
 }
 
-async function prepareSource(options: GenerateOptions, hooks: GenerateHooks, downscale: number): Promise<PreparedSource | null> {
-  const imageInput: ImageInput | undefined = hooks.initImageData ?? options.initImage;
+async function prepareSource(options: GenerateOptions, downscale: number): Promise<PreparedSource | null> {
+  const imageInput: ImageInput | undefined = options.initImageData ?? options.initImage;
   if (imageInput === undefined) return null;
-  const maskInput: ImageInput | undefined = hooks.maskData ?? options.mask;
+  const maskInput: ImageInput | undefined = options.maskData ?? options.mask;
   const strength = options.strength ?? defaultStrength;
   const image = await prepareStartImage(imageInput, options.width, options.height);
   const mask = maskInput === undefined ? null : await prepareMask(maskInput, options.width, options.height, downscale);
@@ -303,7 +300,7 @@ export class ImageGenerator {
     await checkModelFolder(options.modelDir);
     const [schedulerConfig, latentSpace] = await Promise.all([readSchedulerConfig(options.modelDir), readLatentSpace(options.modelDir)]);
     validateOptions(options, latentSpace);
-    validateStartImageOptions(options, hooks);
+    validateStartImageOptions(options);
     const schedulerName: SchedulerName = options.scheduler ?? defaultSchedulerName(schedulerConfig);
     const numImages = options.numImages ?? 1;
     const latentShape = [1, latentSpace.channels, options.height / latentSpace.downscale, options.width / latentSpace.downscale] as const;
@@ -318,7 +315,7 @@ export class ImageGenerator {
       throw new GenerationError(`encoder noise has ${hooks.encoderNoise.length} values; ${numImages} image(s) need ${numImages * latentSize}`);
     }
     // The start image and mask are read and checked before the model is loaded.
-    const source = await prepareSource(options, hooks, latentSpace.downscale);
+    const source = await prepareSource(options, latentSpace.downscale);
     if (source) {
       for (const [what, prepared] of [['start image', source.image], ['mask', source.mask]] as const) {
         if (prepared?.resized) {

@@ -54,6 +54,12 @@ export interface GenerateOptions {
   strength?: number;
   /** Inpainting (needs initImage): white = repaint, black = keep; stretched to width x height when its size differs. */
   mask?: string;
+  /**
+   * Encoded start image / mask made in memory (a layout picture, drawn glyphs), used instead of
+   * initImage / mask. In-process callers only: the runtime protocol carries file paths.
+   */
+  initImageData?: Uint8Array;
+  maskData?: Uint8Array;
   /** What the start image is, for the image's record: the user's own picture (default) or a layout Letterpress drew. */
   initImageKind?: 'image' | 'layout';
   /** Folder the start image's recorded path is relative to (the workspace folder); default: the current directory. */
