@@ -1,7 +1,7 @@
 // Partial downloads are resumed, restarted or discarded as the server's answer requires, and
 // cancelling leaves a partial file that the next run resumes.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
@@ -43,6 +43,23 @@ describe('download resume', () => {
     assert.equal(request.range, `bytes=${offset}-`);
     assert.equal(request.status, 206);
     assert.equal(server.servedBytes(lfsFile), server.file(lfsFile).content.length - offset);
+  });
+
+  it('refuses a partial file that is a link (or a hard link) instead of writing through it; its target stays untouched', async () => {
+    const victim = join(cache.dir, 'victim.bin');
+    for (const plant of ['symlink', 'hardlink'] as const) {
+      writeFileSync(victim, 'precious');
+      mkdirSync(blobsDir(), { recursive: true });
+      rmSync(incompletePath(), { force: true });
+      if (plant === 'symlink') symlinkSync(victim, incompletePath());
+      else linkSync(victim, incompletePath());
+      await assert.rejects(run(), (error: ModelStoreError) => error.code === 'unsafe-path' && error.message.includes(incompletePath()), plant);
+      assert.equal(readFileSync(victim, 'utf8'), 'precious', plant);
+      assert.equal(fileRequests().length, 0, `${plant}: nothing fetched into it`);
+    }
+    // Once the user removes it, the download goes through.
+    rmSync(incompletePath());
+    assertSameAsFixture((await run()).modelDir);
   });
 
   it('starts over when the server answers a Range request with 200', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from '../extension/jobs/drawTextFlow.ts';
-import { candidateFileNames } from '../extension/workspace/outputFileName.ts';
+import { candidateNames } from '../runtime/files/newFiles.ts';
 import { checkDrawTarget, drawnFileName, reusableScore } from '../runtime/jobs/drawTextJob.ts';
 import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
 import { legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
@@ -53,7 +53,7 @@ test('the typed text is checked in the box and again in the runtime, with the sa
 
 test('the new file is <stem>-text.png, then -text-2.png…; hidden or empty stems get a name', () => {
   assert.equal(drawnBaseName('/w/assets/generated/open-24-7.png'), 'open-24-7-text');
-  const names = candidateFileNames(drawnBaseName('/w/a/logo.PNG'));
+  const names = candidateNames(drawnBaseName('/w/a/logo.PNG'), '.png');
   assert.deepEqual([names.next().value, names.next().value, names.next().value], ['logo-text.png', 'logo-text-2.png', 'logo-text-3.png']);
   assert.equal(drawnBaseName('/w/.hidden.png'), 'hidden-text');
   assert.equal(drawnBaseName('/w/..png'), 'image-text');

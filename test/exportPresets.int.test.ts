@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { removeUniformBackground } from '../runtime/export/backgroundRemoval.ts';
 import { ExportInputError, runExport } from '../runtime/export/exportPresets.ts';
-import { FileExistsError } from '../runtime/files/writeNewFiles.ts';
+import { FileExistsError } from '../runtime/files/newFiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'letterpress-export-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { firstFreeFileName, nameSourceOf, outputBaseName, slugify } from '../extension/workspace/outputFileName.ts';
+import { nameSourceOf, outputBaseName, slugify } from '../extension/workspace/outputFileName.ts';
 
 test('names come from the quoted text plus the preset', () => {
   assert.equal(outputBaseName('a neon sign that says "OPEN 24/7"', 'Banner'), 'open-24-7-banner');
@@ -29,10 +29,4 @@ test('slugs are short, ASCII, never empty and never a reserved device name', () 
 test('the preset is not repeated when the text already ends with it', () => {
   assert.equal(outputBaseName('"Summer banner"', 'Banner'), 'summer-banner');
   assert.equal(outputBaseName('a cat', 'Custom 64x64'), 'cat-custom-64x64');
-});
-
-test('taken names get -2, -3 … and never the same name', () => {
-  const taken = new Set(['open.png', 'open-2.png']);
-  assert.equal(firstFreeFileName('open', (n) => taken.has(n)), 'open-3.png');
-  assert.equal(firstFreeFileName('fresh', (n) => taken.has(n)), 'fresh.png');
 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isInside, OutputPathError, relativeReference, resolveInside, resolveOutputFolder } from '../extension/workspace/workspacePaths.ts';
-import { placeFileInFolder } from '../extension/workspace/workspaceWrite.ts';
 
 let base: string;
 let root: string;
@@ -38,37 +37,6 @@ test('a symbolic link that leads out of the workspace is refused, also for folde
   await assert.rejects(resolveOutputFolder(root, 'escape/not/yet/there'), /symbolic link/);
   await symlink(join(root, 'assets'), join(root, 'inner-link'));
   assert.equal(await resolveOutputFolder(root, 'inner-link/new'), join(root, 'inner-link', 'new'), 'a link that stays inside is fine');
-});
-
-test('placing files never overwrites and leaves no temporary files', async () => {
-  const source = join(base, 'source.png');
-  await writeFile(source, 'first');
-  const folder = join(root, 'assets', 'generated');
-  const existing = join(folder, 'open.png');
-  await mkdir(folder, { recursive: true });
-  await writeFile(existing, 'user file');
-  const placed = await placeFileInFolder(source, folder, 'open');
-  assert.equal(placed, join(folder, 'open-2.png'));
-  await writeFile(source, 'second');
-  assert.equal(await placeFileInFolder(source, folder, 'open'), join(folder, 'open-3.png'));
-  assert.equal(await readFile(existing, 'utf8'), 'user file');
-  assert.equal(await readFile(placed, 'utf8'), 'first');
-  assert.deepEqual((await readdir(folder)).sort(), ['open-2.png', 'open-3.png', 'open.png']);
-});
-
-test('concurrent placements of the same name get distinct files', async () => {
-  const folder = join(root, 'race');
-  const sources = await Promise.all(
-    [1, 2, 3, 4].map(async (i) => {
-      const file = join(base, `s${i}.png`);
-      await writeFile(file, `content ${i}`);
-      return file;
-    }),
-  );
-  const placed = await Promise.all(sources.map((s) => placeFileInFolder(s, folder, 'same')));
-  assert.equal(new Set(placed).size, 4);
-  const contents = await Promise.all(placed.map((p) => readFile(p, 'utf8')));
-  assert.deepEqual(contents.sort(), ['content 1', 'content 2', 'content 3', 'content 4']);
 });
 
 test('references are relative with forward slashes', () => {

@@ -15,9 +15,9 @@ import { outputFolderOrExplain, shortPrompt } from '../jobs/generationFlow.ts';
 import type { JobHandle } from '../runtime/jobQueue.ts';
 import type { LetterpressServices } from '../services.ts';
 import { readSettings } from '../settings.ts';
-import { placeFileInFolder } from '../workspace/workspaceWrite.ts';
 import { isInside, OutputPathError, resolveOutputFolder } from '../workspace/workspacePaths.ts';
 import { pickWorkspaceImage } from './imagePicker.ts';
+import { writeAtFreeName } from '../../runtime/files/newFiles.ts';
 
 export const drawExactTextCommand = 'letterpress.drawExactText';
 
@@ -103,7 +103,7 @@ export async function drawAndPlace(
     const wanted = drawnImageFolder({ imagePath: request.imagePath, workspaceRoots: roots, outputFolder, trusted: vscode.workspace.isTrusted });
     // Checked now, after the job: a folder that leads out of the workspace through a link gets nothing.
     const folder = await confined(wanted, roots).catch(() => resolveOutputFolder(root, settings.outputFolder));
-    const path = await placeFileInFolder(result.file, folder, drawnBaseName(request.imagePath));
+    const path = await writeAtFreeName(folder, drawnBaseName(request.imagePath), '.png', { copyOf: result.file });
     services.log.info(`Letterpress: drew “${result.legibility.target}” on ${request.imagePath} → ${path}; OCR reads ${JSON.stringify(result.legibility.ocrText)}`);
     return { path, result };
   } finally {

@@ -4,7 +4,7 @@
 // a native module that fails to load cannot stop the extension from activating.
 import { basename, extname, join } from 'node:path';
 import type { ExportOutcome, ExportPresetName } from '../../runtime/export/exportPresets.ts';
-import { FileExistsError } from '../../runtime/files/writeNewFiles.ts';
+import { candidateNames, FileExistsError } from '../../runtime/files/newFiles.ts';
 import { exportsFolderName } from './galleryIndex.ts';
 
 export interface ExportChoice {
@@ -68,8 +68,10 @@ export function exportsFolderOf(outputFolder: string): string {
 export async function exportFromGallery(request: GalleryExportRequest): Promise<GalleryExportResult> {
   const { runExport } = await import('../../runtime/export/exportPresets.ts');
   const stem = exportStem(request.input);
-  for (let n = 1; n <= maxExportFolders; n++) {
-    let folder = join(request.exportsFolder, n === 1 ? stem : `${stem}-${n}`);
+  let tried = 0;
+  for (const name of candidateNames(stem)) {
+    if (++tried > maxExportFolders) break;
+    let folder = join(request.exportsFolder, name);
     if (request.confine) folder = await request.confine(folder);
     try {
       const outcome = await runExport({ preset: request.choice.preset, input: request.input, outDir: folder, transparent: request.choice.transparent });

@@ -1,9 +1,10 @@
 // Small previews of the gallery's images, made once with sharp and kept in the extension's global
 // storage. The file name is a hash of path, mtime and size, so an edited or replaced image gets a
 // new thumbnail and never shows a stale one. Free of `vscode`.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeNewFile } from '../../runtime/files/newFiles.ts';
 
 export interface ThumbnailSource {
   path: string;
@@ -45,20 +46,22 @@ export class ThumbnailCache {
       // not cached yet
     }
     await mkdir(this.folder, { recursive: true });
-    const temp = join(this.folder, `.${randomBytes(6).toString('hex')}.tmp`);
+    let thumbnail: Buffer;
     try {
       // Loaded on first use: a native module that fails to load must not stop the extension from activating.
       const { default: sharp } = await import('sharp');
-      await sharp(imagePath)
+      thumbnail = await sharp(imagePath)
         .resize(thumbnailEdge, thumbnailEdge, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: 80 })
-        .toFile(temp);
-      await rename(temp, target);
-      return target;
+        .toBuffer();
     } catch {
-      await rm(temp, { force: true });
       return undefined;
     }
+    // Through an exclusive temporary file: never written through a link planted in the folder.
+    return writeNewFile(target, thumbnail, { overwrite: true }).then(
+      () => target,
+      () => undefined,
+    );
   }
 
   /** Deletes thumbnails of images no longer in the gallery. */

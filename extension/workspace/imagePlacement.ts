@@ -3,7 +3,7 @@
 // gallery still shows them), each under a readable name that never replaces a file.
 import { join } from 'node:path';
 import type { GenerateImageResult } from '../../runtime/protocol/runtimeProtocol.ts';
-import { placeFileInFolder } from './workspaceWrite.ts';
+import { writeAtFreeName } from '../../runtime/files/newFiles.ts';
 
 export const candidatesFolderName = 'candidates';
 
@@ -13,11 +13,11 @@ export async function placeGeneratedImages(
   baseName: string,
 ): Promise<{ images: string[]; candidates: string[] }> {
   const images: string[] = [];
-  for (const image of result.images) images.push(await placeFileInFolder(image.file, folder, baseName));
+  for (const image of result.images) images.push(await writeAtFreeName(folder, baseName, '.png', { copyOf: image.file }));
   const candidates: string[] = [];
   for (const candidate of result.candidates ?? []) {
     // The seed in the name tells candidates of one prompt apart at a glance.
-    candidates.push(await placeFileInFolder(candidate.file, join(folder, candidatesFolderName), `${baseName}-seed-${candidate.seed}`));
+    candidates.push(await writeAtFreeName(join(folder, candidatesFolderName), `${baseName}-seed-${candidate.seed}`, '.png', { copyOf: candidate.file }));
   }
   return { images, candidates };
 }

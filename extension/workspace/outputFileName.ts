@@ -41,14 +41,3 @@ export function outputBaseName(prompt: string, presetName?: string): string {
   if (!preset || preset === 'image' || base.endsWith(`-${preset}`) || base === preset) return base;
   return `${base}-${preset}`;
 }
-
-/** `name.png`, or `name-2.png`, `name-3.png`… for the first candidate that `isTaken` says is free. */
-export function* candidateFileNames(baseName: string, extension = '.png'): Generator<string> {
-  yield `${baseName}${extension}`;
-  for (let n = 2; ; n++) yield `${baseName}-${n}${extension}`;
-}
-
-export function firstFreeFileName(baseName: string, isTaken: (name: string) => boolean, extension = '.png'): string {
-  for (const name of candidateFileNames(baseName, extension)) if (!isTaken(name)) return name;
-  throw new Error('unreachable');
-}

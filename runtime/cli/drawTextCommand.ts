@@ -1,6 +1,6 @@
 // `letterpress draw-text --image in.png --text "OPEN 24/7" --out out.png`: the runtime's
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { checkDrawTarget, drawTextOnImage } from '../jobs/drawTextJob.ts';
 import type { ProgressEvent } from '../protocol/generationTypes.ts';
@@ -10,7 +10,8 @@ import { describeScore } from '../legibility/legibleJob.ts';
 import { OcrReader } from '../legibility/ocrReader.ts';
 import { RuntimeError } from '../protocol/runtimeProtocol.ts';
 import { CliError } from './cliError.ts';
-import { pathExists, placeFile, tempPathFor } from '../files/placeOutputFile.ts';
+import { pathExists } from '../files/newFiles.ts';
+import { writeCliOutput } from './cliOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
 const help = `usage: letterpress draw-text --image <in.png> --text <text> --out <out.png> [options]
@@ -92,9 +93,7 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   }
 
   await mkdir(dirname(out), { recursive: true });
-  const temp = tempPathFor(out);
-  await writeFile(temp, drawn.png);
-  await placeFile(temp, out, force);
+  await writeCliOutput(out, drawn.png, force);
   process.stdout.write(`${out} (${drawn.width}x${drawn.height})\n${describeScore(drawn.score)}\n`);
   if (!drawn.score.exactMatch) {
     process.stderr.write('letterpress: OCR does not read the drawn text exactly (small images and long texts are hard to read); the file was written anyway.\n');

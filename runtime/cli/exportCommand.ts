@@ -2,7 +2,7 @@
 import type { CropStrategy } from '../export/iconSet.ts';
 import type { ExportPresetName } from '../export/exportPresets.ts';
 import { ExportInputError, exportPresetNames, runExport } from '../export/exportPresets.ts';
-import { FileExistsError } from '../files/writeNewFiles.ts';
+import { FileExistsError } from '../files/newFiles.ts';
 import { CliError } from './cliError.ts';
 import { parseCliOptions } from './cliOptions.ts';
 

@@ -1,7 +1,6 @@
 // `letterpress generate`: one text-to-image job from the command line, written as PNG files with
 // the generation parameters embedded (and optionally the raw float image as safetensors).
 import { randomInt } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../protocol/generationTypes.ts';
@@ -10,9 +9,10 @@ import { describeScore, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from
 import { resolveTargetText } from '../protocol/targetText.ts';
 import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
-import { writeSafetensorsTensors } from '../safetensors/safetensorsWriter.ts';
+import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
-import { pathExists, placeFile, tempPathFor } from '../files/placeOutputFile.ts';
+import { pathExists } from '../files/newFiles.ts';
+import { writeCliOutput } from './cliOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
 const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]
@@ -300,25 +300,19 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   }
 
   for (const [i, image] of pngs.entries()) {
-    const temp = tempPathFor(pngPaths[i]);
-    await writeFile(temp, image.png);
-    await placeFile(temp, pngPaths[i], force);
+    await writeCliOutput(pngPaths[i], image.png, force);
     process.stdout.write(`${pngPaths[i]} (seed ${image.seed})\n`);
   }
   for (const loser of losers) {
     const path = candidatePath(loser.seed);
-    const temp = tempPathFor(path);
-    await writeFile(temp, loser.png);
-    await placeFile(temp, path, force);
+    await writeCliOutput(path, loser.png, force);
     process.stdout.write(`${path} (candidate, seed ${loser.seed})\n`);
   }
   if (v.raw) {
     const { width, height } = images[0];
     const data = new Float32Array(images.length * width * height * 3);
     images.forEach((image, i) => data.set(image.pixels, i * image.pixels.length));
-    const temp = tempPathFor(v.raw);
-    await writeSafetensorsTensors(temp, { image: { dtype: 'F32', shape: [images.length, height, width, 3], data } });
-    await placeFile(temp, v.raw, force);
+    await writeCliOutput(v.raw, safetensorsTensorsWriter(v.raw, { image: { dtype: 'F32', shape: [images.length, height, width, 3], data } }), force);
     process.stdout.write(`${v.raw}\n`);
   }
 }

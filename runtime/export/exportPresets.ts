@@ -7,7 +7,7 @@ import { removeUniformBackground } from './backgroundRemoval.ts';
 import { makeBanners } from './bannerCrops.ts';
 import type { CropStrategy, ExportFile } from './iconSet.ts';
 import { makeIconSet } from './iconSet.ts';
-import { writeNewFiles } from '../files/writeNewFiles.ts';
+import { writeNewFiles } from '../files/newFiles.ts';
 
 export const exportPresetNames = ['icons', 'banners', 'transparent'] as const;
 export type ExportPresetName = (typeof exportPresetNames)[number];

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
-import { FileExistsError, writeNewFiles } from '../files/writeNewFiles.ts';
+import { FileExistsError, writeNewFiles } from '../files/newFiles.ts';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { applyExactTextFallback, type TextPosition } from '../legibility/exactTextFallback.ts';
 import { maxTargetChars, textPositions } from '../legibility/legibilityLimits.ts';

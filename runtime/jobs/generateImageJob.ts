@@ -1,8 +1,6 @@
 // One `runtime/image/generate` request: plain images, or, with legibility options, images whose
 // text is read back by OCR (scored, best of N, optionally the exact text drawn), written as PNG
 // files into the host's temp folder. The host moves them into the workspace.
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import type { ScoredCandidate } from '../legibility/bestOfN.ts';
@@ -11,6 +9,7 @@ import { runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
 import type { LegibilityScore } from '../legibility/legibilityScore.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 import { readPngTextChunks } from '../png/pngTextChunks.ts';
+import { writeNewFile } from '../files/newFiles.ts';
 import {
   RuntimeError,
   type GeneratedImageFile,
@@ -158,13 +157,7 @@ function parametersOf(candidate: ScoredCandidate): string {
   return readPngTextChunks(candidate.png)['parameters'] ?? '';
 }
 
+/** Into the job's own temp folder: replaced whole, never written through a link. */
 async function writeFileAtomically(file: string, data: Buffer): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, data, { flag: 'wx' });
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
+  await writeNewFile(file, data, { overwrite: true });
 }

@@ -1,5 +1,6 @@
-import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { keptFileSize, NotRegularFileError, openKeptFile } from '../files/newFiles.ts';
 import { ContentHasher } from './contentHasher.ts';
 import type { DownloadProgress, FileDownloadProgress } from './downloadProgress.ts';
 import { acquireFileLock, type FileLockOptions } from './fileLock.ts';
@@ -90,7 +91,9 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
     // A blob of the wrong size was not made by a verified download: replace it.
     if (existing !== undefined) await rm(blobPath, { force: true });
     const incomplete = `${blobPath}.incomplete`;
-    let offset = (await sizeOf(incomplete)) ?? 0;
+    // The partial file is resumed under its fixed (huggingface_hub) name: a link or anything else
+    // planted there is refused, never followed.
+    let offset = await partialSize(incomplete);
     if (offset > file.size) offset = 0;
     const progress = context.progress.startFile(file.path, file.size, offset);
     try {
@@ -108,8 +111,28 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
   }
 }
 
+async function partialSize(incomplete: string): Promise<number> {
+  try {
+    return await keptFileSize(incomplete);
+  } catch (error) {
+    throw unsafePartial(error);
+  }
+}
+
+async function openPartial(incomplete: string, mode: 'append' | 'truncate') {
+  try {
+    return await openKeptFile(incomplete, mode);
+  } catch (error) {
+    throw unsafePartial(error);
+  }
+}
+
+function unsafePartial(error: unknown): unknown {
+  return error instanceof NotRegularFileError ? new ModelStoreError('unsafe-path', `The partial download ${error.message}`) : error;
+}
+
 async function verify(file: RemoteFile, incomplete: string, hasher: ContentHasher, contentType: string): Promise<void> {
-  const actualSize = (await sizeOf(incomplete)) ?? 0;
+  const actualSize = await partialSize(incomplete);
   const digest = hasher.digest();
   let problem: string | undefined;
   if (actualSize !== file.size || hasher.bytes !== file.size) {
@@ -155,7 +178,7 @@ async function fetchIntoFile(
     if (signal?.aborted) throw abortError(signal);
     if (startOver) offset = 0;
     startOver = false;
-    if (offset === 0) await open(incomplete, 'w').then((h) => h.close());
+    if (offset === 0) await (await openPartial(incomplete, 'truncate')).close();
     if (hasher.bytes !== offset) {
       hasher = newHasher(file);
       await hasher.updateFromFile(incomplete, offset);
@@ -206,7 +229,7 @@ async function fetchIntoFile(
       } else if (response.status === 200) {
         if (offset > 0) {
           // The server ignored Range and sends the whole file.
-          await truncate(incomplete, 0);
+          await (await openPartial(incomplete, 'truncate')).close();
           offset = 0;
           hasher = newHasher(file);
           progress.setFileBytes(0);
@@ -225,7 +248,7 @@ async function fetchIntoFile(
       }
       if (!response.body) throw new ModelStoreError('http', `The server sent no content while ${what}.`);
 
-      const handle = await open(incomplete, offset > 0 ? 'a' : 'w');
+      const handle = await openPartial(incomplete, 'append');
       try {
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           // Only the wait for the network counts: a slow disk on a busy machine is not a stall.
@@ -255,7 +278,7 @@ async function fetchIntoFile(
     } catch (error) {
       if (!(error instanceof DroppedConnection)) throw error;
       const before = offset;
-      offset = (await sizeOf(incomplete)) ?? 0;
+      offset = await partialSize(incomplete);
       // As huggingface_hub does: a connection that delivered data earns a fresh set of retries.
       if (offset > before) resumes = 0;
       else await sleep(1_000, undefined, { signal }).catch(() => undefined);

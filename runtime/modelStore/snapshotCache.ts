@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
+import { link, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { basename, dirname, relative } from 'node:path';
+import { tempName, writeNewFile } from '../files/newFiles.ts';
 import { isCommitHash, type RepoCachePaths } from './hubPaths.ts';
 import { findMissingModelFiles } from './requiredModelFiles.ts';
 
+/** A random name beside `path` for a link made exclusively (symlink and link never replace). */
 function tempSibling(path: string): string {
-  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  return tempName(dirname(path), basename(path));
 }
 
 /** The commit a branch or tag pointed to when it was last downloaded (huggingface_hub's refs/). */
@@ -21,10 +22,8 @@ export async function writeRef(paths: RepoCachePaths, revision: string, commit: 
   if ((await readRef(paths, revision)) === commit) return;
   const refPath = paths.ref(revision);
   await mkdir(dirname(refPath), { recursive: true });
-  const temp = tempSibling(refPath);
   // No trailing newline: huggingface_hub reads the file verbatim as the commit hash.
-  await writeFile(temp, commit);
-  await rename(temp, refPath);
+  await writeNewFile(refPath, Buffer.from(commit), { overwrite: true });
 }
 
 /**
@@ -79,7 +78,6 @@ export async function linkBlobIntoSnapshot(
       if (!linkRefused(error)) throw error;
     }
   }
-  await copyFile(blobPath, temp);
-  await rename(temp, snapshotFile);
+  await writeNewFile(snapshotFile, { copyOf: blobPath }, { overwrite: true });
   return 'copy';
 }

@@ -7,14 +7,15 @@
 // graph, or a float32 graph from float16 weights, gets a cast copy written tensor by tensor. Each
 // conversion is written into a temp folder that is renamed into place, so a crash never leaves a
 // half cache behind.
-import { createHash, randomBytes } from 'node:crypto';
-import { access, constants, copyFile, link, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, constants, link, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float16.ts';
 import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';
+import { randomName, writeNewFile } from '../files/newFiles.ts';
 import { chooseWeights, findComponentFiles, readComponentConfig, type MatchedTensor } from './componentSource.ts';
 import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
 import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
@@ -148,7 +149,7 @@ async function linkOrCopy(source: string, target: string): Promise<void> {
   try {
     await link(source, target);
   } catch {
-    await copyFile(source, target);
+    await writeNewFile(target, { copyOf: source });
   }
 }
 
@@ -234,7 +235,7 @@ export async function convertComponentInto(
       return found;
     },
   });
-  await writeFile(join(outDir, 'model.onnx'), encodeModel(model));
+  await writeNewFile(join(outDir, 'model.onnx'), encodeModel(model));
   progress(total);
 }
 
@@ -280,12 +281,15 @@ export async function ensureConvertedComponent(
   await removeStaleTempDirs(root);
   const config = await readComponentConfig(files);
   const chosen = await chooseWeights(component, files, config, fp16, identity.variant === 'fp16');
-  const tempDir = join(root, `.tmp-${component}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tempDir, { recursive: true });
+  await mkdir(root, { recursive: true });
+  // Made here and now under a random name (not recursive: an existing entry, a planted link
+  // included, fails instead of being written into).
+  const tempDir = join(root, `.tmp-${component}-${randomName()}`);
+  await mkdir(tempDir);
   try {
     await convertComponentInto(tempDir, component, config, chosen, options);
-    await writeFile(join(tempDir, 'notes.json'), JSON.stringify(chosen.notes));
-    await writeFile(join(tempDir, identityFileName), JSON.stringify(identity));
+    await writeNewFile(join(tempDir, 'notes.json'), Buffer.from(JSON.stringify(chosen.notes)));
+    await writeNewFile(join(tempDir, identityFileName), Buffer.from(JSON.stringify(identity)));
     throwIfAborted(options.signal);
     try {
       await rename(tempDir, finalDir);

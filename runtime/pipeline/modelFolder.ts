@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfig } from '../schedulers/scheduler.ts';
 import { GenerationError } from './generationError.ts';
-import { pathExists } from '../files/pathExists.ts';
+import { pathExists } from '../files/newFiles.ts';
 
 /** Each entry is satisfied by any one of its alternatives (the fp16 variant counts for weights). */
 const requiredFiles: readonly (readonly string[])[] = [

@@ -1,10 +1,9 @@
 // Streaming safetensors writer: the header is known up front from names, dtypes and shapes, so
-// each tensor's bytes can be produced (converted, cast) and written one at a time. Writes a temp
-// file beside the target and renames it in place, so readers never see a half-written file.
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+// each tensor's bytes can be produced (converted, cast) and written one at a time. Written through
+// runtime/files/newFiles.ts (an exclusive, randomly named temp file beside the target, then placed
+// atomically), so readers never see a half-written file and no link is ever written through.
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeNewFile } from '../files/newFiles.ts';
 import {
   SafetensorsError,
   dtypeByteSizes,
@@ -29,19 +28,33 @@ export interface SafetensorsTensorData {
 
 export type ProduceTensor = (entry: SafetensorsEntry, index: number) => ArrayBufferView | Promise<ArrayBufferView>;
 
+export interface WriteSafetensorsOptions {
+  /** Replace an existing file at the path (the default); false refuses with FileExistsError. */
+  overwrite?: boolean;
+}
+
 export async function writeSafetensors(
   path: string,
   entries: readonly SafetensorsEntry[],
   produce: ProduceTensor,
   metadata?: Record<string, string>,
+  options: WriteSafetensorsOptions = {},
 ): Promise<void> {
+  await writeNewFile(path, safetensorsWriter(path, entries, produce, metadata), { overwrite: options.overwrite ?? true });
+}
+
+/**
+ * Writes the file's bytes through an open handle: what writeNewFile (runtime/files/newFiles.ts)
+ * takes, for callers that place the file themselves. The header is checked before anything is written.
+ */
+export function safetensorsWriter(
+  path: string,
+  entries: readonly SafetensorsEntry[],
+  produce: ProduceTensor,
+  metadata?: Record<string, string>,
+): (handle: FileHandle) => Promise<void> {
   const { header, byteLengths } = buildHeader(path, entries, metadata);
-  const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tempPath, 'wx').catch((error: unknown) => {
-    throw new SafetensorsError(path, `cannot create ${tempPath} (${error instanceof Error ? error.message : String(error)})`);
-  });
-  let renamed = false;
-  try {
+  return async (handle) => {
     const prefix = Buffer.alloc(headerLengthBytes);
     prefix.writeBigUInt64LE(BigInt(header.length));
     await writeAll(handle, prefix);
@@ -57,26 +70,35 @@ export async function writeSafetensors(
       }
       await writeAll(handle, new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     }
-    await handle.sync();
-    await handle.close();
-    await rename(tempPath, path);
-    renamed = true;
-  } finally {
-    if (!renamed) {
-      await handle.close().catch(() => {});
-      await unlink(tempPath).catch(() => {});
-    }
-  }
+  };
+}
+
+function tensorEntries(tensors: Record<string, SafetensorsTensorData>): { entries: SafetensorsEntry[]; produce: ProduceTensor } {
+  const names = Object.keys(tensors);
+  return {
+    entries: names.map((name) => ({ name, dtype: tensors[name].dtype, shape: tensors[name].shape })),
+    produce: (_entry, index) => tensors[names[index]].data,
+  };
 }
 
 export async function writeSafetensorsTensors(
   path: string,
   tensors: Record<string, SafetensorsTensorData>,
   metadata?: Record<string, string>,
+  options: WriteSafetensorsOptions = {},
 ): Promise<void> {
-  const names = Object.keys(tensors);
-  const entries = names.map((name) => ({ name, dtype: tensors[name].dtype, shape: tensors[name].shape }));
-  await writeSafetensors(path, entries, (_entry, index) => tensors[names[index]].data, metadata);
+  const { entries, produce } = tensorEntries(tensors);
+  await writeSafetensors(path, entries, produce, metadata, options);
+}
+
+/** The writer for in-memory tensors (see safetensorsWriter). */
+export function safetensorsTensorsWriter(
+  path: string,
+  tensors: Record<string, SafetensorsTensorData>,
+  metadata?: Record<string, string>,
+): (handle: FileHandle) => Promise<void> {
+  const { entries, produce } = tensorEntries(tensors);
+  return safetensorsWriter(path, entries, produce, metadata);
 }
 
 function buildHeader(
