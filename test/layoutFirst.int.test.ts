@@ -21,7 +21,8 @@ import { addPngTextChunk, readPngTextChunks } from '../runtime/png/pngTextChunks
 const reader = new OcrReader();
 after(() => reader.close());
 
-type StartOptions = GenerateOptions & { start?: { png: Buffer; strength: number } };
+type StartOptions = GenerateOptions & { start?: { png: Buffer; strength: number; mask?: Buffer } };
+type Call = { seed: number; count: number; start: boolean; strength?: number; mask?: boolean };
 const withStartImage: WithStartImage = (base, start) => ({ ...base, start }) as StartOptions;
 
 async function noise(width: number, height: number, seed: number): Promise<Buffer> {
@@ -34,12 +35,14 @@ async function noise(width: number, height: number, seed: number): Promise<Buffe
   return sharp(pixels, { raw: { width, height, channels: 3 } }).blur(2).png().toBuffer();
 }
 
-function restyler(calls: Array<{ seed: number; count: number; start: boolean; strength?: number }>, keepsLetters = true): CandidateGenerator {
+/** `keeps`: which start images come back readable — every one, none, or only inpainting's (a mask given). */
+function restyler(calls: Call[], keeps: 'all' | 'none' | 'masked' = 'all'): CandidateGenerator {
   return {
     async generate(options) {
       const { start } = options as StartOptions;
       const count = options.numImages ?? 1;
-      calls.push({ seed: options.seed, count, start: start !== undefined, ...(start ? { strength: start.strength } : {}) });
+      calls.push({ seed: options.seed, count, start: start !== undefined, ...(start ? { strength: start.strength } : {}), ...(start?.mask ? { mask: true } : {}) });
+      const keepsLetters = keeps === 'all' || (keeps === 'masked' && start?.mask !== undefined);
       const images = [];
       for (let i = 0; i < count; i++) {
         const seed = options.seed + i;
@@ -65,7 +68,7 @@ const base: GenerateOptions = {
 };
 
 test('auto: text-to-image first, then layout-first candidates, stopping at the first that reads; modes recorded', async () => {
-  const calls: Array<{ seed: number; count: number; start: boolean; strength?: number }> = [];
+  const calls: Call[] = [];
   const phases = legiblePhases({ target: 'Letterpress', layout: 'auto', layoutStrength: 0.65 }, withStartImage);
   const modes: string[] = [];
   const result = await generateBestOfN({
@@ -105,7 +108,7 @@ test('auto: text-to-image first, then layout-first candidates, stopping at the f
 });
 
 test('always: layout-first only; off: text-to-image only, then the plate', async () => {
-  const calls: Array<{ seed: number; count: number; start: boolean; strength?: number }> = [];
+  const calls: Call[] = [];
   const always = await generateBestOfN({
     generator: restyler(calls),
     reader,
@@ -136,21 +139,49 @@ test('always: layout-first only; off: text-to-image only, then the plate', async
   assert.equal(record?.mode, 'txt2img');
 });
 
-test('auto where no layout candidate reads either: all ranked together, the plate last, drawn over the best', async () => {
-  const calls: Array<{ seed: number; count: number; start: boolean; strength?: number }> = [];
+test('auto where neither text-to-image nor layout reads: the repair inpaints the best one’s text region and wins', async () => {
+  const calls: Call[] = [];
   const lines: string[] = [];
   const result = await runLegibleJob(
-    restyler(calls, false),
+    restyler(calls, 'masked'),
     { ...base, seed: 50 },
     { target: 'Letterpress', candidates: 2, exactFallback: true, batchSize: 2, layout: 'auto' },
     { reader, withStartImage, log: (line) => lines.push(line) },
   );
-  assert.deepEqual(calls.map((c) => [c.seed, c.count, c.start]), [[50, 2, false], [52, 2, true]]);
-  assert.equal(result.ranked.length, 4);
-  assert.deepEqual(new Set(result.ranked.map((c) => c.mode)), new Set(['txt2img', 'layout']));
+  assert.deepEqual(calls, [
+    { seed: 50, count: 2, start: false },
+    { seed: 52, count: 2, start: true, strength: 0.7 },
+    { seed: 54, count: 2, start: true, strength: 0.6, mask: true },
+  ]);
+  assert.equal(result.fallbackUsed, false, 'a repair read exactly: no plate');
+  assert.equal(result.score.exactMatch, true);
+  assert.equal(result.ranked[0]!.mode, 'repair');
+  assert.equal(result.ranked.length, 6);
+  const record = parseLegibilityChunk(readPngTextChunks(result.png)[legibilityChunkKey]!) as ReturnType<typeof parseLegibilityChunk> & {
+    repair?: { strength: number; fromSeed: number; fromMode: string; box: { left: number; top: number; width: number; height: number } };
+  };
+  assert.equal(record?.mode, 'repair');
+  assert.equal(record?.repair?.strength, 0.6);
+  assert.ok([50, 51, 52, 53].includes(record!.repair!.fromSeed), 'repairs the best earlier candidate');
+  for (const key of ['left', 'top', 'width', 'height'] as const) assert.equal(record!.repair!.box[key] % 8, 0, 'mask on the latent grid');
+  assert.deepEqual(record?.candidates?.modes, ['txt2img', 'txt2img', 'layout', 'layout', 'repair', 'repair']);
+  assert.ok(lines.some((line) => /\(repair\)/.test(line)), 'the log names repair candidates');
+});
+
+test('auto where nothing reads: every phase ranked together, the plate last, drawn over the best', async () => {
+  const calls: Call[] = [];
+  const result = await runLegibleJob(
+    restyler(calls, 'none'),
+    { ...base, seed: 60 },
+    { target: 'Letterpress', candidates: 1, exactFallback: true, batchSize: 1, layout: 'auto' },
+    { reader, withStartImage },
+  );
+  assert.deepEqual(calls.map((c) => [c.seed, c.start, c.mask ?? false]), [[60, false, false], [61, true, false], [62, true, true]]);
+  assert.deepEqual(new Set(result.ranked.map((c) => c.mode)), new Set(['txt2img', 'layout', 'repair']));
   assert.equal(result.fallbackUsed, true);
   assert.equal(result.score.exactMatch, true, `the plate reads back: ${JSON.stringify(result.score.ocrText)}`);
-  assert.ok(lines.some((line) => /\(layout\)/.test(line)), 'the log names layout candidates');
+  const record = parseLegibilityChunk(readPngTextChunks(result.png)[legibilityChunkKey]!);
+  assert.equal(record?.exactTextFallback, true);
 });
 
 test('layout-first without image-to-image: auto says so and stays with text-to-image; always is refused', () => {

@@ -6,8 +6,11 @@ import type { GenerateOptions } from '../protocol/generationTypes.ts';
 import type { CandidatePhase } from '../legibility/bestOfN.ts';
 import { renderLayoutPicture } from './layoutPicture.ts';
 
-/** Options that start generation from `png` (an RGB PNG of the job's size) at `strength`. */
-export type WithStartImage = (base: GenerateOptions, start: { png: Buffer; strength: number }) => GenerateOptions;
+/**
+ * Options that start generation from `png` (an RGB PNG of the job's size) at `strength`; with `mask`
+ * (a PNG of the same size, white where to repaint) only that region is regenerated (inpainting).
+ */
+export type WithStartImage = (base: GenerateOptions, start: { png: Buffer; strength: number; mask?: Buffer }) => GenerateOptions;
 
 export function layoutPhase(input: { target: string; strength: number; withStartImage: WithStartImage; candidates?: number }): CandidatePhase {
   return {

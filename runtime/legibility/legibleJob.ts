@@ -6,6 +6,7 @@ import { addPngTextChunk } from '../png/pngTextChunks.ts';
 import type { CandidateGenerator, CandidatePhase, ScoredCandidate } from './bestOfN.ts';
 import { generateBestOfN, textToImagePhase } from './bestOfN.ts';
 import { layoutPhase, type WithStartImage } from '../layout/layoutPhase.ts';
+import { defaultRepairStrength, repairPhase } from '../layout/textRepair.ts';
 import { defaultLayoutStrength, maxLayoutStrength, minLayoutStrength, type TextLayoutMode } from '../layout/layoutOptions.ts';
 import type { TextPosition } from './exactTextFallback.ts';
 import type { LegibilityScore } from './legibilityScore.ts';
@@ -37,12 +38,14 @@ export function checkLayoutStrength(strength: number | undefined, name = '--layo
 }
 
 /**
- * The phases of a legible job: text-to-image, then layout-first (auto), or layout-first only (always).
- * Layout-first needs a generator that starts from an image (`withStartImage`); without one, auto
- * stays with text-to-image and says so, and always is an error.
+ * The phases of a legible job: text-to-image, then layout-first, then a repair of the best one's text
+ * region (auto); layout-first and the repair only (always); text-to-image only (off). The plate
+ * (exactFallback) comes after all of them. Layout-first and repair need a generator that starts from
+ * an image (`withStartImage`); without one, auto stays with text-to-image and says so, and always is
+ * an error.
  */
 export function legiblePhases(
-  request: Pick<LegibleRequest, 'target' | 'layout' | 'layoutStrength'>,
+  request: Pick<LegibleRequest, 'target' | 'layout' | 'layoutStrength' | 'position'>,
   withStartImage: WithStartImage | undefined,
   log?: (line: string) => void,
 ): CandidatePhase[] {
@@ -54,7 +57,8 @@ export function legiblePhases(
     return [textToImagePhase];
   }
   const layout = layoutPhase({ target: request.target, strength: request.layoutStrength ?? defaultLayoutStrength, withStartImage });
-  return mode === 'always' ? [layout] : [textToImagePhase, layout];
+  const repair = repairPhase({ target: request.target, strength: defaultRepairStrength, withStartImage, position: request.position });
+  return mode === 'always' ? [layout, repair] : [textToImagePhase, layout, repair];
 }
 /**
  * What the user asked for, checked. Returns an error message for a combination that cannot work,
