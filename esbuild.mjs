@@ -17,7 +17,8 @@ const common = {
 const targets = [
   {
     ...common,
-    entryPoints: { extension: 'extension/extension.ts' },
+    // The gallery's PNG metadata worker is a script of its own: a worker thread loads it by path.
+    entryPoints: { extension: 'extension/extension.ts', pngMetadataWorker: 'extension/gallery/pngMetadataWorker.ts' },
     platform: 'node',
     format: 'cjs',
     target: 'node20',

@@ -1,14 +1,14 @@
 // The images of the workspace's output folder with the settings read from each PNG's `parameters`
 // chunk, so images from the commands, the CLI or other SD tools all show up. A file is read again
 // only when its mtime or size changed. Free of `vscode`.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { readPngTextChunks } from '../../runtime/png/pngTextChunks.ts';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
 import { legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
 import type { GalleryLegibility, ImageSettings } from '../../webview/protocol.ts';
 import { galleryLegibility } from './galleryLegibility.ts';
+import { sharedPngMetadataReader, type PngMetadataReader } from './pngMetadataReader.ts';
 
 export interface IndexedImage {
   /** Absolute path. */
@@ -31,6 +31,8 @@ export interface GalleryIndexOptions {
   schedulerForSampler?: (sampler: string, scheduleType?: string) => SchedulerName | undefined;
   /** How deep to look into subfolders of the output folder. */
   maxDepth?: number;
+  /** Reads the PNGs' text chunks off the host's thread; one shared worker unless given. */
+  metadataReader?: PngMetadataReader;
 }
 
 /**
@@ -109,9 +111,11 @@ export class GalleryIndex {
   private async readMetadata(path: string): Promise<Pick<IndexedImage, 'settings' | 'legibility'>> {
     let chunks: Record<string, string>;
     try {
-      chunks = readPngTextChunks(await readFile(path));
+      // In a worker, within bounds: the folder may hold files from anywhere (a cloned repository),
+      // and a decompression bomb must cost the host nothing.
+      chunks = await (this.options.metadataReader ?? sharedPngMetadataReader()).read(path, ['parameters', legibilityChunkKey]);
     } catch {
-      return {}; // not a PNG after all, or truncated: shown without settings
+      return {}; // not a PNG after all, truncated, or past the reading limits: shown without settings
     }
     const parameters = chunks['parameters'];
     const settings = parameters === undefined ? undefined : settingsFromParameters(parameters, this.options.schedulerForSampler);

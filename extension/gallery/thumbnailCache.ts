@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeNewFile } from '../../runtime/files/newFiles.ts';
+import { sharpInputOptions } from '../../runtime/png/imageLimits.ts';
 
 export interface ThumbnailSource {
   path: string;
@@ -50,7 +51,8 @@ export class ThumbnailCache {
     try {
       // Loaded on first use: a native module that fails to load must not stop the extension from activating.
       const { default: sharp } = await import('sharp');
-      thumbnail = await sharp(imagePath)
+      // limitInputPixels: a pixel bomb in the output folder is refused by its header, not decoded.
+      thumbnail = await sharp(imagePath, sharpInputOptions)
         .resize(thumbnailEdge, thumbnailEdge, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: 80 })
         .toBuffer();

@@ -2,6 +2,7 @@
 // `letterpress` command line. Each subcommand lives in runtime/cli/<name>Command.ts; users get a
 // one-line message for their mistakes (CliError) and a stack trace only for our own bugs.
 import { CliError } from './cliError.ts';
+import { FileReadError } from '../files/readRegularFile.ts';
 
 type CommandRunner = (args: string[]) => Promise<void>;
 
@@ -53,6 +54,11 @@ main().catch((error: unknown) => {
   if (error instanceof CliError) {
     process.stderr.write(`letterpress: ${error.message}\n`);
     process.exit(error.exitCode);
+  }
+  if (error instanceof FileReadError) {
+    // A file the user named (or a model folder holds) that cannot be read as one: their input.
+    process.stderr.write(`letterpress: ${error.message}\n`);
+    process.exit(2);
   }
   process.stderr.write(`letterpress: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(70);

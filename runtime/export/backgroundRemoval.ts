@@ -3,6 +3,7 @@
 // Filling from the corners, not keying the colour everywhere, keeps the same colour inside the
 // subject. Images whose corners differ are left alone: there is no single backdrop to take away.
 import sharp from 'sharp';
+import { sharpInputOptions } from '../png/imageLimits.ts';
 
 export type Rgb = [number, number, number];
 
@@ -27,7 +28,7 @@ function distance(data: Uint8Array, i: number, colour: Rgb): number {
 
 /** `tolerance`: largest RGB (Euclidean, 0–441) distance from the corner colour still taken for background. */
 export async function removeUniformBackground(image: Buffer, tolerance = defaultTolerance): Promise<BackgroundRemoval> {
-  const { data, info } = await sharp(image).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(image, sharpInputOptions).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const { width, height } = info;
   const patch = Math.max(2, Math.round(Math.min(width, height) * 0.02));
   const corners: Array<[number, number]> = [

@@ -1,6 +1,7 @@
 // Banner crops from one image: the sizes social sites and ad slots ask for, cut where the picture's
 // interest is (sharp's attention strategy: luminance, saturation, skin tones) or from the centre.
 import sharp from 'sharp';
+import { sharpInputOptions } from '../png/imageLimits.ts';
 import type { CropStrategy, ExportFile } from './iconSet.ts';
 
 export const bannerSizes = [
@@ -12,7 +13,7 @@ export const bannerSizes = [
 export async function makeBanners(image: Buffer, crop: CropStrategy = 'attention'): Promise<ExportFile[]> {
   const files: ExportFile[] = [];
   for (const banner of bannerSizes) {
-    const data = await sharp(image)
+    const data = await sharp(image, sharpInputOptions)
       .resize(banner.width, banner.height, {
         fit: 'cover',
         position: crop === 'attention' ? sharp.strategy.attention : 'centre',

@@ -1,8 +1,10 @@
 // The export presets behind `letterpress export` (and, later, the gallery): each turns one image into
 // a set of files in a folder, never replacing a file that is already there.
-import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
+import { FileReadError, readRegularFile } from '../files/readRegularFile.ts';
+import { maxInputImageBytes, oversizeReason, pngHeaderSize, sharpInputOptions } from '../png/imageLimits.ts';
+import { checkCompletePng, PngFormatError } from '../png/pngTextChunks.ts';
 import { removeUniformBackground } from './backgroundRemoval.ts';
 import { makeBanners } from './bannerCrops.ts';
 import type { CropStrategy, ExportFile } from './iconSet.ts';
@@ -39,16 +41,37 @@ export class ExportInputError extends Error {
 async function readImage(path: string): Promise<Buffer> {
   let data: Buffer;
   try {
-    data = await readFile(path);
+    data = await readRegularFile(path, maxInputImageBytes, 'image');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ExportInputError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path} (${code ?? String(error)})`);
+    if (error instanceof FileReadError) throw new ExportInputError(error.problem === 'missing' ? `no such file: ${path}` : error.message);
+    throw error;
   }
+  const isPng = pngHeaderSize(data) !== undefined;
+  if (isPng) {
+    try {
+      checkCompletePng(data);
+    } catch (error) {
+      if (error instanceof PngFormatError) throw new ExportInputError(`${path} is ${error.message}`);
+      throw error;
+    }
+  }
+  let meta: Metadata;
   try {
-    const meta = await sharp(data).metadata();
+    // The header only (metadata decodes no pixels), so it may exceed the limit: checked just below.
+    meta = await sharp(data, { limitInputPixels: false }).metadata();
     if (!meta.width || !meta.height) throw new Error('no size');
   } catch {
     throw new ExportInputError(`${path} is not an image sharp can read (PNG, JPEG, WebP, …)`);
+  }
+  // The header's size, before any pixel is decoded: a pixel bomb stops here.
+  const tooLarge = oversizeReason(meta.width, meta.height, path);
+  if (tooLarge) throw new ExportInputError(tooLarge);
+  try {
+    // Decoding once here finds a damaged file (bad CRC, broken data) with a message that says so,
+    // rather than an internal decoder error halfway through the presets.
+    await sharp(data, sharpInputOptions).raw().toBuffer();
+  } catch (error) {
+    throw new ExportInputError(`${path} is a damaged ${isPng ? 'PNG' : 'image'} (${(error as Error).message.split('\n')[0]})`);
   }
   return data;
 }
@@ -72,7 +95,7 @@ export async function runExport(request: ExportRequest): Promise<ExportOutcome> 
   } else if (request.preset === 'banners') {
     files = await makeBanners(image, request.crop ?? 'attention');
   } else {
-    const meta = await sharp(image).metadata();
+    const meta = await sharp(image, sharpInputOptions).metadata();
     const stem = basename(request.input, extname(request.input));
     files = [{ name: `${stem}-transparent.png`, data: image, width: meta.width!, height: meta.height! }];
   }

@@ -1,6 +1,7 @@
 // Icon set from one image: square PNGs at the sizes app stores, manifests and editors ask for, and a
 // favicon.ico holding the sizes up to 256 (the most an .ico entry can describe).
 import sharp from 'sharp';
+import { sharpInputOptions } from '../png/imageLimits.ts';
 import { encodeIco } from './icoFile.ts';
 
 export const iconSizes = [16, 32, 48, 64, 128, 256, 512] as const;
@@ -24,7 +25,7 @@ export async function makeIconSet(image: Buffer, crop: CropStrategy = 'centre'):
   const files: ExportFile[] = [];
   const bySize = new Map<number, Buffer>();
   for (const size of iconSizes) {
-    const data = await sharp(image)
+    const data = await sharp(image, sharpInputOptions)
       .ensureAlpha()
       .resize(size, size, { fit: 'cover', position: cropPosition(crop), kernel: 'lanczos3' })
       .png({ compressionLevel: 9 })

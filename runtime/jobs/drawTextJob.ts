@@ -2,10 +2,12 @@
 // a finished image whose text came out wrong. Placement comes from the image's own `letterpress`
 // record when it scored the same text (else the image is read first); the generation parameters
 // stay; the new PNG goes into the host's folder and never replaces a file.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
 import { FileExistsError, writeNewFiles } from '../files/newFiles.ts';
+import { FileReadError, readRegularFile } from '../files/readRegularFile.ts';
+import { maxInputImageBytes, pngHeaderSize, sharpInputOptions } from '../png/imageLimits.ts';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { applyExactTextFallback, type TextPosition } from '../legibility/exactTextFallback.ts';
 import { maxTargetChars, textPositions } from '../legibility/legibilityLimits.ts';
@@ -15,7 +17,7 @@ import { legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreIma
 import type { OcrReader, TextBox } from '../legibility/ocrReader.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
 import { imageLegibility } from './generateImageJob.ts';
-import { addPngTextChunk, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
+import { addPngTextChunks, checkCompletePng, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
 import { RuntimeError, type DrawTextParams, type DrawTextResult } from '../protocol/runtimeProtocol.ts';
 
 /** Below this the drawn letters are a few pixels high and OCR cannot read them back. */
@@ -63,44 +65,56 @@ async function readInputPng(input: unknown): Promise<Buffer> {
   const name = basename(input);
   let data: Buffer;
   try {
-    data = await readFile(input);
+    data = await readRegularFile(input, maxInputImageBytes, 'image');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RuntimeError('userError', `${input} does not exist (moved or deleted?)`);
-    if (code === 'EISDIR') throw new RuntimeError('userError', `${input} is a folder: choose a PNG image`);
-    if (code === 'EACCES' || code === 'EPERM') throw new RuntimeError('userError', `cannot read ${input}: permission denied`);
-    throw error;
+    if (!(error instanceof FileReadError)) throw error;
+    if (error.problem === 'missing') throw new RuntimeError('userError', `${input} does not exist (moved or deleted?)`);
+    if (error.problem === 'notRegular') throw new RuntimeError('userError', `${error.message}: choose a PNG image`);
+    throw new RuntimeError('userError', error.message);
   }
   if (data.length < pngSignature.length || !data.subarray(0, pngSignature.length).equals(pngSignature)) {
     throw new RuntimeError('userError', `${name} is not a PNG image: exact text can only be drawn on PNG files`);
+  }
+  try {
+    checkCompletePng(data);
+  } catch (error) {
+    if (error instanceof PngFormatError) throw new RuntimeError('userError', `${name} is ${error.message}`);
+    throw error;
   }
   return data;
 }
 
 async function imageSize(data: Buffer, name: string): Promise<{ width: number; height: number }> {
+  // The header's size first: a pixel bomb is refused before anything is decoded.
+  const header = pngHeaderSize(data);
+  if (header) checkDrawSize(header.width, header.height, name);
   let width: number | undefined;
   let height: number | undefined;
   try {
-    // Decoding the pixels, not just the header, finds a truncated file before any work is done.
-    const { info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
+    // Decoding the pixels, not just the header, finds a damaged file before any work is done.
+    const { info } = await sharp(data, sharpInputOptions).raw().toBuffer({ resolveWithObject: true });
     ({ width, height } = info);
   } catch (error) {
     throw new RuntimeError('userError', `${name} is a damaged PNG: ${(error as Error).message}`);
   }
+  checkDrawSize(width, height, name);
+  return { width, height };
+}
+
+function checkDrawSize(width: number, height: number, name: string): void {
   if (width < minDrawSide || height < minDrawSide) {
     throw new RuntimeError('userError', `${name} is ${width}×${height}: too small for readable text (at least ${minDrawSide}×${minDrawSide})`);
   }
   if (width > maxDrawSide || height > maxDrawSide) {
     throw new RuntimeError('userError', `${name} is ${width}×${height}: too large (at most ${maxDrawSide}×${maxDrawSide}); scale it down first`);
   }
-  return { width, height };
 }
 
 function textChunksOf(data: Buffer, name: string): Record<string, string> {
   try {
     return readPngTextChunks(data);
   } catch (error) {
-    if (error instanceof PngFormatError) throw new RuntimeError('userError', `${name} is a damaged PNG: ${error.message}`);
+    if (error instanceof PngFormatError) throw new RuntimeError('userError', `${name}: ${error.message}`);
     throw error;
   }
 }
@@ -137,8 +151,8 @@ export async function drawTextOnImage(
   const { signal, onProgress } = hooks;
   const input = await readInputPng(inputPath);
   const name = basename(inputPath as string);
-  const chunks = textChunksOf(input, name);
   const { width, height } = await imageSize(input, name);
+  const chunks = textChunksOf(input, name);
   signal.throwIfAborted();
 
   let score = reusableScore(parseLegibilityChunk(chunks[legibilityChunkKey] ?? ''), target);
@@ -154,11 +168,9 @@ export async function drawTextOnImage(
 
   // sharp drops text chunks: the generation parameters (and any other tool's notes) come back; the
   // old OCR record is replaced by the read-back of the drawn image.
-  let png = fallback.png;
-  for (const [key, text] of Object.entries(chunks)) {
-    if (key !== legibilityChunkKey) png = addPngTextChunk(png, key, text);
-  }
-  png = addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true }));
+  const kept = Object.entries(chunks).filter(([key]) => key !== legibilityChunkKey);
+  kept.push([legibilityChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true })]);
+  const png = addPngTextChunks(fallback.png, kept);
   return { png, score: fallback.score, width, height };
 }
 

@@ -6,7 +6,7 @@
 // when none matched. Written against the pipeline's ImageGenerator contract, structurally, so any
 // generator with that generate() shape serves.
 import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
-import { addPngTextChunk, readPngTextChunks } from '../png/pngTextChunks.ts';
+import { addPngTextChunk, addPngTextChunks, readPngTextChunks } from '../png/pngTextChunks.ts';
 import type { FallbackResult, TextPosition } from './exactTextFallback.ts';
 import { applyExactTextFallback } from './exactTextFallback.ts';
 import type { CandidateMode, LegibilityRecord, LegibilityScore } from './legibilityScore.ts';
@@ -205,13 +205,11 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
       position: request.fallbackPosition,
     });
     // sharp drops text chunks: carry the generation parameters over to the composited image.
-    let png = fallback.png;
     const chunks = readPngTextChunks(best.png);
-    for (const [key, text] of Object.entries(chunks)) {
-      if (key !== legibilityChunkKey) png = addPngTextChunk(png, key, text);
-    }
+    const kept = Object.entries(chunks).filter(([key]) => key !== legibilityChunkKey);
     const earlier = chunks[legibilityChunkKey];
-    if (earlier) png = addPngTextChunk(png, legibilityChunkKey, earlier);
+    if (earlier) kept.push([legibilityChunkKey, earlier]);
+    let png = addPngTextChunks(fallback.png, kept);
     png = withRecord(png, { ...best.record, mode: best.mode, legibility: fallback.score, exactTextFallback: true, candidates: candidatesInfo });
     return { png, seed: best.seed, score: fallback.score, ranked, stoppedEarly, fallback };
   }

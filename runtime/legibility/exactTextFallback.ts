@@ -3,6 +3,7 @@
 // background colour that hides the misspelt letters, in the region's ink colour with an outline.
 // The result is read back with OCR; a plainer, higher-contrast style is tried when a read-back fails.
 import sharp from 'sharp';
+import { sharpInputOptions } from '../png/imageLimits.ts';
 import type { OverlayOptions as SharpOverlay } from 'sharp';
 import type { LegibilityScore } from './legibilityScore.ts';
 import { scoreImage } from './legibilityScore.ts';
@@ -117,7 +118,7 @@ function plateSvg(width: number, height: number, colour: Rgb, opacity: number): 
 /** Composites `target` over `image` once, in one style; no read-back. */
 export async function overlayExactText(image: Buffer, target: string, options: OverlayOptions = {}): Promise<OverlayResult> {
   const style = options.style ?? overlayStyles[0]!;
-  const base = sharp(image);
+  const base = sharp(image, sharpInputOptions);
   const meta = await base.metadata();
   const width = meta.width;
   const height = meta.height;
@@ -125,7 +126,7 @@ export async function overlayExactText(image: Buffer, target: string, options: O
   const lines = target.split('\n');
   const box = overlayBox(width, height, lines.length, options);
 
-  const regionRaw = await sharp(image).extract(coreOf(options.region ?? box, width, height)).removeAlpha().raw().toBuffer();
+  const regionRaw = await sharp(image, sharpInputOptions).extract(coreOf(options.region ?? box, width, height)).removeAlpha().raw().toBuffer();
   const colours = pickColours(regionRaw, 3, style);
 
   const pad = Math.round(0.1 * box.height / lines.length) + 2;
@@ -161,7 +162,7 @@ export async function overlayExactText(image: Buffer, target: string, options: O
   }
   layers.push(rawLayer(paintMask(mask, colours.text), mask.width, mask.height, textLeft, textTop));
 
-  const png = await sharp(image).composite(layers).png().toBuffer();
+  const png = await sharp(image, sharpInputOptions).composite(layers).png().toBuffer();
   return { png, box, textColour: colours.text, plateColour: colours.plate };
 }
 

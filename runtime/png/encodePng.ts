@@ -1,6 +1,6 @@
 // 8-bit RGB PNG from the pipeline's float image, with optional text chunks.
 import sharp from 'sharp';
-import { addPngTextChunk } from './pngTextChunks.ts';
+import { addPngTextChunks } from './pngTextChunks.ts';
 
 /** Float [0,1] → byte as diffusers' numpy_to_pil does: round(x·255), after clamping. */
 export function floatToRgbBytes(pixels: Float32Array): Uint8Array {
@@ -23,9 +23,8 @@ export async function encodeRgbPng(
   if (pixels.length !== width * height * 3) {
     throw new RangeError(`image has ${pixels.length} values, expected ${width}x${height}x3`);
   }
-  let png: Buffer = await sharp(floatToRgbBytes(pixels), { raw: { width, height, channels: 3 } })
+  const png: Buffer = await sharp(floatToRgbBytes(pixels), { raw: { width, height, channels: 3 } })
     .png({ compressionLevel: 6 })
     .toBuffer();
-  for (const [key, text] of Object.entries(textChunks)) png = addPngTextChunk(png, key, text);
-  return png;
+  return addPngTextChunks(png, Object.entries(textChunks));
 }

@@ -1,7 +1,7 @@
 // CLIP tokenizer of a diffusers model folder (tokenizer/vocab.json, merges.txt,
 // tokenizer_config.json, special_tokens_map.json), giving the ids the reference pipeline feeds its
 // text encoder: <|startoftext|>, the prompt's tokens truncated to fit, <|endoftext|>, then padding.
-import { readFile } from 'node:fs/promises';
+import { FileReadError, maxTokenizerFileBytes, readRegularTextFile } from '../files/readRegularFile.ts';
 import { join } from 'node:path';
 import { BytePairEncoder } from './bytePairEncoder.ts';
 import { normalizeClipText, splitClipText } from './clipTextSplitter.ts';
@@ -158,10 +158,13 @@ export async function loadClipTokenizer(modelDir: string): Promise<ClipTokenizer
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    // Only a regular file, and a bounded one: a FIFO named vocab.json must not hang the read.
+    return await readRegularTextFile(path, maxTokenizerFileBytes, 'tokenizer file');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (error instanceof FileReadError) {
+      if (error.problem === 'missing') return undefined;
+      throw new ClipTokenizerError(error.message);
+    }
     throw new ClipTokenizerError(`cannot read ${path} (${(error as Error).message})`);
   }
 }
