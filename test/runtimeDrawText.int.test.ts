@@ -112,7 +112,7 @@ test('bad inputs are refused with a user error that names the problem, and nothi
     ['JPEG named .png', { input: jpeg, target: 'HI' }, /photo\.png is not a PNG image/],
     ['folder', { input: aFolder, target: 'HI' }, /is a folder/],
     ['too small', { input: tiny, target: 'HI' }, /32×32: too small/],
-    ['truncated', { input: truncated, target: 'HI' }, /truncated\.png is a damaged PNG/],
+    ['truncated', { input: truncated, target: 'HI' }, /truncated\.png is not a complete PNG/],
     ['text too long', { input: good, target: 'A'.repeat(201) }, /201 characters long; at most 200/],
     ['empty text', { input: good, target: ' \n ' }, /empty/],
   ];

@@ -3,12 +3,13 @@
 // notification and the gallery's "Fix text"). Asks for the text, prefilled with what the image was
 // meant to say, runs the runtime's drawText job with a cancellable progress notification, and places
 // `<stem>-text.png` next to the original (never replacing a file), then opens it.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { normaliseTargetText } from '../../runtime/protocol/targetText.ts';
-import { readPngTextChunks } from '../../runtime/png/pngTextChunks.ts';
+import { sharedPngMetadataReader } from '../gallery/pngMetadataReader.ts';
+import { legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
 import { isRuntimeError, type DrawTextParams, type DrawTextResult } from '../../runtime/protocol/runtimeProtocol.ts';
 import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from '../jobs/drawTextFlow.ts';
 import { outputFolderOrExplain, shortPrompt } from '../jobs/generationFlow.ts';
@@ -53,8 +54,9 @@ async function drawExactTextFlow(services: LetterpressServices, resource: vscode
  */
 export async function askTextToDraw(image: vscode.Uri): Promise<string | undefined> {
   // Only to prefill the text: whatever is wrong with the file, the runtime says it in its own words.
-  const chunks: Record<string, string> = await readFile(image.fsPath)
-    .then(readPngTextChunks)
+  // Off the host's thread and within bounds: the image may come from anywhere.
+  const chunks: Record<string, string> = await sharedPngMetadataReader()
+    .read(image.fsPath, ['parameters', legibilityChunkKey])
     .catch(() => ({}));
   const intended = intendedText(chunks);
   const typed = await vscode.window.showInputBox({
