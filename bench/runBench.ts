@@ -234,6 +234,9 @@ async function main(): Promise<void> {
     throw new Error(`${parent} has ${(fs.bavail * fs.bsize / 2 ** 30).toFixed(1)} GiB free; the benchmark needs about ${needed / 2 ** 30} GiB (choose another folder with --dir)`);
   }
   const modelDir = await mkdtemp(join(parent, 'letterpress-bench-'));
+  // The graphs of these throwaway weights go into a cache inside the same temp folder (same disk:
+  // hard links work), removed with it; the children inherit it.
+  process.env.LETTERPRESS_CACHE = join(modelDir, '.letterpress-cache');
   const cleanup = async (): Promise<void> => {
     if (values.keep) process.stderr.write(`kept ${modelDir}\n`);
     else await rm(modelDir, { recursive: true, force: true });

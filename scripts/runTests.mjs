@@ -3,7 +3,8 @@
 // HTTP servers), *.e2e.test.ts (real VS Code in code-server driven by Chromium).
 // Usage: node scripts/runTests.mjs [unit|int|e2e ...]   (no argument: every tier)
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const tiers = process.argv.slice(2);
@@ -24,9 +25,13 @@ if (files.length === 0) {
   console.error(`no test files for tiers: ${wanted.join(', ')}`);
   process.exit(1);
 }
+// One converted-graph cache for the whole run (the fixture model is converted once, not per file),
+// never the user's own.
+const ownCache = process.env.LETTERPRESS_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'letterpress-test-cache-'));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: ownCache ? { ...process.env, LETTERPRESS_CACHE: ownCache } : process.env },
 );
+if (ownCache) rmSync(ownCache, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -1,7 +1,7 @@
 // `letterpress convert` as a real child process on a copy of the tiny model.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readFile, rm } from 'node:fs/promises';
+import { access, readFile, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
 import { conversionOptionsFor, usesFloat16Graphs } from '../runtime/pipeline/providerTuning.ts';
@@ -20,7 +20,7 @@ test('letterpress convert writes each component once and says where', async () =
   assert.deepEqual(lines.map((l) => l.split(':')[0]), ['text_encoder', 'unet', 'vae_decoder']);
   for (const line of lines) {
     const path = line.slice(line.indexOf(': ') + 2);
-    assert.ok(path.startsWith(join(modelDir, '.letterpress', 'onnx')) && path.endsWith('model.onnx'), line);
+    assert.ok(path.startsWith(join(await realpath(process.env.LETTERPRESS_CACHE!), 'graphs')) && path.endsWith('model.onnx'), line);
     await access(path);
   }
   const again = await letterpress('convert', '--model', modelDir, '--component', 'unet');

@@ -3,10 +3,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
+import { conversionSlot, makeTempFolder } from '../runtime/graphCache/graphCache.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
 import {
@@ -88,12 +89,16 @@ test('missing or mis-shaped tensors are named in the error', async () => {
   );
 });
 
-test('converted graphs are cached, keyed by the source files, and written atomically', async () => {
+test('converted graphs are cached in our cache, keyed by the source files, and written atomically', async () => {
   const modelDir = await copyTinyModel();
   const events: ProgressEvent[] = [];
   const first = await ensureConvertedComponent(modelDir, 'text_encoder', { onProgress: (e) => events.push(e) });
   assert.equal(first.fromCache, false);
-  assert.ok(first.onnxPath.startsWith(join(modelDir, '.letterpress', 'onnx', 'text_encoder-fp32-')));
+  const cacheRoot = dirname(dirname(first.onnxPath));
+  assert.equal(dirname(cacheRoot), join(await realpath(process.env.LETTERPRESS_CACHE!), 'graphs'));
+  assert.match(basename(cacheRoot), /^folder-tiny-sd2-[0-9a-f]{12}$/);
+  assert.match(basename(dirname(first.onnxPath)), /^text_encoder-fp32-[0-9a-f]{16}$/);
+  assert.equal(existsSync(join(modelDir, '.letterpress')), false, 'nothing written into the model folder');
   const last = events.at(-1);
   assert.ok(last && last.status === 'convert' && last.component === 'text_encoder' && last.done === last.total);
   assert.ok(events.length >= 2);
@@ -107,23 +112,24 @@ test('converted graphs are cached, keyed by the source files, and written atomic
   assert.equal(third.fromCache, false);
   assert.notEqual(third.onnxPath, first.onnxPath);
 
-  const leftovers = (await readdir(join(modelDir, '.letterpress', 'onnx'))).filter((name) => name.startsWith('.tmp'));
+  const leftovers = (await readdir(cacheRoot)).filter((name) => name.startsWith('.tmp'));
   assert.deepEqual(leftovers, []);
   assert.equal(existsSync(first.onnxPath), false, 'the conversion of the old file was removed');
   // The superseded conversion is gone (with its hard link to the old weights); other graph options stay.
   const half = await ensureConvertedComponent(modelDir, 'text_encoder', { fp16: true });
   await utimes(join(modelDir, 'text_encoder', 'model.safetensors'), new Date(), new Date(Date.now() + 10_000));
   const fourth = await ensureConvertedComponent(modelDir, 'text_encoder');
-  const folders = (await readdir(join(modelDir, '.letterpress', 'onnx'))).filter((name) => name.startsWith('text_encoder-'));
+  const folders = (await readdir(cacheRoot)).filter((name) => name.startsWith('text_encoder-'));
   assert.deepEqual(folders.sort(), [basename(dirname(fourth.onnxPath)), basename(dirname(half.onnxPath))].sort());
 
-  // A temp folder left by a conversion that died a day ago is cleared by the next conversion.
-  const cacheRoot = join(modelDir, '.letterpress', 'onnx');
-  const stale = join(cacheRoot, '.tmp-unet-999-dead');
-  await mkdir(stale);
-  await utimes(stale, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
+  // A temp folder left by a conversion that died a day ago is cleared by the next conversion; a
+  // folder with a temp-like name that this cache did not make is left alone.
+  const stale = await makeTempFolder(await conversionSlot(modelDir, 'unet-fp32-0000000000000000'), 'unet');
+  const notOurs = join(cacheRoot, '.tmp-unet-999-dead');
+  await mkdir(notOurs);
+  for (const dir of [stale, notOurs]) await utimes(dir, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
   await ensureConvertedComponent(modelDir, 'vae_decoder');
-  assert.deepEqual((await readdir(cacheRoot)).filter((name) => name.startsWith('.tmp')), []);
+  assert.deepEqual((await readdir(cacheRoot)).filter((name) => name.startsWith('.tmp')), ['.tmp-unet-999-dead']);
 });
 
 test('cancellation rejects with AbortError and leaves no partial cache', async () => {
@@ -137,8 +143,8 @@ test('cancellation rejects with AbortError and leaves no partial cache', async (
     },
   });
   await assert.rejects(pending, (error: Error) => error.name === 'AbortError');
-  const cacheDir = join(modelDir, '.letterpress', 'onnx');
-  assert.deepEqual(await readdir(cacheDir), []);
+  const { sourceDir } = await conversionSlot(modelDir, 'text_encoder-fp16-0000000000000000');
+  assert.deepEqual(await readdir(sourceDir), []);
 });
 
 test('a huggingface_hub snapshot (files are symlinks into blobs/) converts and loads: the link target is hard-linked', async () => {

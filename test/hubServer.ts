@@ -97,7 +97,7 @@ function readTree(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const walk = (current: string) => {
     for (const name of readdirSync(current).sort()) {
-      // Hidden entries are not the repository's: e.g. .letterpress/, where the converter caches ONNX graphs.
+      // Hidden entries are not the repository's (e.g. .letterpress/, where older versions cached ONNX graphs).
       if (name.startsWith('.')) continue;
       const full = join(current, name);
       if (statSync(full).isDirectory()) walk(full);

@@ -27,6 +27,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'Icons + favicon.ico, banner crops or a transparent PNG from an image (--input --preset --out-dir)',
     load: async () => (await import('./exportCommand.ts')).runExportCommand,
   },
+  cache: {
+    summary: 'List the converted graphs Letterpress keeps (ls) and remove the ones you pick (prune --id/--model/--all)',
+    load: async () => (await import('./cacheCommand.ts')).runCacheCommand,
+  },
   'draw-text': {
     summary: 'Draw exact text on an existing PNG and print what OCR reads back (--image --text --out --text-position --force)',
     load: async () => (await import('./drawTextCommand.ts')).runDrawTextCommand,

@@ -44,7 +44,8 @@ export async function runConvertCommand(args: string[]): Promise<void> {
       help:
         `${usage}\nConverts the diffusers safetensors weights to the ONNX graphs \`letterpress generate --device <d>\` loads\n` +
         `(float32, or float16 with --fp16 on a GPU provider; DirectML and CoreML get a UNet with plain attention),\n` +
-        `cached in <model>/.letterpress/onnx, and prints one "component: path" line per graph. --device defaults to\n` +
+        `cached in Letterpress's cache (LETTERPRESS_CACHE, else ~/.cache/letterpress; see \`letterpress cache ls\`),\n` +
+        `and prints one "component: path" line per graph. --device defaults to\n` +
         `auto: the provider generation would pick on this machine.`,
     },
   );
@@ -80,6 +81,7 @@ export async function runConvertCommand(args: string[]): Promise<void> {
       let lastPercent = -1;
       const result = await ensureConvertedComponent(modelDir, component, {
         ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast }),
+        provider,
         signal: controller.signal,
         onProgress: (event) => {
           if (event.status !== 'convert' || !process.stderr.isTTY) return;

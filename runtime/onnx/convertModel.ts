@@ -1,21 +1,24 @@
-// safetensors → ONNX for one pipeline component, cached next to the model.
+// safetensors → ONNX for one pipeline component, cached in Letterpress's own cache folder
+// (runtime/graphCache/: never inside the model's folder, so a Hugging Face snapshot keeps only the
+// repository's files).
 //
-// Cache layout: <cacheRoot>/<component>-<fp32|fp16>-<key>/{model.onnx, weights.safetensors,
-// identity.json}, where the key hashes the source files' identity (real path, size, mtime), the
-// config, the graph options and the converter version; a new conversion removes the one it supersedes. The float32 graph uses the diffusers file in place (a hard link to it, so ORT's
-// "external data stays inside the model folder" rule holds even for hub-cache symlinks); a float16
-// graph, or a float32 graph from float16 weights, gets a cast copy written tensor by tensor. Each
-// conversion is written into a temp folder that is renamed into place, so a crash never leaves a
-// half cache behind.
+// Cache layout: <cache>/graphs/<model>/<component>-<fp32|fp16>-<key>/{model.onnx,
+// weights.safetensors, record.json}, where the key hashes the sources' content identity (size,
+// mtime and safetensors header hash of each weights file), the config, the graph options and the
+// converter version. The signed record is checked on every load, so only what this cache wrote is
+// used; a new conversion removes the one it supersedes. The float32 graph uses the diffusers file
+// in place (a hard link to it, so ORT's "external data stays inside the model folder" rule holds
+// even for hub-cache symlinks; a copy where the cache is on another disk); a float16 graph, or a
+// float32 graph from float16 weights, gets a cast copy written tensor by tensor. Each conversion is
+// written into a temp folder that is renamed into place, so a crash never leaves a half cache behind.
 import { createHash } from 'node:crypto';
-import { access, constants, link, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { link, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float16.ts';
 import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';
-import { randomName, writeNewFile } from '../files/newFiles.ts';
+import { writeNewFile } from '../files/newFiles.ts';
 import { chooseWeights, findComponentFiles, readComponentConfig, type MatchedTensor } from './componentSource.ts';
 import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
 import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
@@ -24,6 +27,15 @@ import { buildTextEncoderGraph } from './textEncoderGraph.ts';
 import { buildUnetGraph } from './unetGraph.ts';
 import { buildVaeDecoderGraph } from './vaeDecoderGraph.ts';
 import { buildVaeEncoderGraph } from './vaeEncoderGraph.ts';
+import {
+  conversionSlot,
+  makeTempFolder,
+  removeLegacyCaches,
+  removeStaleTempFolders,
+  removeSupersededConversions,
+  trustedConversion,
+} from '../graphCache/graphCache.ts';
+import { outputIdentities, recordFileName, signedRecordText, sourceIdentity, type GraphRecord } from '../graphCache/graphCacheRecord.ts';
 
 /** Bump when graphs change, so older caches are not reused. */
 export const converterVersion = 2;
@@ -42,6 +54,8 @@ export interface ConvertOptions {
    *  MultiHeadAttention (DirectML, CoreML) should ask for 'plain' (the pipeline does: attentionModeFor
    *  in runtime/pipeline/providerTuning.ts). */
   attentionMode?: AttentionMode;
+  /** The provider the graph is for; only recorded, for `letterpress cache ls`. */
+  provider?: string;
 }
 
 export function defaultAttentionMode(component: ComponentName): AttentionMode {
@@ -73,75 +87,6 @@ export function buildComponentModel(
   else if (component === 'vae_encoder') buildVaeEncoderGraph(b, config);
   else buildVaeDecoderGraph(b, config);
   return b.toModel({ 'letterpress.component': component, 'letterpress.converter_version': String(converterVersion) });
-}
-
-async function writable(dir: string): Promise<boolean> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `<modelDir>/.letterpress/onnx`, else beside a hub cache's repo folder, else the user's cache. */
-async function cacheRoot(modelDir: string): Promise<string> {
-  const inModel = join(modelDir, '.letterpress', 'onnx');
-  if (await writable(inModel)) return inModel;
-  const real = await realpath(modelDir);
-  const snapshots = dirname(real);
-  if (basename(snapshots) === 'snapshots') {
-    const besideRepo = join(dirname(snapshots), 'letterpress-onnx', basename(real));
-    if (await writable(besideRepo)) return besideRepo;
-  }
-  const hash = createHash('sha256').update(real).digest('hex').slice(0, 16);
-  const fallback = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'letterpress', 'onnx', hash);
-  if (await writable(fallback)) return fallback;
-  throw new Error(`no writable folder for converted models (tried ${inModel} and ${fallback})`);
-}
-
-async function fileIdentity(path: string | null) {
-  if (!path) return null;
-  const real = await realpath(path);
-  const s = await stat(real);
-  return { real, size: s.size, mtimeMs: s.mtimeMs };
-}
-
-const identityFileName = 'identity.json';
-
-/** What makes two conversions interchangeable apart from their sources (and the converter version). */
-const graphOptions = ['component', 'fp16', 'variant', 'linearMode', 'attentionMode'] as const;
-
-/**
- * After a component was converted again because its sources (or the converter) changed, the older
- * conversion with the same graph options can never be used again: remove it. A float32 cache holds
- * hard links to the old weights, so this also frees the disk space of weights replaced since. Other
- * graph options (float16, plain attention for another provider) stay. A folder that cannot be
- * removed now (in use on Windows) is left for the next time.
- */
-async function removeSupersededConversions(root: string, keep: string, identity: Record<string, unknown>): Promise<void> {
-  for (const name of await readdir(root).catch(() => [] as string[])) {
-    const dir = join(root, name);
-    if (dir === keep || name.startsWith('.') || !name.startsWith(`${identity.component}-`)) continue;
-    const other = await readFile(join(dir, identityFileName), 'utf8').then(
-      (text) => JSON.parse(text) as Record<string, unknown>,
-      () => null,
-    );
-    if (!other || !graphOptions.every((key) => other[key] === identity[key])) continue;
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-/** Temp folders of conversions that died (crash, kill) more than a day ago. */
-async function removeStaleTempDirs(root: string): Promise<void> {
-  const dayAgo = Date.now() - 24 * 3600 * 1000;
-  for (const name of await readdir(root).catch(() => [] as string[])) {
-    if (!name.startsWith('.tmp-')) continue;
-    const path = join(root, name);
-    const info = await stat(path).catch(() => null);
-    if (info && info.mtimeMs < dayAgo) await rm(path, { recursive: true, force: true }).catch(() => {});
-  }
 }
 
 /** Hard link (no copy, same bytes); a copy where linking is refused, e.g. across file systems. */
@@ -249,59 +194,70 @@ export async function ensureConvertedComponent(
   throwIfAborted(options.signal);
   const files = await findComponentFiles(modelDir, component);
   const configText = await readFile(files.configPath, 'utf8');
-  const identity = {
-    converterVersion,
-    component,
-    fp16,
-    variant: options.variant ?? (fp16 ? 'fp16' : 'fp32'),
+  const precision = fp16 ? 'fp16' : 'fp32';
+  const graphOptions = {
+    variant: options.variant ?? precision,
     linearMode: options.linearMode ?? 'matmul',
     attentionMode: options.attentionMode ?? defaultAttentionMode(component),
-    config: createHash('sha256').update(configText).digest('hex'),
-    float32: await fileIdentity(files.float32Path),
-    float16: await fileIdentity(files.float16Path),
   };
-  const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
-  const root = await cacheRoot(modelDir);
-  const finalDir = join(root, `${component}-${fp16 ? 'fp16' : 'fp32'}-${key}`);
-  const onnxPath = join(finalDir, 'model.onnx');
-  const notesPath = join(finalDir, 'notes.json');
-
-  const cached = await stat(onnxPath).then(
-    () => true,
-    () => false,
+  const sources = await Promise.all(
+    [files.float32Path, files.float16Path].filter((p): p is string => p !== null).map((p) => sourceIdentity(modelDir, relative(modelDir, p))),
   );
-  if (cached) {
-    const notes = await readFile(notesPath, 'utf8').then(
-      (text) => JSON.parse(text) as string[],
-      () => [],
-    );
-    return { onnxPath, fromCache: true, notes };
-  }
+  const configSha256 = createHash('sha256').update(configText).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify({ converterVersion, component, precision, graphOptions, configSha256, sources }))
+    .digest('hex')
+    .slice(0, 16);
+  await removeLegacyCaches(modelDir).catch(() => 0);
+  const slot = await conversionSlot(modelDir, `${component}-${precision}-${key}`);
+  const onnxPath = join(slot.dir, 'model.onnx');
 
-  await removeStaleTempDirs(root);
+  const notes: string[] = [];
+  const cached = await trustedConversion(slot, sources, notes);
+  if (cached) return { onnxPath, fromCache: true, notes: cached.notes };
+
+  await removeStaleTempFolders(slot);
   const config = await readComponentConfig(files);
-  const chosen = await chooseWeights(component, files, config, fp16, identity.variant === 'fp16');
-  await mkdir(root, { recursive: true });
-  // Made here and now under a random name (not recursive: an existing entry, a planted link
-  // included, fails instead of being written into).
-  const tempDir = join(root, `.tmp-${component}-${randomName()}`);
-  await mkdir(tempDir);
+  const chosen = await chooseWeights(component, files, config, fp16, graphOptions.variant === 'fp16');
+  const tempDir = await makeTempFolder(slot, component);
+  let record: GraphRecord;
   try {
     await convertComponentInto(tempDir, component, config, chosen, options);
-    await writeNewFile(join(tempDir, 'notes.json'), Buffer.from(JSON.stringify(chosen.notes)));
-    await writeNewFile(join(tempDir, identityFileName), Buffer.from(JSON.stringify(identity)));
+    record = {
+      format: 1,
+      name: slot.name,
+      key,
+      converterVersion,
+      component,
+      precision,
+      options: graphOptions,
+      configSha256,
+      model: slot.source.model,
+      ...(slot.source.revision ? { revision: slot.source.revision } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
+      sources,
+      outputs: await outputIdentities(tempDir, modelDir, chosen.path),
+      notes: [...notes, ...chosen.notes],
+      createdAt: new Date().toISOString(),
+    };
+    await writeNewFile(join(tempDir, recordFileName), Buffer.from(signedRecordText(slot.key, record)));
     throwIfAborted(options.signal);
     try {
-      await rename(tempDir, finalDir);
-    } catch (error) {
-      // Another process finished the same conversion first: use its result.
-      if (!(await stat(onnxPath).then(() => true, () => false))) throw error;
-      await rm(tempDir, { recursive: true, force: true });
+      await rename(tempDir, slot.dir);
+    } catch {
+      // Another process finished the same conversion first: use its result once it checks out;
+      // anything else there has been set aside by then, and the slot is free again.
+      const theirs = await trustedConversion(slot, sources, notes);
+      if (theirs) {
+        await rm(tempDir, { recursive: true, force: true });
+        return { onnxPath, fromCache: true, notes: theirs.notes };
+      }
+      await rename(tempDir, slot.dir);
     }
   } catch (error) {
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
-  await removeSupersededConversions(root, finalDir, identity);
-  return { onnxPath, fromCache: false, notes: chosen.notes };
+  await removeSupersededConversions(slot, record);
+  return { onnxPath, fromCache: false, notes: record.notes };
 }

@@ -65,6 +65,7 @@ export async function loadModelSessions(
     throwIfAborted(loadHooks.signal);
     const converted = await ensureConvertedComponent(modelDir, component, {
       ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: options.vaeForceUpcast }),
+      provider,
       onProgress: loadHooks.onProgress,
       signal: loadHooks.signal,
     }).catch((error: unknown) => {
