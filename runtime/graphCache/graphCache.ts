@@ -119,8 +119,8 @@ export async function removeSupersededConversions(slot: ConversionSlot, kept: Gr
 
 // ---- caches of older versions ----------------------------------------------------------------
 
-const legacyConversion = /^(text_encoder|unet|vae_decoder)-(fp16|fp32)-[0-9a-f]{16}$/;
-const legacyTemp = /^\.tmp-(text_encoder|unet|vae_decoder)-\d+-[0-9a-f]{8}$/;
+const legacyConversion = /^(text_encoder|unet|vae_decoder|vae_encoder)-(fp16|fp32)-[0-9a-f]{16}$/;
+const legacyTemp = /^\.tmp-(text_encoder|unet|vae_decoder|vae_encoder)-\d+-[0-9a-f]{8}$/;
 
 /** `parent/name` when it is a real folder (not a link); the callers check each step of a path this way. */
 async function realChild(parent: string, name: string): Promise<string | null> {
