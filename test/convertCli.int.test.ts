@@ -17,7 +17,7 @@ test('letterpress convert writes each component once and says where', async () =
   const first = await letterpress('convert', '--model', modelDir);
   assert.equal(first.code, 0, first.stderr);
   const lines = first.stdout.trim().split('\n');
-  assert.deepEqual(lines.map((l) => l.split(':')[0]), ['text_encoder', 'unet', 'vae_decoder']);
+  assert.deepEqual(lines.map((l) => l.split(':')[0]), ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']);
   for (const line of lines) {
     const path = line.slice(line.indexOf(': ') + 2);
     assert.ok(path.startsWith(join(await realpath(process.env.LETTERPRESS_CACHE!), 'graphs')) && path.endsWith('model.onnx'), line);
@@ -68,12 +68,13 @@ test('letterpress convert --device dml prepares the UNet graph generation loads 
 
   // On a GPU provider --fp16 gives float16 graphs, except the VAE when its config says force_upcast
   // (the fixture's does, like SD2's): generation decodes in float32 there.
-  const cuda = await letterpress('convert', '--model', modelDir, '--device', 'cuda', '--fp16', '--component', 'unet', '--component', 'vae_decoder');
+  const cuda = await letterpress('convert', '--model', modelDir, '--device', 'cuda', '--fp16', '--component', 'unet', '--component', 'vae_decoder', '--component', 'vae_encoder');
   assert.equal(cuda.code, 0, cuda.stderr);
-  const [unetLine, vaeLine] = cuda.stdout.trim().split('\n');
+  const [unetLine, vaeLine, encoderLine] = cuda.stdout.trim().split('\n');
   assert.match(unetLine, /^unet: .*\/unet-fp16-[0-9a-f]+\/model\.onnx$/);
   assert.match(vaeLine, /^vae_decoder: .*\/vae_decoder-fp32-[0-9a-f]+\/model\.onnx$/);
-  for (const [component, line] of [['unet', unetLine], ['vae_decoder', vaeLine]] as const) {
+  assert.match(encoderLine, /^vae_encoder: .*\/vae_encoder-fp32-[0-9a-f]+\/model\.onnx$/);
+  for (const [component, line] of [['unet', unetLine], ['vae_decoder', vaeLine], ['vae_encoder', encoderLine]] as const) {
     const found = await ensureConvertedComponent(modelDir, component, conversionOptionsFor('cuda', component, usesFloat16Graphs('cuda', true), { vaeForceUpcast: true }));
     assert.deepEqual([found.fromCache, `${component}: ${found.onnxPath}`], [true, line]);
   }

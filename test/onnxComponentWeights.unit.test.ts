@@ -16,7 +16,16 @@ const components = [
   { component: 'text_encoder', folder: 'text_encoder', file: 'model.safetensors' },
   { component: 'unet', folder: 'unet', file: 'diffusion_pytorch_model.safetensors' },
   { component: 'vae_decoder', folder: 'vae', file: 'diffusion_pytorch_model.safetensors' },
+  { component: 'vae_encoder', folder: 'vae', file: 'diffusion_pytorch_model.safetensors' },
 ] as const;
+
+// The VAE file holds both halves: each graph takes its own.
+const belongsTo = (component: string, name: string) =>
+  component === 'vae_decoder'
+    ? name.startsWith('decoder.') || name.startsWith('post_quant_conv.')
+    : component === 'vae_encoder'
+      ? name.startsWith('encoder.') || name.startsWith('quant_conv.')
+      : true;
 
 for (const { component, folder, file } of components) {
   test(`${component}: names and shapes are exactly those diffusers wrote for the tiny model`, async () => {
@@ -24,8 +33,7 @@ for (const { component, folder, file } of components) {
     const weights = await openSafetensors(join(tinyModelDir, folder, file));
     try {
       const expected = [...weights.tensors.values()]
-        // The VAE file also holds the encoder, which decoding does not use.
-        .filter((t) => component !== 'vae_decoder' || t.name.startsWith('decoder.') || t.name.startsWith('post_quant_conv.'))
+        .filter((t) => belongsTo(component, t.name))
         .map((t) => `${t.name} [${t.shape.join(',')}]`)
         .sort();
       assert.deepEqual(specs.map((s) => `${s.name} [${s.shape.join(',')}]`).sort(), expected);
@@ -38,6 +46,8 @@ for (const { component, folder, file } of components) {
 test('SD2-base configs imply the real parameter counts (fixture README)', async () => {
   assert.equal(parameters(listComponentWeights('unet', await readConfig(sd2ConfigsDir, 'unet'))), 865_910_724);
   assert.equal(parameters(listComponentWeights('text_encoder', await readConfig(sd2ConfigsDir, 'text_encoder'))), 340_387_840);
+  const vae = await readConfig(sd2ConfigsDir, 'vae');
+  assert.equal(parameters(listComponentWeights('vae_encoder', vae)) + parameters(listComponentWeights('vae_decoder', vae)), 83_653_863);
 });
 
 test('SD2 reads attention_head_dim as the number of heads (64-wide heads at every level)', async () => {

@@ -14,7 +14,8 @@ import { CliError } from './cliError.ts';
 import { resolveCliModel } from './cliModel.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
-const componentNames: ComponentName[] = ['text_encoder', 'unet', 'vae_decoder'];
+// The VAE encoder last: only image-to-image and inpainting load it.
+const componentNames: ComponentName[] = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'];
 const usage =
   `usage: letterpress convert --model <model folder or hub repo id> [--device ${deviceSettings.join('|')}] [--fp16]\n` +
   `                          [--component ${componentNames.join('|')}]...`;
@@ -76,7 +77,7 @@ export async function runConvertCommand(args: string[]): Promise<void> {
       process.stderr.write('note: generation runs float32 graphs on the CPU whatever --fp16 says, so these are float32\n');
     }
     // As generation does: a VAE whose config says force_upcast stays float32 under --fp16.
-    const vaeForceUpcast = components.includes('vae_decoder') ? (await readLatentSpace(modelDir)).forceUpcast : undefined;
+    const vaeForceUpcast = components.some((c) => c === 'vae_decoder' || c === 'vae_encoder') ? (await readLatentSpace(modelDir)).forceUpcast : undefined;
     for (const component of components) {
       let lastPercent = -1;
       const result = await ensureConvertedComponent(modelDir, component, {
