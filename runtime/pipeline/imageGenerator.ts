@@ -87,6 +87,25 @@ export interface GenerateHooks {
   encoderNoise?: Float32Array;
 }
 
+/**
+ * Options that start generation from an encoded image made in memory (layout-first text's
+ * WithStartImage, runtime/layout/layoutPhase.ts): `png` at `strength`, recorded as a layout unless
+ * `kind` says it is the user's own picture.
+ */
+export function withStartImageData(
+  base: GenerateOptions,
+  start: { png: Uint8Array; strength: number; mask?: Uint8Array; kind?: 'image' | 'layout' },
+): GenerateOptions {
+  const { initImage: _image, mask: _mask, initImageData: _data, maskData: _maskData, ...rest } = base;
+  return {
+    ...rest,
+    initImageData: start.png,
+    strength: start.strength,
+    initImageKind: start.kind ?? 'layout',
+    ...(start.mask ? { maskData: start.mask } : {}),
+  };
+}
+
 /** diffusers' get_timesteps: how many of `steps` a start image at `strength` runs (0 = none). */
 export function stepsForStrength(steps: number, strength: number): number {
   return Math.min(Math.floor(steps * strength), steps);
