@@ -1,6 +1,7 @@
 // Three bundles, one per process: the extension host (cjs, `vscode` provided by the editor),
 // the runtime child process and CLI (native modules stay external so their .node binaries load
 // from node_modules), and the webview (browser).
+import { copyFileSync, mkdirSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -44,6 +45,11 @@ const targets = [
     outdir: 'dist',
   },
 ];
+
+// The codicon font and its stylesheet, as @vscode/codicons ships them, for the webview's icons
+// (served from dist/ under the panel's CSP: style-src and font-src are the webview's own origin).
+mkdirSync('dist/codicons', { recursive: true });
+for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/codicons/${file}`);
 
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));

@@ -137,6 +137,8 @@ mkdirSync(join(stage, 'dist'), { recursive: true });
 // The CLI (dist/cli.js) is published through npm's `bin`, not used by the extension.
 const bundles = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.js') && f !== 'cli.js');
 for (const file of bundles) cpSync(join(root, 'dist', file), join(stage, 'dist', file));
+// The webview's icon font (esbuild.mjs copies it from @vscode/codicons).
+cpSync(join(root, 'dist', 'codicons'), join(stage, 'dist', 'codicons'), { recursive: true });
 for (const extra of ['README.md', 'LICENSE', 'CHANGELOG.md', 'media']) {
   if (existsSync(join(root, extra))) cpSync(join(root, extra), join(stage, extra), { recursive: true });
 }

@@ -37,6 +37,12 @@ function card(id: string) {
   return gallery.locator(`.card[data-id="${id}"]`);
 }
 
+/** Clicks a button of a card's hover toolbar, which shows while the pointer is over the card. */
+async function toolbarClick(id: string, action: string): Promise<void> {
+  await card(id).hover();
+  await card(id).locator(`.card-toolbar button[data-action="${action}"]`).click();
+}
+
 describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
   before(async () => {
     modelCopy = await mkdtemp(join(tmpdir(), 'letterpress-e2e-gallery-model-'));
@@ -83,6 +89,13 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     );
     assert.deepEqual(dialogs, []);
     await session.screenshot('1-open');
+    // The codicon toolbar shows over the hovered card's thumbnail, in the codicon font.
+    const xss = card('assets/generated/xss.png');
+    await xss.hover();
+    await xss.locator('.card-toolbar').waitFor({ state: 'visible' });
+    assert.deepEqual(await xss.locator('.card-toolbar button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action'))), ['insertReference', 'open', 'vary', 'more']);
+    assert.equal(await xss.locator('.codicon-insert').evaluate((icon) => getComputedStyle(icon, '::before').fontFamily), 'codicon');
+    await session.screenshot('1b-hover-toolbar');
   });
 
   test('generating from the form shows the step counter advancing, then the new thumbnail', async () => {
@@ -152,12 +165,23 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
       assert.equal(await loser.locator('.candidate-tag').textContent(), 'candidate');
     }
     await session.screenshot('3b-best-of-2');
+    // The detail pane: the large image, its parameters and OCR reading, the candidates beside it.
+    await card('assets/generated/hi.png').click();
+    const pane = gallery.locator('#detail');
+    await pane.locator('.detail-title', { hasText: 'hi.png' }).waitFor({ state: 'visible' });
+    assert.equal(await pane.locator('dd', { hasText: 'a sign that says "HI"' }).count(), 1);
+    assert.equal(await pane.locator('dt', { hasText: 'OCR read' }).count(), 1);
+    assert.equal(await pane.locator('.detail-candidates button').count(), (record.candidates?.count ?? 1) - 1);
+    await waitUntil(() => pane.locator('img.detail-preview').evaluate((img: HTMLImageElement) => (img.complete && img.naturalWidth > 0 ? true : undefined)), 30_000, 'the large image');
+    await session.screenshot('3c-detail-pane');
+    await pane.locator('button[data-action="close"]').click();
+    await pane.waitFor({ state: 'hidden' });
     await gallery.locator('#candidates').selectOption('0');
     await gallery.locator('#steps').fill('12');
   });
 
   test('Insert puts a Markdown image reference at the cursor of the last editor', async () => {
-    await card('assets/generated/gallery.png').locator('button[data-action="insertReference"]').click();
+    await toolbarClick('assets/generated/gallery.png', 'insertReference');
     const expected = '![a sign that says "GALLERY"](assets/generated/gallery.png)';
     await session.page.locator('.view-line', { hasText: expected }).waitFor({ state: 'visible', timeout: 30_000 });
     await session.screenshot('4-inserted');
@@ -173,7 +197,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
 
   test('Export writes an icon set with the right sizes into exports/, which the gallery leaves out', async () => {
     await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
-    await card('assets/generated/gallery.png').locator('button[data-action="export"]').click();
+    // VS Code's own context menu for webviews, from the card's data-vscode-context.
+    await session.contextMenu(card('assets/generated/gallery.png'), 'Export…', '4a-context-menu');
     await session.pick('Icon set + favicon.ico');
     await session.notification('Exported 8 files to assets/generated/exports/gallery').waitFor({ state: 'visible', timeout: minute });
     const folder = join(session.workspace, 'assets/generated/exports/gallery');
@@ -198,7 +223,7 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const original = card('assets/generated/sign.png');
     await original.locator('.badge.legibility', { hasText: 'CER 0.50' }).waitFor({ state: 'visible', timeout: 30_000 });
     assert.equal(await card('assets/generated/older/plain.png').locator('button[data-action="drawText"]').count(), 0, 'only cards with a score that is off');
-    await original.locator('button[data-action="drawText"]').click();
+    await toolbarClick('assets/generated/sign.png', 'drawText');
     const input = session.page.locator('.quick-input-widget', { hasText: 'Draw Exact Text on sign.png' }).locator('input').first();
     await input.waitFor({ state: 'visible', timeout: 30_000 });
     assert.equal(await input.inputValue(), 'FIX ME', 'prefilled with the text the image was meant to show');
@@ -239,7 +264,7 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
 
   test('Delete asks, then removes the image from disk and from the gallery', async () => {
     await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
-    await card('assets/generated/xss.png').locator('button[data-action="delete"]').click();
+    await session.contextMenu(card('assets/generated/xss.png'), 'Delete');
     const dialog = session.page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible' });
     assert.match((await dialog.textContent()) ?? '', /Delete xss\.png\?/);
@@ -309,18 +334,18 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
     await page.evaluate(() => navigator.clipboard.writeText('before'));
 
-    await source.locator('button[data-action="copyPath"]').click();
+    await session.contextMenu(source, 'Copy Path');
     assert.equal(await waitUntil(async () => ((await clipboard()) !== 'before' ? clipboard() : undefined), 10_000, 'the path on the clipboard'), 'assets/generated/gallery.png');
-    await source.locator('button[data-action="copyPrompt"]').click();
+    await session.contextMenu(source, 'Copy Prompt');
     assert.equal(
       await waitUntil(async () => ((await clipboard()) !== 'assets/generated/gallery.png' ? clipboard() : undefined), 10_000, 'the prompt on the clipboard'),
       'a sign that says "GALLERY"',
     );
 
-    await source.locator('button[data-action="reveal"]').click();
+    await session.contextMenu(source, 'Reveal in Explorer View');
     await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'gallery.png' }).waitFor({ state: 'visible', timeout: 30_000 });
 
-    await source.locator('button[data-action="open"]').click();
+    await toolbarClick('assets/generated/gallery.png', 'open');
     await page.locator('.tab.active', { hasText: 'gallery.png' }).waitFor({ state: 'visible', timeout: 30_000 });
     // VS Code's image preview shows the file in its own webview.
     await page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame').locator('img').first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -330,7 +355,9 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const original = readPngTextChunks(await readFile(join(session.workspace, 'assets/generated/gallery.png')));
     const generated = async (action: 'regenerate' | 'vary', file: string) => {
       await page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
-      await source.locator(`button[data-action="${action}"]`).click();
+      // Regenerate from the context menu (the host asks the page to build the job), Vary from the toolbar.
+      if (action === 'regenerate') await session.contextMenu(source, 'Regenerate (Same Seed)');
+      else await toolbarClick('assets/generated/gallery.png', 'vary');
       const path = join(session.workspace, 'assets/generated', file);
       await waitUntil(() => (existsSync(path) ? true : undefined), 3 * minute, `${file} to be written`);
       await card(`assets/generated/${file}`).waitFor({ state: 'visible', timeout: minute });

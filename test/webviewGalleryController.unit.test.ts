@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { imageMenuContext, textIsOff, toolbarActions } from '../webview/cardActions.ts';
+import { galleryMenuCommands } from '../extension/gallery/galleryMenuCommands.ts';
 import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobTitle } from '../webview/galleryController.ts';
 import { isGenerationRequest } from '../webview/protocol.ts';
 import {
@@ -11,6 +15,7 @@ import {
   JobUpdated,
   PanelReady,
   RunImageAction,
+  RunWebviewImageCommand,
   SubmitJob,
   TokensCounted,
 } from '../webview/protocol.ts';
@@ -485,4 +490,102 @@ test('a Fix text job is titled by its image and text and counts as one image wit
   controller.receive(JobUpdated.create({ job: job({ jobId: 'g1' }) }));
   controller.receive(JobUpdated.create({ job: drawing }));
   assert.deepEqual(controller.state.jobs.map((j) => j.kind ?? 'generate'), ['drawText', 'generate']);
+});
+
+const legible = (patch: Partial<GalleryLegibility>): GalleryLegibility => ({
+  target: 'OPEN',
+  ocrText: 'OPEN',
+  cer: 0,
+  exactMatch: true,
+  ocrConfidence: 90,
+  exactTextFallback: false,
+  candidateCount: 3,
+  chosen: true,
+  ...patch,
+});
+
+test('the detail pane follows the selection; an image that goes away is no longer selected; the selection survives a reload', () => {
+  const { host, controller } = started();
+  const kept = { ...image('assets/generated/sign.png', 30, 'a sign that says "OPEN"'), legibility: legible({ cer: 0.2, exactMatch: false }) };
+  controller.receive(ImagesChanged.create({ images: [kept, image('assets/generated/other.png', 20, 'other')] }));
+  controller.select('assets/generated/nope.png');
+  assert.equal(controller.selectedImage, undefined, 'an id the gallery lacks selects nothing');
+  controller.select('assets/generated/sign.png');
+  assert.equal(controller.state.selectedId, 'assets/generated/sign.png');
+  assert.equal(controller.persistable().selectedId, 'assets/generated/sign.png');
+  const reloaded = new GalleryController(new FakeHost(), { persisted: structuredClone(controller.persistable()) });
+  assert.equal(reloaded.state.selectedId, 'assets/generated/sign.png');
+  controller.receive(ImagesChanged.create({ images: [image('assets/generated/other.png', 20, 'other')] }));
+  assert.equal(controller.selectedImage, undefined);
+  // The host's context menu asks the page to select or regenerate an image.
+  controller.receive(RunWebviewImageCommand.create({ id: 'assets/generated/other.png', command: 'select' }));
+  assert.equal(controller.state.selectedId, 'assets/generated/other.png');
+  controller.receive(RunWebviewImageCommand.create({ id: 'assets/generated/other.png', command: 'vary' }));
+  assert.equal(host.ofMethod(SubmitJob.method).length, 1);
+  assert.equal(controller.receive({ method: RunWebviewImageCommand.method, params: { id: 'x', command: 'delete' } }), false, 'only the page\'s own commands');
+});
+
+test('the candidates of an image are the losers its job placed in candidates/ beside it, best first', () => {
+  const { controller } = started();
+  const prompt = 'a sign that says "OPEN"';
+  const kept = { ...image('assets/generated/sign.png', 30, prompt), legibility: legible({}) };
+  const loser = (name: string, cer: number, p = prompt) => ({ ...image(`assets/generated/candidates/${name}`, 29, p), legibility: legible({ chosen: false, cer, exactMatch: false }) });
+  controller.receive(
+    ImagesChanged.create({
+      images: [
+        kept,
+        loser('sign-seed-9.png', 0.5),
+        loser('sign-seed-4-2.png', 0.25),
+        loser('sign-2-seed-5.png', 0.1),
+        loser('signpost-seed-1.png', 0.1),
+        loser('sign-seed-3.png', 0.1, 'another prompt'),
+        image('assets/generated/candidates/sign-seed-8.png', 28, prompt),
+      ],
+    }),
+  );
+  assert.deepEqual(
+    controller.candidatesOf(kept).map((i) => i.name),
+    ['sign-seed-4-2.png', 'sign-seed-9.png'],
+  );
+  assert.deepEqual(controller.candidatesOf(loser('sign-seed-9.png', 0.5)), [], 'a loser has no candidates of its own');
+});
+
+test('a card offers Insert, Open and Vary on its toolbar, Fix text only where the text is off; its menu context says what applies', () => {
+  const plain = image('assets/generated/plain.png', 1);
+  const off = { ...image('assets/generated/off.png', 2, 'a sign that says "OPEN"'), legibility: legible({ cer: 0.4, exactMatch: false }) };
+  assert.deepEqual(
+    toolbarActions(plain).map((a) => [a.action, a.disabled]),
+    [
+      ['insertReference', false],
+      ['open', false],
+      ['vary', true],
+    ],
+  );
+  assert.deepEqual(
+    toolbarActions(off).map((a) => a.action),
+    ['insertReference', 'open', 'vary', 'drawText'],
+  );
+  assert.deepEqual(imageMenuContext(off), {
+    webviewSection: 'letterpressImage',
+    letterpressImageId: 'assets/generated/off.png',
+    letterpressHasPrompt: true,
+    letterpressTextOff: true,
+    preventDefaultContextMenuItems: true,
+  });
+  assert.equal(imageMenuContext(plain).letterpressHasPrompt, false);
+  assert.equal(textIsOff({ ...off, legibility: legible({}) }), false);
+});
+
+test('package.json: every webview/context item is a registered gallery command, shown only on cards, with when-keys the cards set', () => {
+  const manifest = JSON.parse(readFileSync(resolve('package.json'), 'utf8'));
+  const items: { command: string; when: string }[] = manifest.contributes.menus['webview/context'];
+  const contextKeys = Object.keys(imageMenuContext(image('a.png', 1)));
+  assert.deepEqual(items.map((i) => i.command).sort(), galleryMenuCommands.map((c) => `letterpress.gallery.${c}`).sort());
+  for (const item of items) {
+    assert.match(item.when, /^webviewId == 'letterpress\.gallery' && webviewSection == 'letterpressImage'/);
+    for (const key of item.when.replace(/'[^']*'/g, '').match(/letterpress[A-Z]\w+/g) ?? []) assert.ok(contextKeys.includes(key), `${item.command}: ${key}`);
+    const declared = manifest.contributes.commands.find((c: { command: string }) => c.command === item.command);
+    assert.ok(declared?.title, `${item.command} has a title`);
+    assert.ok(manifest.contributes.menus.commandPalette.some((c: { command: string; when: string }) => c.command === item.command && c.when === 'false'), `${item.command} is kept out of the palette`);
+  }
 });

@@ -37,12 +37,20 @@ before(async () => {
   const files: Record<string, [string, Buffer]> = {
     '/dist/webview.js': ['text/javascript', readFileSync(bundle)],
     '/media/gallery.css': ['text/css', readFileSync(resolve('media/gallery.css'))],
+    '/dist/codicons/codicon.css': ['text/css', readFileSync(resolve('dist/codicons/codicon.css'))],
+    '/dist/codicons/codicon.ttf': ['font/ttf', readFileSync(resolve('dist/codicons/codicon.ttf'))],
     '/img/xss.png': ['image/png', squarePng(200, 40, 40)],
     '/img/plain.png': ['image/png', squarePng(40, 40, 200)],
   };
   server = createServer((req, res) => {
     if (req.url === '/') {
-      const html = galleryHtml({ cspSource: origin, nonce, scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/media/gallery.css` });
+      const html = galleryHtml({
+        cspSource: origin,
+        nonce,
+        scriptUri: `${origin}/dist/webview.js`,
+        styleUri: `${origin}/media/gallery.css`,
+        codiconUri: `${origin}/dist/codicons/codicon.css`,
+      });
       // What VS Code provides inside a webview: acquireVsCodeApi, here recording posted messages.
       const stub = `<script nonce="${nonce}">
         window.__posted = []; window.__state = undefined;
@@ -51,11 +59,17 @@ before(async () => {
           getState: () => window.__state,
           setState: (s) => { window.__state = s; },
         });
+        // VS Code opens its context menu on this event and reads data-vscode-context up from the target.
+        window.__menus = [];
+        window.addEventListener('contextmenu', (e) => {
+          const holder = e.target.closest && e.target.closest('[data-vscode-context]');
+          window.__menus.push(holder ? JSON.parse(holder.dataset.vscodeContext) : null);
+        });
       </script>`;
       res.writeHead(200, { 'content-type': 'text/html' }).end(html.replace('<body>', `<body>${stub}`));
       return;
     }
-    const file = files[req.url ?? ''];
+    const file = files[(req.url ?? '').replace(/\?.*$/, '')];
     if (!file) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
   });
@@ -87,6 +101,9 @@ async function send(message: HostToWebviewMessage): Promise<void> {
 async function posted(method: string): Promise<any[]> {
   return page.evaluate((name) => (window as any).__posted.filter((m: any) => m.method === name).map((m: any) => m.params), method);
 }
+
+/** What the page was last sent as the image list (resent unchanged to check the cards stay). */
+let lastImages: GalleryImage[] = [];
 
 const images: GalleryImage[] = [
   {
@@ -215,9 +232,11 @@ test('a running job shows its data: preview and step counter, then can be cancel
 
 test('image actions, keyboard delete and search', async () => {
   const xssCard = page.locator('.card[data-id="assets/generated/xss.png"]');
+  await xssCard.hover();
   await xssCard.locator('button[data-action="insertReference"]').click();
   await page.locator('.card[data-id="assets/generated/plain.png"]').focus();
   await page.keyboard.press('Delete');
+  await xssCard.hover();
   await xssCard.locator('button[data-action="vary"]').click();
   assert.deepEqual(await posted('gallery/image/act'), [
     { id: 'assets/generated/xss.png', action: 'insertReference' },
@@ -226,7 +245,7 @@ test('image actions, keyboard delete and search', async () => {
   const varied = (await posted('gallery/job/submit')).at(-1).request as GenerationRequest;
   assert.equal(varied.prompt, xssPrompt);
   assert.notEqual(varied.seed, 42);
-  assert.equal(await page.locator('.card[data-id="assets/generated/plain.png"] button[data-action="regenerate"]').isDisabled(), true);
+  assert.equal(await page.locator('.card[data-id="assets/generated/plain.png"] button[data-action="vary"]').isDisabled(), true, 'no prompt to vary');
 
   await page.locator('#search').fill('sign');
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
@@ -248,18 +267,15 @@ test('malformed host messages leave the page as it was', async () => {
 
 test('OCR scores show as badges; a losing candidate is marked and dimmed; the texts stay text', async () => {
   const legibility = { target: '<b>OPEN</b>', ocrText: 'OPEN <i>', cer: 0.3125, exactMatch: false, ocrConfidence: 80, exactTextFallback: false, candidateCount: 4, chosen: true };
-  await send(
-    ImagesChanged.create({
-      images: [
-        { ...images[1], id: 'assets/generated/best.png', name: 'best.png', mtimeMs: 3, legibility },
-        { ...images[1], id: 'assets/generated/candidates/best.png', name: 'best.png', mtimeMs: 2, legibility: { ...legibility, chosen: false, cer: 0.5 } },
-        { ...images[1], id: 'assets/generated/drawn.png', name: 'drawn.png', mtimeMs: 1, legibility: { ...legibility, cer: 0, exactMatch: true, exactTextFallback: true } },
-      ],
-    }),
-  );
+  lastImages = [
+    { ...images[1], id: 'assets/generated/best.png', name: 'best.png', mtimeMs: 3, legibility },
+    { ...images[1], id: 'assets/generated/candidates/best-seed-7.png', name: 'best-seed-7.png', mtimeMs: 2, legibility: { ...legibility, chosen: false, cer: 0.5 } },
+    { ...images[1], id: 'assets/generated/drawn.png', name: 'drawn.png', mtimeMs: 1, legibility: { ...legibility, cer: 0, exactMatch: true, exactTextFallback: true } },
+  ];
+  await send(ImagesChanged.create({ images: lastImages }));
   await page.locator('#search').fill('');
   const best = page.locator('.card[data-id="assets/generated/best.png"]');
-  const losing = page.locator('.card[data-id="assets/generated/candidates/best.png"]');
+  const losing = page.locator('.card[data-id="assets/generated/candidates/best-seed-7.png"]');
   await best.waitFor();
   assert.equal(await best.locator('.badge.legibility').textContent(), 'CER 0.31');
   assert.match((await best.locator('.badge.legibility').getAttribute('title')) ?? '', /Text: “<b>OPEN<\/b>”\nOCR read: “OPEN <i>”/);
@@ -279,7 +295,7 @@ test('OCR scores show as badges; a losing candidate is marked and dimmed; the te
     image: 3,
     elapsedMs: 9000,
     outputs: ['assets/generated/best.png'],
-    candidates: ['assets/generated/candidates/best.png'],
+    candidates: ['assets/generated/candidates/best-seed-7.png'],
   };
   await send(JobUpdated.create({ job: { ...done, state: 'running', outputs: [], candidates: undefined, image: 1, detail: 'Reading the text of candidate 2/4' } }));
   await page.locator('.job[data-job-id="job-best"] .job-progress', { hasText: 'Candidate 2/4 · Reading the text of candidate 2/4 · 0:09 elapsed' }).waitFor();
@@ -291,9 +307,11 @@ test('OCR scores show as badges; a losing candidate is marked and dimmed; the te
   await page.screenshot({ path: join(artifacts, 'webview-legibility.png') });
 });
 
-test('Export is a card button and the E key on a focused card', async () => {
+test('Export is in the context menu and the E key on a focused card', async () => {
   const card = page.locator('.card[data-id="assets/generated/best.png"]');
-  await card.locator('button[data-action="export"]').click();
+  assert.equal(await card.locator('button[data-action="export"]').count(), 0, 'not on the toolbar');
+  await card.focus();
+  await page.keyboard.press('e');
   await page.locator('.card[data-id="assets/generated/drawn.png"]').focus();
   await page.keyboard.press('e');
   const exports = (await posted('gallery/image/act')).filter((p) => p.action === 'export');
@@ -301,14 +319,104 @@ test('Export is a card button and the E key on a focused card', async () => {
     { id: 'assets/generated/best.png', action: 'export' },
     { id: 'assets/generated/drawn.png', action: 'export' },
   ]);
-  assert.equal(await card.getAttribute('aria-keyshortcuts'), 'Enter Delete E');
+  assert.equal(await card.getAttribute('aria-keyshortcuts'), 'Enter Space Delete E ContextMenu');
+});
+
+test('a card: codicon toolbar on hover and focus only, the rest in VS Code\'s context menu (right-click, "…", Shift+F10)', async () => {
+  const card = page.locator('.card[data-id="assets/generated/best.png"]');
+  const toolbar = card.locator('.card-toolbar');
+  await page.mouse.move(1, 1);
+  await page.locator('#search').focus();
+  assert.equal(await toolbar.isVisible(), false, 'hidden while the card is neither hovered nor focused');
+  await card.hover();
+  assert.equal(await toolbar.isVisible(), true, 'shown on hover');
+  assert.deepEqual(await toolbar.locator('button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action'))), ['insertReference', 'open', 'vary', 'drawText', 'more']);
+  // The icons are the codicon font, loaded under the CSP.
+  await page.waitForFunction(() => document.fonts.check('16px codicon'));
+  assert.equal(await toolbar.locator('.codicon-insert').evaluate((icon) => getComputedStyle(icon, '::before').fontFamily), 'codicon');
+  await page.screenshot({ path: join(artifacts, 'webview-card-toolbar.png') });
+  await page.mouse.move(1, 1);
+  await card.focus();
+  assert.equal(await toolbar.isVisible(), true, 'shown on keyboard focus');
+
+  const menus = () => page.evaluate(() => (window as any).__menus as unknown[]);
+  await card.click({ button: 'right' });
+  await toolbar.locator('button[data-action="more"]').click();
+  await card.focus();
+  await page.keyboard.press('Shift+F10');
+  const expected = {
+    webviewSection: 'letterpressImage',
+    letterpressImageId: 'assets/generated/best.png',
+    letterpressHasPrompt: false,
+    letterpressTextOff: true,
+    preventDefaultContextMenuItems: true,
+  };
+  assert.deepEqual((await menus()).slice(-3), [expected, expected, expected]);
+});
+
+test('cards and job rows keep their identity across updates: a Cancel button is never replaced mid-job', async () => {
+  const request = (await posted('gallery/job/submit'))[0].request as GenerationRequest;
+  const job: JobView = { jobId: 'job-steady', request: { ...request, steps: 50 }, state: 'queued', step: 0, totalSteps: 50, image: 0, elapsedMs: 0, outputs: [] };
+  await send(JobUpdated.create({ job }));
+  const row = page.locator('.job[data-job-id="job-steady"]');
+  await row.waitFor();
+  await page.evaluate(() => {
+    (window as any).__cancel = document.querySelector('.job[data-job-id="job-steady"] button[data-action="cancel"]');
+    (window as any).__card = document.querySelector('.card[data-id="assets/generated/best.png"]');
+    (window as any).__removed = 0;
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.removedNodes) if (n instanceof Element && (n.matches('.job, .card') || n.querySelector('button[data-action="cancel"]'))) (window as any).__removed++;
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  const preview = `data:image/png;base64,${squarePng(10, 200, 10, 8).toString('base64')}`;
+  for (let step = 1; step <= 30; step++) {
+    await send(JobUpdated.create({ job: { ...job, state: 'running', step, elapsedMs: step * 100, previewUri: preview } }));
+  }
+  // The host sends the whole list again after a poll: equal images keep their cards.
+  await send(ImagesChanged.create({ images: structuredClone(lastImages) }));
+  await send(JobUpdated.create({ job: { ...job, state: 'running', step: 31, elapsedMs: 3100 } }));
+  await row.locator('.job-progress', { hasText: 'Step 31/50' }).waitFor();
+  assert.equal(await row.locator('progress').evaluate((bar: HTMLProgressElement) => [bar.value, bar.max].join('/')), '31/50');
+  const same = await page.evaluate(() => ({
+    cancel: (window as any).__cancel === document.querySelector('.job[data-job-id="job-steady"] button[data-action="cancel"]'),
+    card: (window as any).__card === document.querySelector('.card[data-id="assets/generated/best.png"]'),
+    removed: (window as any).__removed as number,
+  }));
+  assert.deepEqual(same, { cancel: true, card: true, removed: 0 });
+  await row.locator('button[data-action="cancel"]').click();
+  assert.deepEqual((await posted('gallery/job/cancel')).at(-1), { jobId: 'job-steady' });
+  await send(JobUpdated.create({ job: { ...job, state: 'cancelled', step: 31 } }));
+  await row.locator('.job-state', { hasText: 'Cancelled' }).waitFor();
+  assert.equal(await row.locator('button[data-action="cancel"]').count(), 0);
+  assert.equal(await row.locator('progress').count(), 0);
+});
+
+test('the detail pane: click a card for the large image, its parameters, the OCR reading and the candidates beside it', async () => {
+  const best = page.locator('.card[data-id="assets/generated/best.png"]');
+  await best.click({ position: { x: 10, y: 100 } });
+  const pane = page.locator('#detail');
+  await pane.waitFor({ state: 'visible' });
+  assert.equal(await pane.locator('.detail-title').textContent(), 'best.png');
+  const params = await pane.locator('dt').allTextContents();
+  assert.ok(params.includes('File') && params.includes('Text') && params.includes('OCR read'), params.join(', '));
+  assert.equal(await pane.locator('dd', { hasText: 'OPEN <i>' }).count(), 1, 'what OCR read, as text');
+  assert.equal(await pane.locator('.detail-candidates button').count(), 1, 'the losing candidate beside it');
+  assert.equal(await best.getAttribute('aria-current'), 'true');
+  await page.screenshot({ path: join(artifacts, 'webview-detail.png') });
+  await pane.locator('.detail-candidates button').click();
+  await pane.locator('.detail-title', { hasText: 'best-seed-7.png' }).waitFor();
+  assert.equal(await page.locator('.card[data-id="assets/generated/candidates/best-seed-7.png"]').getAttribute('aria-current'), 'true');
+  await pane.locator('button[data-action="close"]').click();
+  await pane.waitFor({ state: 'hidden' });
+  assert.equal(await page.locator('main b, main i').count(), 0);
 });
 
 test('Fix text is a card button only where OCR did not read the text exactly', async () => {
   const best = page.locator('.card[data-id="assets/generated/best.png"]');
-  assert.equal(await best.locator('button[data-action="drawText"]').textContent(), 'Fix text');
+  assert.match((await best.locator('button[data-action="drawText"]').getAttribute('aria-label')) ?? '', /^Fix text/);
   assert.equal(await page.locator('.card[data-id="assets/generated/drawn.png"] button[data-action="drawText"]').count(), 0, 'reads exactly');
-  assert.equal(await page.locator('.card[data-id="assets/generated/candidates/best.png"] button[data-action="drawText"]').count(), 1, 'a losing candidate can be fixed too');
+  assert.equal(await page.locator('.card[data-id="assets/generated/candidates/best-seed-7.png"] button[data-action="drawText"]').count(), 1, 'a losing candidate can be fixed too');
+  await best.hover();
   await best.locator('button[data-action="drawText"]').click();
   const fixes = (await posted('gallery/image/act')).filter((p) => p.action === 'drawText');
   assert.deepEqual(fixes, [{ id: 'assets/generated/best.png', action: 'drawText' }]);

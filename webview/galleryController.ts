@@ -10,6 +10,7 @@ import {
   JobUpdated,
   PanelReady,
   RunImageAction,
+  RunWebviewImageCommand,
   SubmitJob,
   TokensCounted,
   generationLimits,
@@ -59,6 +60,7 @@ export interface FormState {
 export interface PersistedState {
   form: FormState;
   search: string;
+  selectedId?: string;
 }
 
 export interface TokenCount {
@@ -76,6 +78,8 @@ export interface GalleryViewState {
   /** All images, newest first. */
   images: GalleryImage[];
   search: string;
+  /** The image the detail pane shows; undefined when none is selected (or it went away). */
+  selectedId?: string;
 }
 
 export const defaultForm: FormState = {
@@ -132,6 +136,7 @@ export class GalleryController {
       jobs: [],
       images: [],
       search: persisted?.search ?? '',
+      ...(typeof persisted?.selectedId === 'string' ? { selectedId: persisted.selectedId } : {}),
     };
   }
 
@@ -151,7 +156,7 @@ export class GalleryController {
   }
 
   persistable(): PersistedState {
-    return { form: { ...this.state.form }, search: this.state.search };
+    return { form: { ...this.state.form }, search: this.state.search, ...(this.state.selectedId ? { selectedId: this.state.selectedId } : {}) };
   }
 
   /** Handles one message from the host; returns false when it was dropped as unknown or malformed. */
@@ -192,6 +197,12 @@ export class GalleryController {
       case FillForm.method:
         this.fillForm(message.params.request);
         break;
+      case RunWebviewImageCommand.method: {
+        const { id, command } = message.params;
+        if (command === 'select') this.select(id);
+        else this.regenerate(id, command === 'vary');
+        break;
+      }
     }
     this.changed();
     return true;
@@ -366,6 +377,37 @@ export class GalleryController {
       const haystack = `${image.settings?.prompt ?? ''}\n${image.name}`.toLowerCase();
       return words.every((word) => haystack.includes(word));
     });
+  }
+
+  /** Shows an image in the detail pane (undefined closes it); an id the gallery lacks selects nothing. */
+  select(id: string | undefined): void {
+    const next = id !== undefined && this.state.images.some((image) => image.id === id) ? id : undefined;
+    if (next === this.state.selectedId) return;
+    if (next === undefined) delete this.state.selectedId;
+    else this.state.selectedId = next;
+    this.changed();
+  }
+
+  /** The selected image while it is still in the gallery. */
+  get selectedImage(): GalleryImage | undefined {
+    const id = this.state.selectedId;
+    return id === undefined ? undefined : this.state.images.find((image) => image.id === id);
+  }
+
+  /**
+   * The candidates that lost to `image` in its job, best first: files the runtime placed in
+   * `candidates/` beside it as `<stem>-seed-<seed>.png`, with the same prompt.
+   */
+  candidatesOf(image: GalleryImage): GalleryImage[] {
+    if (image.legibility?.chosen === false) return [];
+    const slash = image.id.lastIndexOf('/');
+    const folder = slash < 0 ? '' : image.id.slice(0, slash + 1);
+    const stem = image.name.replace(/\.png$/i, '');
+    const prefix = `${folder}candidates/${stem}-seed-`;
+    return this.state.images
+      .filter((other) => other.legibility?.chosen === false && other.id.startsWith(prefix) && /^\d+(-\d+)?\.png$/i.test(other.id.slice(prefix.length)))
+      .filter((other) => other.settings?.prompt === image.settings?.prompt)
+      .sort((a, b) => (a.legibility?.cer ?? 0) - (b.legibility?.cer ?? 0) || a.id.localeCompare(b.id));
   }
 
   imageAction(id: string, action: ImageAction): void {

@@ -1,11 +1,15 @@
-// Gallery webview entry point (browser). Renders GalleryController's state with plain DOM calls:
-// every text from a prompt or a file goes in through textContent or an attribute, never innerHTML,
-// so a prompt like `<img src=x onerror=…>` stays text.
-import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobStepsDone, jobTitle } from './galleryController.ts';
+// Gallery webview entry point (browser): the form, the job list, the grid and the detail pane,
+// rendered from GalleryController's state. Lists are keyed and patched in place (webview/dom.ts);
+// every text from a prompt or a file goes in through textContent or an attribute, never innerHTML.
+import { GalleryController } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
-import { jobLegibilitySummary, legibilityBadge } from './legibilityBadge.ts';
+import type { CardAction } from './cardActions.ts';
+import { DetailPane } from './detailPane.ts';
+import { el, setText } from './dom.ts';
+import { ImageCards } from './imageCards.ts';
+import { JobRows } from './jobRows.ts';
 import { candidateChoices, generationLimits } from './protocol.ts';
-import type { GalleryImage, ImageAction, JobView, WebviewToHostMessage } from './protocol.ts';
+import type { GalleryImage, WebviewToHostMessage } from './protocol.ts';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHostMessage): void;
@@ -13,18 +17,6 @@ interface VsCodeApi {
   setState(state: unknown): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
-
-type Attrs = Record<string, string | number | boolean | undefined>;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === false) continue;
-    node.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children) node.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  return node;
-}
 
 const vscode = acquireVsCodeApi();
 const controller = new GalleryController(vscode, { persisted: vscode.getState() });
@@ -211,194 +203,53 @@ function renderForm(): void {
 
 // ---- jobs -----------------------------------------------------------------------------------
 
-const jobsList = el('ul', { id: 'jobs', class: 'jobs', 'aria-label': 'Jobs', 'aria-live': 'polite' });
-const stateLabels: Record<JobView['state'], string> = {
-  queued: 'Queued',
-  loading: 'Loading',
-  running: 'Generating',
-  done: 'Done',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
-
-function stateLabel(job: JobView): string {
-  return job.kind === 'drawText' && job.state === 'running' ? 'Drawing' : stateLabels[job.state];
-}
-
-function jobProgressText(job: JobView): string {
-  if (job.state === 'loading') return job.detail ?? 'Loading the model…';
-  if (job.state === 'done') return jobLegibilitySummary(job, controller.state.images);
-  if (job.state !== 'running') return job.error ?? '';
-  // A drawing has no steps to count; its detail says what it is doing ("Drawing “OPEN”…").
-  if (job.kind === 'drawText') return job.detail ?? '';
-  // Between the steps: decoding, reading the text with OCR, drawing it.
-  if (job.detail) return `${jobImageLabel(job)}${job.detail} · ${formatDuration(job.elapsedMs)} elapsed`;
-  const imagePart = jobImageLabel(job);
-  const remaining = estimateRemainingMs(job);
-  const left = remaining === undefined ? '' : ` · ${formatDuration(remaining)} left`;
-  return `${imagePart}Step ${job.step}/${job.totalSteps} · ${formatDuration(job.elapsedMs)} elapsed${left}`;
-}
-
-function renderJob(job: JobView): HTMLElement {
-  const item = el('li', { class: `job ${job.state}`, 'data-job-id': job.jobId, 'data-state': job.state, 'data-kind': job.kind ?? 'generate' });
-  const picture = el('div', { class: 'job-picture' });
-  const finished = job.outputs
-    .map((id) => controller.state.images.find((image) => image.id === id))
-    .filter((image): image is GalleryImage => image !== undefined);
-  if (finished.length > 0) {
-    for (const image of finished) picture.append(el('img', { src: image.thumbnailUri, alt: '' }));
-    const losers = (job.candidates ?? [])
-      .map((id) => controller.state.images.find((image) => image.id === id))
-      .filter((image): image is GalleryImage => image !== undefined);
-    for (const image of losers) {
-      const badge = image.legibility ? ` (${legibilityBadge(image.legibility).text})` : '';
-      picture.append(el('img', { class: 'candidate', src: image.thumbnailUri, alt: '', title: `Candidate that lost${badge}: ${image.id}` }));
-    }
-  } else if (job.previewUri) {
-    picture.append(el('img', { class: 'preview', src: job.previewUri, alt: 'Preview of the image being generated' }));
-  }
-  const body = el(
-    'div',
-    { class: 'job-body' },
-    el('div', { class: 'job-prompt' }, jobTitle(job)),
-    el('div', { class: 'job-status' }, el('span', { class: 'job-state' }, stateLabel(job)), ' ', el('span', { class: 'job-progress' }, jobProgressText(job))),
-  );
-  if (job.state === 'running' && job.kind === 'drawText') {
-    // No steps: an indeterminate bar.
-    body.append(el('progress', { 'aria-label': 'Drawing the text' }));
-  } else if (job.state === 'running') {
-    body.append(el('progress', { max: job.totalSteps * jobImageCount(job), value: jobStepsDone(job), 'aria-label': 'Steps done' }));
-  }
-  if (job.state === 'queued' || job.state === 'loading' || job.state === 'running') {
-    const cancel = el('button', { class: 'secondary', 'data-action': 'cancel', 'aria-label': `Cancel job: ${jobTitle(job)}` }, 'Cancel');
-    cancel.addEventListener('click', () => controller.cancel(job.jobId));
-    body.append(cancel);
-  }
-  item.append(picture, body);
-  return item;
-}
-
-let renderedJobsKey = '';
-let jobsImages: GalleryImage[] | undefined;
-
-function renderJobs(): void {
-  const jobs = controller.state.jobs;
-  // Typing in the form re-renders too; leave the job rows (and a focused Cancel button) alone then.
-  const key = JSON.stringify(jobs);
-  if (key === renderedJobsKey && jobsImages === controller.state.images) return;
-  renderedJobsKey = key;
-  jobsImages = controller.state.images;
-  jobsList.replaceChildren(...jobs.map(renderJob));
-  jobsList.hidden = jobs.length === 0;
-}
+const jobRows = new JobRows((jobId) => controller.cancel(jobId));
 
 // ---- gallery --------------------------------------------------------------------------------
 
 const searchInput = el('input', { id: 'search', type: 'search', placeholder: 'Search prompts', 'aria-label': 'Search prompts' });
 searchInput.addEventListener('input', () => controller.setSearch(searchInput.value));
 const galleryCount = el('span', { class: 'count', 'aria-live': 'polite' });
-const galleryGrid = el('ul', { id: 'gallery', class: 'gallery', 'aria-label': 'Generated images' });
 const emptyNote = el('p', { class: 'empty' });
 
-const actionLabels: [ImageAction | 'regenerate' | 'vary', string, string][] = [
-  ['open', 'Open', 'Open the image in an editor'],
-  ['insertReference', 'Insert', 'Insert a reference at the cursor of the last active editor'],
-  ['copyPath', 'Copy path', 'Copy the workspace-relative path'],
-  ['copyPrompt', 'Copy prompt', 'Copy the prompt'],
-  ['regenerate', 'Regenerate', 'Generate again with the same settings and seed'],
-  ['vary', 'Vary', 'Generate again with the same settings and a new seed'],
-  ['export', 'Export…', 'Export an icon set with favicon.ico, social banners or a transparent PNG (E)'],
-  ['drawText', 'Fix text', 'Draw the exact text over the image as a new file next to it: OCR does not read it exactly'],
-  ['reveal', 'Reveal', 'Reveal in the Explorer'],
-  ['delete', 'Delete', 'Move to the trash'],
-];
-
-function runAction(image: GalleryImage, action: (typeof actionLabels)[number][0]): void {
+function runAction(image: GalleryImage, action: CardAction): void {
   if (action === 'regenerate' || action === 'vary') controller.regenerate(image.id, action === 'vary');
   else controller.imageAction(image.id, action);
 }
 
-function renderImage(image: GalleryImage): HTMLElement {
-  const settings = image.settings;
-  const caption = settings?.prompt || image.name;
-  const details = settings
-    ? [
-        settings.width && settings.height ? `${settings.width}×${settings.height}` : '',
-        settings.steps ? `${settings.steps} steps` : '',
-        settings.sampler ?? '',
-        settings.seed !== undefined ? `seed ${settings.seed}` : '',
-      ]
-        .filter(Boolean)
-        .join(' · ')
-    : 'No generation settings in this file';
-  const legibility = image.legibility;
-  const losing = legibility !== undefined && !legibility.chosen;
-  const card = el('li', {
-    class: losing ? 'card candidate' : 'card',
-    tabindex: 0,
-    'data-id': image.id,
-    title: caption,
-    'aria-label': losing ? `${caption} (candidate)` : caption,
-    'aria-keyshortcuts': 'Enter Delete E',
-  });
-  const toolbar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Image actions' });
-  for (const [action, label, title] of actionLabels) {
-    // Offered only where OCR checked the text and it does not read exactly.
-    if (action === 'drawText' && (!legibility || legibility.exactMatch)) continue;
-    const needsSettings = action === 'regenerate' || action === 'vary' || action === 'copyPrompt';
-    const button = el('button', { class: 'secondary', 'data-action': action, title, disabled: needsSettings && !settings?.prompt }, label);
-    button.addEventListener('click', (event) => {
-      event.stopPropagation();
-      runAction(image, action);
-    });
-    toolbar.append(button);
+const cards = new ImageCards({ run: runAction, select: (image) => controller.select(image.id) });
+const detail = new DetailPane({
+  run: runAction,
+  select: (id) => {
+    controller.select(id);
+    if (id) cards.grid.querySelector<HTMLElement>(`.card[data-id="${CSS.escape(id)}"]`)?.scrollIntoView({ block: 'nearest' });
+  },
+  useSettings: (image) => {
+    const request = controller.requestFromImage(image, false);
+    if (request) controller.fillForm(request);
+    promptInput.focus();
+  },
+});
+detail.pane.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    const id = controller.state.selectedId;
+    controller.select(undefined);
+    if (id) cards.grid.querySelector<HTMLElement>(`.card[data-id="${CSS.escape(id)}"]`)?.focus();
   }
-  const marks = el('div', { class: 'marks' });
-  if (legibility) {
-    const badge = legibilityBadge(legibility);
-    marks.append(el('span', { class: badge.exact ? 'badge legibility exact' : 'badge legibility', title: badge.title, 'aria-label': badge.label, role: 'img' }, badge.text));
-  }
-  if (losing) marks.append(el('span', { class: 'badge candidate-tag', title: 'A candidate that lost to the chosen image of its job' }, 'candidate'));
-  card.append(
-    el('img', { class: 'thumb', src: image.thumbnailUri, alt: '', loading: 'lazy' }),
-    el('div', { class: 'caption' }, caption),
-    ...(marks.childElementCount > 0 ? [marks] : []),
-    el('div', { class: 'details' }, details),
-    el('div', { class: 'file' }, image.id),
-    toolbar,
-  );
-  card.addEventListener('dblclick', () => runAction(image, 'open'));
-  card.addEventListener('keydown', (event) => {
-    if (event.target !== card) return;
-    if (event.key === 'Enter') runAction(image, 'open');
-    else if (event.key === 'Delete') runAction(image, 'delete');
-    else if ((event.key === 'e' || event.key === 'E') && !event.ctrlKey && !event.metaKey && !event.altKey) runAction(image, 'export');
-    else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
-      const sibling = event.key === 'ArrowRight' ? card.nextElementSibling : card.previousElementSibling;
-      if (sibling instanceof HTMLElement) sibling.focus();
-    }
-  });
-  return card;
-}
-
-let renderedImages: GalleryImage[] | undefined;
-let renderedSearch: string | undefined;
+});
+const browseBody = el('div', { class: 'browse-body' }, el('div', { class: 'grid-column' }, cards.grid, emptyNote), detail.pane);
 
 function renderGallery(): void {
   const { images, search, config } = controller.state;
-  if (images === renderedImages && search === renderedSearch) return;
-  // Keep keyboard focus on the same card across a rebuild caused by a file change.
-  const focusedId = document.activeElement instanceof HTMLElement ? document.activeElement.closest<HTMLElement>('.card')?.dataset.id : undefined;
-  renderedImages = images;
-  renderedSearch = search;
   setValue(searchInput, search);
   const visible = controller.visibleImages;
-  galleryGrid.replaceChildren(...visible.map(renderImage));
-  galleryCount.textContent = search ? `${visible.length} of ${images.length}` : `${images.length}`;
+  const selected = controller.selectedImage;
+  cards.render(visible, selected?.id);
+  detail.render(selected, selected ? controller.candidatesOf(selected) : []);
+  browseBody.classList.toggle('has-detail', selected !== undefined);
+  setText(galleryCount, search ? `${visible.length} of ${images.length}` : `${images.length}`);
   emptyNote.hidden = visible.length > 0;
-  emptyNote.textContent =
-    images.length === 0 ? `No images in ${config?.outputFolder ?? 'the output folder'} yet.` : 'No image matches the search.';
-  if (focusedId) galleryGrid.querySelector<HTMLElement>(`.card[data-id="${CSS.escape(focusedId)}"]`)?.focus();
+  setText(emptyNote, images.length === 0 ? `No images in ${config?.outputFolder ?? 'the output folder'} yet.` : 'No image matches the search.');
 }
 
 // ---- page -----------------------------------------------------------------------------------
@@ -407,20 +258,19 @@ document.body.append(
   el(
     'main',
     {},
-    el('section', { class: 'generate', 'aria-labelledby': 'generate-heading' }, el('h2', { id: 'generate-heading' }, 'Generate'), form, jobsList),
+    el('section', { class: 'generate', 'aria-labelledby': 'generate-heading' }, el('h2', { id: 'generate-heading' }, 'Generate'), form, jobRows.list),
     el(
       'section',
       { class: 'browse', 'aria-labelledby': 'gallery-heading' },
       el('div', { class: 'gallery-header' }, el('h2', { id: 'gallery-heading' }, 'Gallery ', galleryCount), searchInput),
-      galleryGrid,
-      emptyNote,
+      browseBody,
     ),
   ),
 );
 
 function render(): void {
   renderForm();
-  renderJobs();
+  jobRows.render(controller.state.jobs, controller.state.images);
   renderGallery();
   vscode.setState(controller.persistable());
 }

@@ -194,6 +194,8 @@ export interface GalleryImage {
   uri: string;
   /** Webview URI of the cached thumbnail (falls back to the full image when none could be made). */
   thumbnailUri: string;
+  /** The file's own URI (`file:///…`), dragged into an editor as text/uri-list. */
+  fileUri?: string;
   mtimeMs: number;
   size: number;
   /** Absent when the PNG has no readable `parameters` chunk (made by another tool). */
@@ -207,6 +209,7 @@ export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
   name: isString,
   uri: isString,
   thumbnailUri: isString,
+  fileUri: optional(isString),
   mtimeMs: isFiniteNumber,
   size: isFiniteNumber,
   settings: optional(isImageSettings),
@@ -390,7 +393,18 @@ export const TokensCounted = descriptor(
 /** Fills the form, e.g. from "Regenerate" in the editor or a restored panel. */
 export const FillForm = descriptor('gallery/form/fill', shape<{ request: GenerationRequest }>({ request: isGenerationRequest }));
 
-export const hostToWebview = [InitState, ImagesChanged, JobUpdated, TokensCounted, FillForm] as const;
+/**
+ * Card commands the webview carries out itself, asked for by the host: the native context menu's
+ * Regenerate and Vary (the request is built from the image and the form, in the page) and Select.
+ */
+export const webviewImageCommands = ['regenerate', 'vary', 'select'] as const;
+export type WebviewImageCommand = (typeof webviewImageCommands)[number];
+export const RunWebviewImageCommand = descriptor(
+  'gallery/image/command',
+  shape<{ id: string; command: WebviewImageCommand }>({ id: isString, command: oneOf(webviewImageCommands) }),
+);
+
+export const hostToWebview = [InitState, ImagesChanged, JobUpdated, TokensCounted, FillForm, RunWebviewImageCommand] as const;
 export type HostToWebviewMessage = ReturnType<(typeof hostToWebview)[number]['create']>;
 
 /**

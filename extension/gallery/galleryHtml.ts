@@ -7,6 +7,8 @@ export interface GalleryHtmlOptions {
   cspSource: string;
   scriptUri: string;
   styleUri: string;
+  /** The codicon font's stylesheet (dist/codicons/codicon.css, copied from @vscode/codicons by the build). */
+  codiconUri?: string;
   nonce?: string;
 }
 
@@ -43,7 +45,8 @@ export function galleryHtml(options: GalleryHtmlOptions): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${attr(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${attr(options.styleUri)}">
+${options.codiconUri ? `<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${attr(options.codiconUri)}">
+` : ''}<link rel="stylesheet" href="${attr(options.styleUri)}">
 <title>Letterpress Gallery</title>
 </head>
 <body>

@@ -12,6 +12,7 @@ import { GalleryJobs } from './galleryJobs.ts';
 import type { GalleryJobBackend } from './galleryJobs.ts';
 import { ThumbnailCache } from './thumbnailCache.ts';
 import { galleryHtml } from './galleryHtml.ts';
+import type { GalleryMenuCommand } from './galleryMenuCommands.ts';
 import {
   CancelJob,
   CountTokens,
@@ -20,6 +21,7 @@ import {
   JobUpdated,
   PanelReady,
   RunImageAction,
+  RunWebviewImageCommand,
   SubmitJob,
   TokensCounted,
   generationLimits,
@@ -185,6 +187,7 @@ export class GalleryPanel implements vscode.Disposable {
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'gallery.css')).toString(),
+      codiconUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'codicons', 'codicon.css')).toString(),
     });
     this.watcher?.dispose();
     this.watcher = undefined;
@@ -278,6 +281,26 @@ export class GalleryPanel implements vscode.Disposable {
       }
     } catch (error) {
       this.services.log?.error(`gallery: ${message.method} failed: ${error instanceof Error ? error.stack : String(error)}`);
+      void vscode.window.showErrorMessage(`Letterpress: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /**
+   * A command from the card's context menu. VS Code passes the card's `data-vscode-context`, which
+   * the page wrote: the id is checked against the index like any id from the page.
+   */
+  async runMenuCommand(command: GalleryMenuCommand, context: unknown): Promise<void> {
+    const id = typeof context === 'object' && context !== null ? (context as { letterpressImageId?: unknown }).letterpressImageId : undefined;
+    if (typeof id !== 'string') return;
+    try {
+      if (command === 'regenerate' || command === 'vary') {
+        if (!this.index?.get(id)) return void vscode.window.showWarningMessage(`Letterpress: ${id} is no longer in the gallery.`);
+        this.post(RunWebviewImageCommand.create({ id, command }));
+        return;
+      }
+      await this.runImageAction(id, command === 'fixText' ? 'drawText' : command);
+    } catch (error) {
+      this.services.log?.error(`gallery: ${command} failed: ${error instanceof Error ? error.stack : String(error)}`);
       void vscode.window.showErrorMessage(`Letterpress: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
@@ -435,6 +458,7 @@ export class GalleryPanel implements vscode.Disposable {
       name: image.name,
       uri,
       thumbnailUri,
+      fileUri: vscode.Uri.file(image.path).toString(),
       mtimeMs: image.mtimeMs,
       size: image.size,
       ...(image.settings ? { settings: image.settings } : {}),

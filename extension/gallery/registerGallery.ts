@@ -7,6 +7,7 @@ import type { LetterpressServices } from '../services.ts';
 import { relativeReference } from '../workspace/workspacePaths.ts';
 import { createGalleryBackend } from './galleryBackend.ts';
 import { GalleryJobs } from './galleryJobs.ts';
+import { galleryMenuCommands } from './galleryMenuCommands.ts';
 import { GalleryPanel, LastEditorTracker, galleryViewType } from './galleryPanel.ts';
 import type { GalleryServices } from './galleryPanel.ts';
 
@@ -39,6 +40,10 @@ export function registerGallery(context: vscode.ExtensionContext, letterpress: L
         GalleryPanel.revive(panel, context, services, editors, jobs);
       },
     }),
+    // The cards' native context menu: each command gets the card's data-vscode-context.
+    ...galleryMenuCommands.map((name) =>
+      vscode.commands.registerCommand(`letterpress.gallery.${name}`, (menuContext: unknown) => GalleryPanel.current?.runMenuCommand(name, menuContext)),
+    ),
     { dispose: () => GalleryPanel.current?.dispose() },
   );
 }

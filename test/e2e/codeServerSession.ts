@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { codeServerEntry, ensureCodeServer, node24Bin } from '../../scripts/e2e/installCodeServer.ts';
 
 export const repoRoot = resolve(__dirname, '../..');
@@ -273,6 +273,19 @@ export class CodeServerSession {
       await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
       await page.locator('.statusbar-item', { hasText: `Ln ${line},` }).first().waitFor({ state: 'visible' });
     }
+  }
+
+  /**
+   * Right-clicks `target` (in a webview or the workbench) and picks `item` from VS Code's own
+   * context menu; `screenshot` names a screenshot taken while the menu is open.
+   */
+  async contextMenu(target: Locator, item: string, screenshot?: string): Promise<void> {
+    await target.click({ button: 'right' });
+    const entry = this.page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
+    await entry.waitFor({ state: 'visible' });
+    if (screenshot) await this.screenshot(screenshot);
+    await entry.click();
+    await this.page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden' });
   }
 
   /** A notification toast containing `text` (regular expression or substring). */
