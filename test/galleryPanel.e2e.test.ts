@@ -37,6 +37,17 @@ function card(id: string) {
   return gallery.locator(`.card[data-id="${id}"]`);
 }
 
+/** The native input inside a @vscode-elements text field or text area (Playwright reaches into open shadow roots). */
+function field(id: string) {
+  return gallery.locator(`#${id} input, #${id} textarea`);
+}
+
+/** Picks an option of a @vscode-elements single select: open it, click the option. */
+async function choose(id: string, label: string): Promise<void> {
+  await gallery.locator(`#${id}`).click();
+  await gallery.locator(`#${id} li[role="option"]`, { hasText: label }).first().click();
+}
+
 /** Clicks a button of a card's hover toolbar, which shows while the pointer is over the card. */
 async function toolbarClick(id: string, action: string): Promise<void> {
   await card(id).hover();
@@ -109,12 +120,12 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
         if (document.querySelector('.job img.preview')) seen.previews++;
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
-    await gallery.locator('#prompt').fill('a sign that says "GALLERY"');
+    await field('prompt').fill('a sign that says "GALLERY"');
     await gallery.locator('#token-count', { hasText: /^\d+\/75 tokens$/ }).waitFor({ state: 'visible', timeout: minute });
-    await gallery.locator('#preset').selectOption('custom');
-    await gallery.locator('#width').fill('64');
-    await gallery.locator('#height').fill('64');
-    await gallery.locator('#seed').fill('5');
+    await choose('preset', 'Custom…');
+    await field('width').fill('64');
+    await field('height').fill('64');
+    await field('seed').fill('5');
     await gallery.locator('#generate').click();
     // A 12-step job on the tiny model can pass through "running" between two polls of a locator,
     // so the observer above records that state; the screenshot shows whichever state is current.
@@ -142,9 +153,9 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
   });
 
   test('best of 2 on a quoted prompt: OCR runs in the packaged runtime, the card shows the score, the loser is marked', async () => {
-    await gallery.locator('#prompt').fill('a sign that says "HI"');
-    await gallery.locator('#steps').fill('4');
-    await gallery.locator('#candidates').selectOption('2');
+    await field('prompt').fill('a sign that says "HI"');
+    await field('steps').fill('4');
+    await choose('candidates', 'Best of 2');
     await gallery.locator('#generate').click();
     const row = gallery.locator('.job', { hasText: '"HI"' });
     await gallery.locator('.job[data-state="done"], .job[data-state="failed"]', { hasText: '"HI"' }).waitFor({ state: 'visible', timeout: 3 * minute });
@@ -176,8 +187,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     await session.screenshot('3c-detail-pane');
     await pane.locator('button[data-action="close"]').click();
     await pane.waitFor({ state: 'hidden' });
-    await gallery.locator('#candidates').selectOption('0');
-    await gallery.locator('#steps').fill('12');
+    await choose('candidates', 'Auto');
+    await field('steps').fill('12');
   });
 
   test('Insert puts a Markdown image reference at the cursor of the last editor', async () => {
@@ -283,13 +294,13 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
   });
 
   test('queued and running jobs can be cancelled from the panel', async () => {
-    await gallery.locator('#search').fill('');
-    await gallery.locator('#prompt').fill('a poster that says "SLOW"');
-    await gallery.locator('#width').fill('256');
-    await gallery.locator('#height').fill('256');
-    await gallery.locator('#steps').fill('150');
+    await field('search').fill('');
+    await field('prompt').fill('a poster that says "SLOW"');
+    await field('width').fill('256');
+    await field('height').fill('256');
+    await field('steps').fill('150');
     await gallery.locator('#generate').click();
-    await gallery.locator('#prompt').fill('a poster that says "NEVER"');
+    await field('prompt').fill('a poster that says "NEVER"');
     await gallery.locator('#generate').click();
     const slow = gallery.locator('.job', { hasText: 'SLOW' });
     const never = gallery.locator('.job', { hasText: 'NEVER' });
@@ -305,28 +316,28 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
   });
 
   test('after a window reload the panel comes back with its search', async () => {
-    await gallery.locator('#search').fill('GALLERY');
+    await field('search').fill('GALLERY');
     await session.updateSettings({ 'workbench.colorTheme': 'Default Light Modern' });
     await session.runCommand('Developer: Reload Window');
     await session.page.locator('.monaco-workbench').waitFor({ timeout: 2 * minute });
     gallery = session.page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await card('assets/generated/gallery.png').waitFor({ state: 'visible', timeout: 2 * minute });
-    assert.equal(await gallery.locator('#search').inputValue(), 'GALLERY');
+    assert.equal(await field('search').inputValue(), 'GALLERY');
     assert.equal(await gallery.locator('.card').count(), 1);
     await session.screenshot('8-restored-light-theme');
   });
 
   test('a file written by another tool appears without a refresh', async () => {
-    await gallery.locator('#search').fill('');
+    await field('search').fill('');
     await writeImage('assets/generated/from-cli.png', 'made by the CLI', 9);
     await card('assets/generated/from-cli.png').waitFor({ state: 'visible', timeout: 30_000 });
-    await gallery.locator('#search').fill('cli');
+    await field('search').fill('cli');
     await waitUntil(async () => ((await gallery.locator('.card').count()) === 1 ? true : undefined), 10_000, 'the search to filter');
     assert.deepEqual(dialogs, []);
   });
 
   test('card actions: Open, Copy path, Copy prompt, Reveal, Regenerate (same image) and Vary (another seed)', async () => {
-    await gallery.locator('#search').fill('');
+    await field('search').fill('');
     const source = card('assets/generated/gallery.png');
     const page = session.page;
     // code-server writes the clipboard through the browser's Clipboard API; the test reads it back the same way.

@@ -94,6 +94,22 @@ after(async () => {
   await new Promise((done) => server?.close(done));
 });
 
+/** The native input inside a @vscode-elements text field or text area (in its open shadow root). */
+function field(id: string) {
+  return page.locator(`#${id} input, #${id} textarea`);
+}
+
+/** Picks an option of a @vscode-elements single select as a person does: open it, click the option. */
+async function choose(id: string, label: string): Promise<void> {
+  await page.locator(`#${id}`).click();
+  await page.locator(`#${id} li[role="option"]`, { hasText: label }).first().click();
+  await page.waitForFunction(([sel, text]) => (document.querySelector(sel) as any)?.shadowRoot?.textContent.includes(text), [`#${id}`, label] as const);
+}
+
+function checked(id: string): Promise<boolean> {
+  return page.locator(`#${id}`).evaluate((box: any) => box.checked === true);
+}
+
 async function send(message: HostToWebviewMessage): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), message);
 }
@@ -152,26 +168,26 @@ test('renders the gallery with the XSS prompt as text and nothing executed', asy
 });
 
 test('the prompt shows its token count from the host and warns past the limit', async () => {
-  await page.locator('#prompt').fill('a neon sign that says "OPEN 24/7"');
+  await field('prompt').fill('a neon sign that says "OPEN 24/7"');
   const asks = await posted('gallery/tokens/count');
   const last = asks.at(-1);
   assert.equal(last.text, 'a neon sign that says "OPEN 24/7"');
   await send(TokensCounted.create({ requestId: last.requestId, count: 12, limit: 75 }));
   await page.locator('#token-count', { hasText: '12/75 tokens' }).waitFor();
   assert.equal(await page.locator('#token-count.over').count(), 0);
-  await page.locator('#prompt').fill('a neon sign that says "OPEN 24/7" '.repeat(8));
+  await field('prompt').fill('a neon sign that says "OPEN 24/7" '.repeat(8));
   const longAsk = (await posted('gallery/tokens/count')).at(-1);
   await send(TokensCounted.create({ requestId: longAsk.requestId, count: 96, limit: 75 }));
   await page.locator('#token-count.over', { hasText: '96/75' }).waitFor();
-  await page.locator('#prompt').fill('a neon sign that says "OPEN 24/7"');
+  await field('prompt').fill('a neon sign that says "OPEN 24/7"');
 });
 
 test('the form is usable by keyboard and submits a complete job', async () => {
-  await page.locator('#preset').selectOption('1024x256');
-  await page.locator('#steps').fill('6');
-  await page.locator('#seed').fill('1234');
-  await page.locator('#scheduler').selectOption('euler_a');
-  await page.locator('#prompt').focus();
+  await choose('preset', 'Banner 1024×256');
+  await field('steps').fill('6');
+  await field('seed').fill('1234');
+  await choose('scheduler', 'Euler a');
+  await field('prompt').focus();
   await page.keyboard.press('Control+Enter');
   const submitted: { request: GenerationRequest }[] = await posted('gallery/job/submit');
   assert.equal(submitted.length, 1);
@@ -188,29 +204,31 @@ test('the form is usable by keyboard and submits a complete job', async () => {
     candidates: 0,
     exactFallback: false,
   });
-  assert.equal(await page.locator('#seed-lock').isChecked(), true, 'typing a seed locks it');
+  assert.equal(await checked('seed-lock'), true, 'typing a seed locks it');
 });
 
 test('the text fields: the quoted text as placeholder, best of N keeps one image, the explicit text goes out', async () => {
-  assert.equal(await page.locator('#target-text').getAttribute('placeholder'), 'OPEN 24/7');
+  assert.equal(await field('target-text').getAttribute('placeholder'), 'OPEN 24/7');
   assert.equal(await page.locator('#target-text-hint').textContent(), 'OCR checks for: OPEN 24/7');
   assert.equal(await page.getByLabel('Text in the image').count(), 1, 'the field has its label');
-  await page.locator('#num-images').fill('3');
-  await page.locator('#candidates').selectOption('4');
-  assert.equal(await page.locator('#num-images').isDisabled(), true);
-  assert.equal(await page.locator('#num-images').inputValue(), '1');
-  await page.getByLabel('Draw exact text if none matches').check();
-  await page.locator('#target-text').fill('OPEN <b>ALL</b> NIGHT');
+  await field('num-images').fill('3');
+  await choose('candidates', 'Best of 4');
+  assert.equal(await field('num-images').isDisabled(), true);
+  assert.equal(await field('num-images').inputValue(), '1');
+  await page.locator('#exact-fallback').click();
+  assert.equal(await checked('exact-fallback'), true);
+  await field('target-text').fill('OPEN <b>ALL</b> NIGHT');
   await page.locator('#target-text-hint', { hasText: 'OCR checks for: OPEN <b>ALL</b> NIGHT' }).waitFor();
   await page.locator('#generate').click();
   const sent = (await posted('gallery/job/submit')).at(-1).request as GenerationRequest;
   assert.deepEqual([sent.text, sent.candidates, sent.exactFallback, sent.numImages], ['OPEN <b>ALL</b> NIGHT', 4, true, 1]);
   await page.screenshot({ path: join(artifacts, 'webview-text-form.png') });
   // Back to the plain form for the tests after this one.
-  await page.locator('#target-text').fill('');
-  await page.locator('#candidates').selectOption('0');
-  await page.getByLabel('Draw exact text if none matches').uncheck();
-  assert.equal(await page.locator('#num-images').isDisabled(), false);
+  await field('target-text').fill('');
+  await choose('candidates', 'Auto');
+  await page.locator('#exact-fallback').click();
+  assert.equal(await checked('exact-fallback'), false);
+  assert.equal(await field('num-images').isDisabled(), false);
 });
 
 test('a running job shows its data: preview and step counter, then can be cancelled', async () => {
@@ -247,7 +265,7 @@ test('image actions, keyboard delete and search', async () => {
   assert.notEqual(varied.seed, 42);
   assert.equal(await page.locator('.card[data-id="assets/generated/plain.png"] button[data-action="vary"]').isDisabled(), true, 'no prompt to vary');
 
-  await page.locator('#search').fill('sign');
+  await field('search').fill('sign');
   await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
   await send(ImagesChanged.create({ images: [] }));
   await page.locator('.empty', { hasText: 'No images in assets/generated yet.' }).waitFor();
@@ -273,7 +291,7 @@ test('OCR scores show as badges; a losing candidate is marked and dimmed; the te
     { ...images[1], id: 'assets/generated/drawn.png', name: 'drawn.png', mtimeMs: 1, legibility: { ...legibility, cer: 0, exactMatch: true, exactTextFallback: true } },
   ];
   await send(ImagesChanged.create({ images: lastImages }));
-  await page.locator('#search').fill('');
+  await field('search').fill('');
   const best = page.locator('.card[data-id="assets/generated/best.png"]');
   const losing = page.locator('.card[data-id="assets/generated/candidates/best-seed-7.png"]');
   await best.waitFor();

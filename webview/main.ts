@@ -5,10 +5,22 @@ import { GalleryController } from './galleryController.ts';
 import type { FormState } from './galleryController.ts';
 import type { CardAction } from './cardActions.ts';
 import { DetailPane } from './detailPane.ts';
-import { el, setText } from './dom.ts';
+import { codicon, el, setText } from './dom.ts';
 import { ImageCards } from './imageCards.ts';
 import { JobRows } from './jobRows.ts';
 import { candidateChoices, generationLimits } from './protocol.ts';
+// Form controls in VS Code's own look (the maintained successor of the webview UI toolkit): each
+// registers its custom element. Lit styles them through adopted stylesheets, which the CSP allows.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textarea/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/vscode-checkbox.js';
+import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
+import type { VscodeTextarea } from '@vscode-elements/elements/dist/vscode-textarea/vscode-textarea.js';
+import type { VscodeTextfield } from '@vscode-elements/elements/dist/vscode-textfield/vscode-textfield.js';
 import type { GalleryImage, WebviewToHostMessage } from './protocol.ts';
 
 interface VsCodeApi {
@@ -25,38 +37,43 @@ const controller = new GalleryController(vscode, { persisted: vscode.getState() 
 
 function field(label: string, control: HTMLElement, extra?: HTMLElement): HTMLElement {
   const id = control.id;
+  // The native control sits in the element's shadow root, where <label for> cannot reach: the
+  // element hands its `label` on as the control's accessible name.
+  if ('label' in control) (control as { label: string }).label = label;
   return el('div', { class: 'field' }, el('label', { for: id }, label), control, ...(extra ? [extra] : []));
 }
 
-const promptInput = el('textarea', {
+const promptInput = el('vscode-textarea', {
   id: 'prompt',
   rows: 3,
   maxlength: generationLimits.promptChars,
   placeholder: 'a neon sign that says "OPEN 24/7"',
   'aria-describedby': 'token-count',
+  resize: 'vertical',
 });
 const tokenCount = el('span', { id: 'token-count', class: 'token-count', 'aria-live': 'polite' });
-const negativeInput = el('textarea', { id: 'negative-prompt', rows: 2, maxlength: generationLimits.promptChars, placeholder: 'blurry, misspelled' });
-const presetSelect = el('select', { id: 'preset' }, el('option', { value: 'custom' }, 'Custom…'));
-const widthInput = el('input', { id: 'width', type: 'number', min: generationLimits.minSide, max: generationLimits.maxSide, step: 8 });
-const heightInput = el('input', { id: 'height', type: 'number', min: generationLimits.minSide, max: generationLimits.maxSide, step: 8 });
-const stepsInput = el('input', { id: 'steps', type: 'number', min: 1, max: generationLimits.maxSteps, step: 1 });
-const guidanceInput = el('input', { id: 'guidance', type: 'number', min: 0, max: generationLimits.maxGuidance, step: 0.5 });
-const schedulerSelect = el('select', { id: 'scheduler' });
-const seedInput = el('input', { id: 'seed', type: 'number', min: 0, max: generationLimits.maxSeed, step: 1 });
-const seedLock = el('input', { id: 'seed-lock', type: 'checkbox' });
-const imagesInput = el('input', { id: 'num-images', type: 'number', min: 1, max: generationLimits.maxImages, step: 1 });
-const textInput = el('input', {
+const negativeInput = el('vscode-textarea', { id: 'negative-prompt', rows: 2, maxlength: generationLimits.promptChars, placeholder: 'blurry, misspelled', resize: 'vertical' });
+const presetSelect = el('vscode-single-select', { id: 'preset' }, el('vscode-option', { value: 'custom' }, 'Custom…'));
+const numberField = (id: string, min: number, max: number, step: number) => el('vscode-textfield', { id, type: 'number', min, max, step });
+const widthInput = numberField('width', generationLimits.minSide, generationLimits.maxSide, 8);
+const heightInput = numberField('height', generationLimits.minSide, generationLimits.maxSide, 8);
+const stepsInput = numberField('steps', 1, generationLimits.maxSteps, 1);
+const guidanceInput = numberField('guidance', 0, generationLimits.maxGuidance, 0.5);
+const schedulerSelect = el('vscode-single-select', { id: 'scheduler' });
+const seedInput = numberField('seed', 0, generationLimits.maxSeed, 1);
+const seedLock = el('vscode-checkbox', { id: 'seed-lock', title: 'Use this seed for every job' }, 'Lock');
+const imagesInput = numberField('num-images', 1, generationLimits.maxImages, 1);
+const textInput = el('vscode-textfield', {
   id: 'target-text',
   type: 'text',
   maxlength: generationLimits.textChars,
   'aria-describedby': 'target-text-hint',
-  spellcheck: false,
+  spellcheck: 'false',
 });
 const textHint = el('span', { id: 'target-text-hint', class: 'hint' });
-const candidatesSelect = el('select', { id: 'candidates', title: 'Seeds to generate and rank by what OCR reads; the best one is kept' });
-const fallbackCheckbox = el('input', { id: 'exact-fallback', type: 'checkbox' });
-const generateButton = el('button', { id: 'generate', type: 'submit', class: 'primary', title: 'Generate (Ctrl+Enter)' }, 'Generate');
+const candidatesSelect = el('vscode-single-select', { id: 'candidates', title: 'Seeds to generate and rank by what OCR reads; the best one is kept' });
+const fallbackCheckbox = el('vscode-checkbox', { id: 'exact-fallback', title: 'When no candidate spells the text, draw it over the best one with a bundled font' }, 'Draw exact text if none matches');
+const generateButton = el('vscode-button', { id: 'generate', type: 'submit', icon: 'sparkle', title: 'Generate (Ctrl+Enter)' }, 'Generate');
 const formErrors = el('ul', { id: 'form-errors', class: 'errors', role: 'alert' });
 
 const form = el(
@@ -81,7 +98,7 @@ const form = el(
   el(
     'div',
     { class: 'row' },
-    field('Seed', seedInput, el('label', { class: 'checkbox', for: 'seed-lock' }, seedLock, 'Lock')),
+    field('Seed', seedInput, seedLock),
     field('Images', imagesInput),
   ),
   field('Text in the image', textInput, textHint),
@@ -89,21 +106,18 @@ const form = el(
     'div',
     { class: 'row' },
     field('Candidates', candidatesSelect),
-    el(
-      'div',
-      { class: 'field checkbox-field' },
-      el('label', { class: 'checkbox', for: 'exact-fallback', title: 'When no candidate spells the text, draw it over the best one with a bundled font' }, fallbackCheckbox, 'Draw exact text if none matches'),
-    ),
+    el('div', { class: 'field checkbox-field' }, fallbackCheckbox),
   ),
   formErrors,
   el('div', { class: 'actions' }, generateButton),
 );
 
-function numberOf(input: HTMLInputElement): number {
+function numberOf(input: VscodeTextfield): number {
   return input.value.trim() === '' ? Number.NaN : Number(input.value);
 }
 
-const bindings: [HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, (value: string, input: HTMLElement) => Partial<FormState>][] = [
+type FormControl = VscodeTextfield | VscodeTextarea | VscodeSingleSelect;
+const bindings: [FormControl, (value: string, input: HTMLElement) => Partial<FormState>][] = [
   [promptInput, (v) => ({ prompt: v })],
   [negativeInput, (v) => ({ negativePrompt: v })],
   [presetSelect, (v) => ({ preset: v })],
@@ -118,7 +132,9 @@ const bindings: [HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, (va
   [candidatesSelect, (v) => ({ candidates: Number(v) })],
 ];
 for (const [input, toPatch] of bindings) {
-  input.addEventListener('input', () => controller.updateForm(toPatch(input.value, input)));
+  // Text fields fire `input` per keystroke; the selects fire `change` (and `input`) on a pick.
+  const update = () => controller.updateForm(toPatch(input.value, input));
+  input.addEventListener(input instanceof HTMLElement && input.tagName === 'VSCODE-SINGLE-SELECT' ? 'change' : 'input', update);
 }
 seedLock.addEventListener('change', () => controller.updateForm({ seedLocked: seedLock.checked }));
 fallbackCheckbox.addEventListener('change', () => controller.updateForm({ exactFallback: fallbackCheckbox.checked }));
@@ -137,23 +153,23 @@ form.addEventListener('keydown', (event) => {
   }
 });
 
-function setValue(input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, value: string): void {
+function setValue(input: FormControl, value: string): void {
   // Rewriting the field being typed in would move the caret; a disabled one takes no typing.
   if ((document.activeElement !== input || input.disabled) && input.value !== value) input.value = value;
 }
 
 function renderForm(): void {
   const { form: f, config, tokens, formErrors: errors } = controller.state;
-  if (config && schedulerSelect.options.length !== config.schedulers.length + 1) {
+  if (config && schedulerSelect.childElementCount !== config.schedulers.length + 1) {
     schedulerSelect.replaceChildren(
-      el('option', { value: '' }, 'Model default'),
-      ...config.schedulers.map((s) => el('option', { value: s.name }, s.label)),
+      el('vscode-option', { value: '' }, 'Model default'),
+      ...config.schedulers.map((s) => el('vscode-option', { value: s.name }, s.label)),
     );
   }
-  if (config && presetSelect.options.length !== config.presets.length + 1) {
+  if (config && presetSelect.childElementCount !== config.presets.length + 1) {
     presetSelect.replaceChildren(
-      ...config.presets.map((p) => el('option', { value: p.id }, p.label)),
-      el('option', { value: 'custom' }, 'Custom…'),
+      ...config.presets.map((p) => el('vscode-option', { value: p.id }, p.label)),
+      el('vscode-option', { value: 'custom' }, 'Custom…'),
     );
   }
   setValue(promptInput, f.prompt);
@@ -171,8 +187,9 @@ function renderForm(): void {
   setValue(imagesInput, Number.isNaN(f.numImages) ? '' : String(f.numImages));
   // A count from the settings that the list lacks (3, 16) still shows as itself.
   const choices = [...new Set<number>([...candidateChoices, f.candidates].filter(Number.isInteger))].sort((a, b) => a - b);
-  if (candidatesSelect.options.length !== choices.length || [...candidatesSelect.options].some((o, i) => Number(o.value) !== choices[i])) {
-    candidatesSelect.replaceChildren(...choices.map((n) => el('option', { value: n }, candidatesLabel(n))));
+  const offered = [...candidatesSelect.children].map((o) => Number(o.getAttribute('value')));
+  if (offered.length !== choices.length || offered.some((n, i) => n !== choices[i])) {
+    candidatesSelect.replaceChildren(...choices.map((n) => el('vscode-option', { value: n }, candidatesLabel(n))));
   }
   setValue(candidatesSelect, String(f.candidates));
   setValue(textInput, f.text);
@@ -207,7 +224,9 @@ const jobRows = new JobRows((jobId) => controller.cancel(jobId));
 
 // ---- gallery --------------------------------------------------------------------------------
 
-const searchInput = el('input', { id: 'search', type: 'search', placeholder: 'Search prompts', 'aria-label': 'Search prompts' });
+const searchIcon = codicon('search');
+searchIcon.slot = 'content-before';
+const searchInput = el('vscode-textfield', { id: 'search', type: 'search', placeholder: 'Search prompts', label: 'Search prompts', 'aria-label': 'Search prompts' }, searchIcon);
 searchInput.addEventListener('input', () => controller.setSearch(searchInput.value));
 const galleryCount = el('span', { class: 'count', 'aria-live': 'polite' });
 const emptyNote = el('p', { class: 'empty' });

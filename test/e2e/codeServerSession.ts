@@ -137,7 +137,8 @@ export class CodeServerSession {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`);
+    // On a loaded machine (shared CI runners) the workbench page takes well over the 30 s default.
+    await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`, { timeout: 180_000 });
     const session = new CodeServerSession(options.name, baseDir, workspace, userDataDir, extensionsDir, server, serverLog, browser, page);
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     // The extension activates on startup and shows its status-bar item.
