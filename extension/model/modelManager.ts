@@ -6,7 +6,7 @@ import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { planModelDownload, type ModelDownloadPlan } from '../../runtime/modelStore/resolveModel.ts';
 import { countTokensRequest, isRuntimeError, resolveModelRequest, type CountTokensResult } from '../../runtime/protocol/runtimeProtocol.ts';
-import { downloadSizeText } from './downloadOffer.ts';
+import { downloadSizeText, downloadStatusText, formatBytes, formatEta } from './downloadOffer.ts';
 import type { JobQueue } from '../runtime/jobQueue.ts';
 import type { RuntimeSupervisor } from '../runtime/runtimeSupervisor.ts';
 import { readSettings } from '../settings.ts';
@@ -16,9 +16,15 @@ const defaultModelSize = 'about 5.2 GB';
 /** The offer waits this long at most for the hub to tell the download's size. */
 const sizeLookupMs = 5_000;
 const tokenSecretKey = 'letterpress.huggingFaceToken';
+/** Context keys: the walkthrough's "Get the model" step completes on the first; the second enables Cancel Model Download. */
+const modelReadyContext = 'letterpress.modelReady';
+const downloadingContext = 'letterpress.modelDownloading';
+export const cancelModelDownloadCommand = 'letterpress.cancelModelDownload';
 
 export class ModelManager {
   private located = new Map<string, Promise<string | undefined>>();
+  /** Cancels the download in progress; undefined when none runs. */
+  private cancelDownload: (() => void) | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -39,7 +45,10 @@ export class ModelManager {
     if (!found) {
       found = this.supervisor
         .request(resolveModelRequest, { jobId: randomUUID(), model: model || undefined, offline: true })
-        .then((r) => r.modelDir)
+        .then((r) => {
+          void vscode.commands.executeCommand('setContext', modelReadyContext, true);
+          return r.modelDir;
+        })
         .catch((error: unknown) => {
           this.located.delete(model);
           if (isRuntimeError(error, 'modelMissing')) return undefined;
@@ -54,7 +63,7 @@ export class ModelManager {
    * The model folder, downloading it after asking when it is missing. Undefined when the user
    * declined or cancelled (they have been told what to do).
    */
-  async ensure(): Promise<string | undefined> {
+  async ensure(options: { ask?: boolean } = {}): Promise<string | undefined> {
     const found = await this.locate();
     if (found) return found;
     const model = readSettings().model;
@@ -71,22 +80,48 @@ export class ModelManager {
     // Complete meanwhile (another window, or a snapshot whose branch ref was never written): nothing to ask.
     if (plan?.bytesToFetch === 0) return this.download(model || undefined, repo);
     const size = downloadSizeText(plan, model ? 'several GB' : defaultModelSize);
+    // "Download the Model" in the walkthrough: the user has asked already.
+    if (options.ask === false) return this.download(model || undefined, repo);
     const choice = await vscode.window.showInformationMessage(
       `Letterpress needs the model ${repo} (${size}). Download it now?`,
       'Download',
       'Use Local Folder…',
     );
-    if (choice === 'Use Local Folder…') {
-      const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use as Letterpress model' });
-      if (picked?.[0]) {
-        await vscode.workspace.getConfiguration('letterpress').update('model', picked[0].fsPath, vscode.ConfigurationTarget.Global);
-        this.forget();
-        return this.ensure();
-      }
-      return undefined;
-    }
+    if (choice === 'Use Local Folder…') return (await this.useLocalFolder()) ? this.ensure() : undefined;
     if (choice !== 'Download') return undefined;
     return this.download(model || undefined, repo);
+  }
+
+  /**
+   * Asks for a model folder in the diffusers layout and stores it in `letterpress.model` (user
+   * settings). True when one was picked.
+   */
+  async useLocalFolder(): Promise<boolean> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      openLabel: 'Use as Letterpress model',
+      title: 'Letterpress: a model folder in the diffusers layout (model_index.json, unet/, vae/, text_encoder/, tokenizer/)',
+    });
+    if (!picked?.[0]) return false;
+    await vscode.workspace.getConfiguration('letterpress').update('model', picked[0].fsPath, vscode.ConfigurationTarget.Global);
+    this.forget();
+    return true;
+  }
+
+  /** The command behind "Get the model": tells where the model is, or downloads it (no second question). */
+  async downloadFromCommand(): Promise<void> {
+    if (this.cancelDownload) {
+      void vscode.window.showInformationMessage('Letterpress: the model is downloading; see its progress in the status bar.');
+      return;
+    }
+    const dir = await this.ensure({ ask: false });
+    if (dir) void vscode.window.showInformationMessage(`Letterpress: the model is ready (${dir}).`);
+  }
+
+  /** Cancels the model download in progress (the status-bar item's command). */
+  cancelModelDownload(): void {
+    this.cancelDownload?.();
   }
 
   async countTokens(text: string, waitMs = 2000): Promise<CountTokensResult | undefined> {
@@ -135,9 +170,23 @@ export class ModelManager {
       async (progress, cancel) => {
         const job = this.jobs.resolveModel(`Download ${repo}`, { model, token });
         cancel.onCancellationRequested(() => job.cancel());
+        // The notification can be hidden; the status bar keeps showing the download, and a click cancels it.
+        const item = vscode.window.createStatusBarItem('letterpress.modelDownload', vscode.StatusBarAlignment.Left, 50);
+        item.name = 'Letterpress Model Download';
+        item.command = cancelModelDownloadCommand;
+        const show = (view: Parameters<typeof downloadStatusText>[1]) => {
+          const { text, tooltip } = downloadStatusText(repo, view);
+          item.text = text;
+          item.tooltip = tooltip;
+        };
+        show(undefined);
+        item.show();
+        this.cancelDownload = () => job.cancel();
+        void vscode.commands.executeCommand('setContext', downloadingContext, true);
         let reported = 0;
         job.onProgress((event) => {
           if (event.status !== 'download') return;
+          show(event);
           const fraction = event.total > 0 ? event.bytes / event.total : 0;
           const increment = Math.max(0, fraction * 100 - reported);
           reported += increment;
@@ -148,6 +197,7 @@ export class ModelManager {
           const result = await job.result;
           this.log.info(`Model ready: ${result.modelDir} (${result.source})`);
           this.forget();
+          void vscode.commands.executeCommand('setContext', modelReadyContext, true);
           return result.modelDir;
         } catch (error) {
           if (isRuntimeError(error, 'cancelled')) {
@@ -158,6 +208,10 @@ export class ModelManager {
           this.log.error(`Model download failed: ${message}`);
           void vscode.window.showErrorMessage(`Letterpress: could not download ${repo}: ${message}`, 'Show Log').then((c) => c && this.log.show());
           return undefined;
+        } finally {
+          item.dispose();
+          this.cancelDownload = undefined;
+          void vscode.commands.executeCommand('setContext', downloadingContext, false);
         }
       },
     );
@@ -170,16 +224,4 @@ function looksLikePath(model: string): boolean {
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(0)} MB`;
-  return `${Math.round(bytes / 1e3)} kB`;
-}
-
-function formatEta(seconds: number): string {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }

@@ -159,6 +159,8 @@ export class CodeServerSession {
       'chat.disableAIFeatures': true,
       'workbench.editor.enablePreview': false,
       'editor.minimap.enabled': false,
+      // The empty secondary side bar would take a third of the window from the editors under test.
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
       'files.autoSave': 'off',
       // One buffer line per screen line, so tests can find inserted text in the editor.
       'editor.wordWrap': 'off',
