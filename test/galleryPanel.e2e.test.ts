@@ -295,6 +295,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
 
   test('queued and running jobs can be cancelled from the panel', async () => {
     await field('search').fill('');
+    // Self-contained after "Open Gallery" (run alone with --test-name-pattern to repeat it).
+    await choose('preset', 'Custom…');
     await field('prompt').fill('a poster that says "SLOW"');
     await field('width').fill('256');
     await field('height').fill('256');
