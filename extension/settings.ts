@@ -1,8 +1,14 @@
 // The extension's settings (package.json `contributes.configuration`), read in one place.
 import * as vscode from 'vscode';
-import { deviceSettings, schedulerNames, type DeviceSetting, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
-import type { TextPosition } from '../runtime/legibility/exactTextFallback.ts';
-import { maxCandidates, textPositions } from '../runtime/legibility/legibilityLimits.ts';
+import {
+  deviceSettings,
+  schedulerNames,
+  textPositions,
+  type DeviceSetting,
+  type SchedulerName,
+  type TextPosition,
+} from '../runtime/protocol/generationTypes.ts';
+import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
 
 export const defaultOutputFolder = 'assets/generated';
 
@@ -42,22 +48,25 @@ export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSett
   return {
     model: config.get<string>('model', '').trim(),
     outputFolder: outputFolder.trim() || defaultOutputFolder,
-    steps: clampInteger(config.get<number>('steps', 25), 1, 150),
-    guidanceScale: Math.min(Math.max(config.get<number>('guidanceScale', 7.5), 0), 30),
+    steps: clampToLimit(config.get<number>('steps', 25), limits.steps),
+    guidanceScale: clampToLimit(config.get<number>('guidanceScale', 7.5), limits.guidanceScale),
     scheduler: (schedulerNames as readonly string[]).includes(scheduler) ? (scheduler as SchedulerName) : undefined,
     device: (deviceSettings as readonly string[]).includes(device) ? (device as DeviceSetting) : 'auto',
     fp16: config.get<boolean>('fp16', true),
-    seed: Number.isInteger(seed) && seed >= 0 ? seed : undefined,
-    idleUnloadMs: Math.max(0, config.get<number>('idleUnloadMinutes', 10)) * 60_000,
+    // -1 (or anything outside the seed range) means a new random seed for every image.
+    seed: Number.isInteger(seed) && seed >= limits.seed.min && seed <= limits.seed.max ? seed : undefined,
+    idleUnloadMs: clampToLimit(config.get<number>('idleUnloadMinutes', 10), limits.idleUnloadMinutes) * 60_000,
     codeLens: config.get<boolean>('codeLens', true),
     checkText: config.get<boolean>('checkText', true),
-    candidates: clampInteger(config.get<number>('candidates', 0), 0, maxCandidates),
+    candidates: clampToLimit(config.get<number>('candidates', 0), limits.candidates),
     exactTextFallback: config.get<boolean>('exactTextFallback', false),
     exactTextPosition: (textPositions as readonly string[]).includes(position) ? (position as TextPosition) : undefined,
     keepCandidates: config.get<boolean>('keepCandidates', true),
   };
 }
 
-function clampInteger(value: number, min: number, max: number): number {
-  return Math.min(Math.max(Math.round(value), min), max);
+/** VS Code shows a setting outside package.json's minimum/maximum as a warning but still returns it. */
+function clampToLimit(value: number, limit: NumberLimit): number {
+  const n = Number.isFinite(value) ? value : limit.min;
+  return Math.min(Math.max(limit.integer ? Math.round(n) : n, limit.min), limit.max);
 }

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkTypedTarget, drawnBaseName, drawnImageFolder, intendedText, targetForInputBox } from '../extension/jobs/drawTextFlow.ts';
 import { candidateNames } from '../runtime/files/newFiles.ts';
-import { checkDrawTarget, drawnFileName, reusableScore } from '../runtime/jobs/drawTextJob.ts';
+import { drawnFileName, reusableScore } from '../runtime/jobs/drawTextJob.ts';
+import { targetTextValidator } from '../runtime/protocol/runtimeProtocol.ts';
+import { isValid, validateParams } from '../runtime/protocol/paramsValidation.ts';
 import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
 import { legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
 import { normaliseTargetText } from '../runtime/protocol/targetText.ts';
 import { formatGenerationParameters } from '../runtime/png/generationParameters.ts';
-import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 
 const score: LegibilityScore = {
   target: 'OPEN 24/7',
@@ -36,7 +37,7 @@ test('two lines go through the one-line box as \\n and come back as a line break
   const typed = targetForInputBox('SALE\n50% OFF');
   assert.equal(typed, 'SALE\\n50% OFF');
   assert.equal(normaliseTargetText(typed), 'SALE\n50% OFF');
-  assert.equal(checkDrawTarget(typed), 'SALE\n50% OFF', 'the runtime reads the typed form the same way');
+  assert.ok(isValid(targetTextValidator, typed), 'the runtime accepts the typed form and normalises it the same way');
 });
 
 test('the typed text is checked in the box and again in the runtime, with the same limits', () => {
@@ -44,11 +45,17 @@ test('the typed text is checked in the box and again in the runtime, with the sa
   assert.match(checkTypedTarget('  \\n ') ?? '', /Type the exact text/);
   assert.equal(checkTypedTarget('A'.repeat(200)), undefined);
   assert.match(checkTypedTarget('A'.repeat(201)) ?? '', /201 characters: at most 200/);
-  assert.equal(checkDrawTarget('  OPEN   24/7 '), 'OPEN 24/7');
-  for (const bad of ['', ' \n ', 'A'.repeat(201)]) {
-    assert.throws(() => checkDrawTarget(bad), (e: unknown) => e instanceof RuntimeError && e.code === 'userError');
+  assert.ok(isValid(targetTextValidator, '  OPEN   24/7 '));
+  assert.ok(isValid(targetTextValidator, ` ${'A'.repeat(200)}  `), 'counted as drawn: surrounding spaces are trimmed');
+  for (const [bad, problem] of [
+    ['', /is empty/],
+    [' \n ', /is empty/],
+    ['A'.repeat(201), /is 201 characters long; at most 200/],
+    ['A'.repeat(100_000), /more than 800 characters long; at most 200/],
+    [42, /must be text/],
+  ] as const) {
+    assert.match(validateParams(targetTextValidator, bad)?.problem ?? '', problem, String(bad).slice(0, 20));
   }
-  assert.throws(() => checkDrawTarget(42), (e: unknown) => e instanceof RuntimeError && e.code === 'invalidParams');
 });
 
 test('the new file is <stem>-text.png, then -text-2.png…; hidden or empty stems get a name', () => {

@@ -82,7 +82,8 @@ describe('letterpress draw-text', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--image', notPng, '--text', 'HI', '--out', out], /notes\.png is not a PNG image/],
       [['--image', join(dir, 'missing.png'), '--text', 'HI', '--out', out], /missing\.png does not exist/],
-      [['--image', source, '--text', '   ', '--out', out], /the text to draw is empty/],
+      [['--image', source, '--text', '   ', '--out', out], /--text is empty/],
+      [['--image', source, '--text', 'A'.repeat(201), '--out', out], /--text is 201 characters long; at most 200/],
       [['--image', source, '--text', 'HI', '--text-position', 'left', '--out', out], /--text-position must be one of top, centre, bottom/],
       [['--image', source, '--text', 'HI', '--out', join(dir, 'never.jpg')], /--out must name a \.png file/],
       [['--image', source, '--out', out], /draw-text needs --text/],

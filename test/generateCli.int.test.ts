@@ -24,7 +24,7 @@ after(async () => {
 test('writes a PNG with the parameters chunk, progress on stderr, and refuses to overwrite it', async () => {
   const out = join(dir, 'sign.png');
   const args = ['generate', '--model', tinyModelDir, '--prompt', 'a red sign, "OPEN"', '--negative-prompt', 'blurry',
-    '--steps', '2', '--width', '64', '--height', '48', '--seed', '7', '--device', 'cpu', '--scheduler', 'euler', '--out', out];
+    '--steps', '2', '--width', '80', '--height', '64', '--seed', '7', '--device', 'cpu', '--scheduler', 'euler', '--out', out];
   const first = await letterpress(args);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stderr, /image 1: step 1\/2/);
@@ -34,11 +34,11 @@ test('writes a PNG with the parameters chunk, progress on stderr, and refuses to
 
   const png = await readFile(out);
   const meta = await sharp(png).metadata();
-  assert.deepEqual([meta.format, meta.width, meta.height, meta.channels], ['png', 64, 48, 3]);
+  assert.deepEqual([meta.format, meta.width, meta.height, meta.channels], ['png', 80, 64, 3]);
   const p = parseGenerationParameters(readPngTextChunks(png).parameters);
   assert.deepEqual(
     [p.prompt, p.negativePrompt, p.steps, p.sampler, p.cfgScale, p.seed, p.width, p.height, p.model],
-    ['a red sign, "OPEN"', 'blurry', 2, 'Euler', 7.5, 7, 64, 48, tinyModelDir],
+    ['a red sign, "OPEN"', 'blurry', 2, 'Euler', 7.5, 7, 80, 64, tinyModelDir],
   );
 
   const second = await letterpress(args);
@@ -84,7 +84,7 @@ test('--latents and --raw reproduce a diffusers reference case', async () => {
 test('--batch-size denoises images together, with one progress line per batch, and leaves the images as they were', async () => {
   // Euler a draws fresh noise every step: a batch that mixed up the images' noise streams would show.
   const args = (out: string) => ['generate', '--model', tinyModelDir, '--prompt', 'a sign that says "HI"', '--steps', '2',
-    '--width', '64', '--height', '48', '--seed', '11', '--num-images', '2', '--scheduler', 'euler_a', '--device', 'cpu', '--out', out];
+    '--width', '80', '--height', '64', '--seed', '11', '--num-images', '2', '--scheduler', 'euler_a', '--device', 'cpu', '--out', out];
   const single = await letterpress(args(join(dir, 'single.png')));
   assert.equal(single.code, 0, single.stderr);
   assert.match(single.stderr, /image 2: step 2\/2/);

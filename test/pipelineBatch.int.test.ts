@@ -1,6 +1,7 @@
 // Several images of one job denoised together (one UNet call per step): each image keeps its own
 // sampler state and noise stream, so a batched image is the image made alone. Real sessions on the
 // tiny model, on the CPU provider.
+import { limits } from '../runtime/protocol/limits.ts';
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { GenerateOptions, ProgressEvent, SchedulerName } from '../runtime/protocol/generationTypes.ts';
@@ -135,11 +136,12 @@ test('cancelling in the middle of a batch rejects with an AbortError, and the ge
   assert.equal(ok.images.length, 3);
 });
 
-test('a batch size that is not a whole number from 1 to 64 fails with a clear error', async () => {
-  for (const batchSize of [0, 1.5, 65]) {
+test("a batch size that is not a whole number within the table's limit fails with a clear error", async () => {
+  const { min, max } = limits.batchSize;
+  for (const batchSize of [min - 1, 1.5, max + 1]) {
     await assert.rejects(generator.generate({ ...base, batchSize }), (error: unknown) => {
       assert.ok(error instanceof GenerationError, String(error));
-      assert.match(error.message, new RegExp(`batch size must be a whole number from 1 to 64, got ${batchSize}`));
+      assert.match(error.message, new RegExp(`batch size must be a whole number from ${min} to ${max}, got ${batchSize}`));
       return true;
     });
   }

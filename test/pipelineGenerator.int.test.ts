@@ -161,7 +161,7 @@ test('requests the user can fix fail with clear errors', async () => {
     });
   await rejects({ width: 100 }, /width must be a multiple of 8/);
   await rejects({ height: 0 }, /height must be a multiple of 8/);
-  await rejects({ scheduler: 'karras' as never }, /unknown scheduler "karras"; valid schedulers: ddim, pndm, euler, euler_a, lms, dpmpp_2m, dpmpp_2m_karras, unipc/);
+  await rejects({ scheduler: 'karras' as never }, /scheduler must be one of ddim, pndm, euler, euler_a, lms, dpmpp_2m, dpmpp_2m_karras, unipc, got "karras"/);
   await rejects({ steps: 0 }, /steps must be a whole number/);
   await rejects({ seed: -1 }, /seed must be/);
   await rejects({}, /initial latents have 5 values/, { latents: new Float32Array(5) });

@@ -113,8 +113,6 @@ test('bad inputs are refused with a user error that names the problem, and nothi
     ['folder', { input: aFolder, target: 'HI' }, /is a folder/],
     ['too small', { input: tiny, target: 'HI' }, /32×32: too small/],
     ['truncated', { input: truncated, target: 'HI' }, /truncated\.png is not a complete PNG/],
-    ['text too long', { input: good, target: 'A'.repeat(201) }, /201 characters long; at most 200/],
-    ['empty text', { input: good, target: ' \n ' }, /empty/],
   ];
   for (const [what, params, message] of cases) {
     const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
@@ -124,6 +122,22 @@ test('bad inputs are refused with a user error that names the problem, and nothi
     );
     assert.ok(error instanceof RuntimeError, `${what}: ${String(error)}`);
     assert.equal(error.code, 'userError', `${what}: ${error.code} ${error.message}`);
+    assert.match(error.message, message, what);
+    assert.deepEqual(await readdir(outputDir), [], `${what}: nothing written`);
+  }
+  // The params themselves are the protocol validator's: refused before the job starts.
+  const invalid: Array<[string, Omit<DrawTextParams, 'jobId' | 'outputDir'>, RegExp]> = [
+    ['text too long', { input: good, target: 'A'.repeat(201) }, /^target is 201 characters long; at most 200/],
+    ['empty text', { input: good, target: ' \n ' }, /^target is empty/],
+    ['relative input', { input: 'good.png', target: 'HI' }, /^input must be an absolute path/],
+  ];
+  for (const [what, params, message] of invalid) {
+    const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
+    const error = await drawText({ ...params, outputDir }).result.then(
+      () => assert.fail(`${what}: expected a rejection`),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof RuntimeError && error.code === 'invalidParams', `${what}: ${String(error)}`);
     assert.match(error.message, message, what);
     assert.deepEqual(await readdir(outputDir), [], `${what}: nothing written`);
   }

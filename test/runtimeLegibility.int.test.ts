@@ -102,8 +102,8 @@ test('impossible combinations are refused with a user error before any work', as
       (e: unknown) => e,
     );
   assert.ok(error instanceof RuntimeError);
-  assert.equal(error.code, 'userError');
-  assert.match(error.message, /1 image/);
+  assert.equal(error.code, 'invalidParams');
+  assert.match(error.message, /legibility\.candidates must be 1 .*best of N keeps 1 image/);
   const tooMany = await queue
     .generate('bad', {
       options: options(),
@@ -112,4 +112,5 @@ test('impossible combinations are refused with a user error before any work', as
     })
     .result.catch((e: unknown) => e);
   assert.ok(tooMany instanceof RuntimeError && tooMany.code === 'invalidParams');
+  assert.match(tooMany.message, /^legibility\.candidates must be a whole number from 0 to 16, got 99$/);
 });

@@ -1,6 +1,7 @@
 // The real runtime entry point (runtime/process/runtimeMain.ts) in a child process, driven through the
 // supervisor and job queue as the extension does: tokens, model lookup, generation to PNG files,
 // cancellation.
+import { limits } from '../runtime/protocol/limits.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ test('model lookup: a local folder as is; a hub model that is not cached is repo
 });
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
-  return { modelDir: harness.modelDir, prompt: 'a sign that says "HELLO"', negativePrompt: 'blurry', steps: 3, guidanceScale: 7.5, width: 64, height: 48, seed: 1234, device: 'cpu', ...overrides };
+  return { modelDir: harness.modelDir, prompt: 'a sign that says "HELLO"', negativePrompt: 'blurry', steps: 3, guidanceScale: 7.5, width: 80, height: 64, seed: 1234, device: 'cpu', ...overrides };
 }
 
 test('generates a PNG file with its parameters chunk and reports every step', async () => {
@@ -64,7 +65,7 @@ test('generates a PNG file with its parameters chunk and reports every step', as
   assert.equal(image!.file, join(outputDir, (await readdir(outputDir))[0]!), 'the only file in the folder');
   const png = await readFile(image!.file);
   const meta = await sharp(png).metadata();
-  assert.deepEqual([meta.width, meta.height, meta.format], [64, 48, 'png']);
+  assert.deepEqual([meta.width, meta.height, meta.format], [80, 64, 'png']);
   const parameters = parseGenerationParameters(readPngTextChunks(png).parameters!);
   assert.equal(parameters.prompt, 'a sign that says "HELLO"');
   assert.equal(parameters.negativePrompt, 'blurry');
@@ -79,7 +80,7 @@ test('generates a PNG file with its parameters chunk and reports every step', as
 
 test('a running generation can be cancelled and the next one still runs', async () => {
   const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
-  const slow = queue.generate('slow', { options: options({ steps: 200, width: 128, height: 128 }), outputDir });
+  const slow = queue.generate('slow', { options: options({ steps: limits.steps.max, width: 128, height: 128 }), outputDir });
   const next = queue.generate('next', { options: options({ seed: 99 }), outputDir });
   await new Promise<void>((resolveStep) => slow.onProgress((e) => e.status === 'step' && e.step >= 2 && resolveStep()));
   slow.cancel();

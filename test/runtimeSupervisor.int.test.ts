@@ -5,7 +5,8 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobQueue } from '../extension/runtime/jobQueue.ts';
 import { RuntimeSupervisor, type RuntimeExitEvent, type RuntimeSupervisorOptions } from '../extension/runtime/runtimeSupervisor.ts';
-import { isRuntimeError, RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
+import { isRuntimeError, requestType, RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
+import { record } from '../runtime/protocol/paramsValidation.ts';
 import { isProcessAlive, watchParent } from '../runtime/process/parentWatch.ts';
 import { testCrashRequest, testEchoRequest, testHangRequest, testSleepRequest, testSpawnRequest } from './runtimeTestProtocol.ts';
 import { rejection } from './runtimeRejection.ts';
@@ -48,7 +49,7 @@ describe('runtime supervisor with a real child process', () => {
     assert.equal(answer.pid, supervisor.pid);
     assert.notEqual(answer.pid, process.pid);
     assert.equal(supervisor.state, 'running');
-    const unknown = await rejection(supervisor.request({ kind: 'request', method: 'test/nothing/here', timeoutMs: 5000 }, {}));
+    const unknown = await rejection(supervisor.request(requestType('test/nothing/here', 5000, record({})), {}));
     assert.equal(unknown.code, 'methodNotFound');
     supervisor.dispose();
   });

@@ -15,7 +15,7 @@ if (process.env.TEST_CRASH_AT_START) {
 const server = new RuntimeServer(processPort());
 server.onRequest(configureRequest, () => ({ pid: process.pid, nodeVersion: process.version }));
 server.onRequest(testEchoRequest, (params) => ({ ...params, pid: process.pid }));
-server.onRequest(testSleepRequest, async ({ jobId, ms }, { signal, notify }) => {
+server.onRequest(testSleepRequest, async ({ jobId = 'unnamed', ms }, { signal, notify }) => {
   const steps = Math.max(1, Math.round(ms / 50));
   for (let step = 1; step <= steps; step++) {
     await sleep(ms / steps, undefined, { signal });

@@ -6,6 +6,7 @@ import { imageMenuContext, textIsOff, toolbarActions } from '../webview/cardActi
 import { galleryMenuCommands } from '../extension/gallery/galleryMenuCommands.ts';
 import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobTitle } from '../webview/galleryController.ts';
 import { isGenerationRequest } from '../webview/protocol.ts';
+import { limits } from '../runtime/protocol/limits.ts';
 import {
   CancelJob,
   CountTokens,
@@ -391,10 +392,13 @@ test('best of N without any text to check is refused with what to do', () => {
   assert.match(controller.state.formErrors.join('\n'), /no text to check: put it in quotes/);
   controller.updateForm({ text: 'OPEN' });
   assert.ok(controller.submit());
-  controller.updateForm({ text: 'x'.repeat(501) });
+  // The runtime's limit, from the one table: the largest text goes through, one more character does not.
+  controller.updateForm({ text: 'x'.repeat(limits.targetText.maxChars) });
+  assert.ok(controller.submit());
+  controller.updateForm({ text: 'x'.repeat(limits.targetText.maxChars + 1) });
   assert.equal(controller.submit(), undefined);
-  assert.match(controller.state.formErrors.join('\n'), /longer than 500 characters/);
-  assert.equal(submitted(host).length, 1);
+  assert.match(controller.state.formErrors.join('\n'), new RegExp(`longer than ${limits.targetText.maxChars} characters`));
+  assert.equal(submitted(host).length, 2);
 });
 
 test('with the text check switched off, best of N is neither required nor refused', () => {

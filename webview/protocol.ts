@@ -6,6 +6,7 @@
 import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
 import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import type { ImageLegibility } from '../runtime/protocol/runtimeProtocol.ts';
+import { limits, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
 
 export interface IpcMessage<Method extends string = string, Params = unknown> {
   method: Method;
@@ -52,25 +53,27 @@ function shape<T>(fields: { [K in keyof T]-?: Check<T[K]> }): Check<T> {
   };
 }
 
-/** Limits the form enforces and the host re-checks (a job far outside them is a bug or an attack). */
+/**
+ * Limits the form enforces and the host re-checks (a job far outside them is a bug or an attack),
+ * named for the form; the numbers are the runtime's, from runtime/protocol/limits.ts.
+ */
 export const generationLimits = {
-  promptChars: 4000,
-  minSide: 64,
-  maxSide: 2048,
-  maxSteps: 150,
-  maxGuidance: 30,
-  maxImages: 8,
-  maxSeed: 2 ** 32 - 1,
-  /** Best of N, as the runtime allows it (runtime/legibility/legibleJob.ts maxCandidates). */
-  maxCandidates: 16,
-  textChars: 500,
+  promptChars: limits.prompt.maxChars,
+  minSide: limits.side.min,
+  maxSide: limits.side.max,
+  maxSteps: limits.steps.max,
+  maxGuidance: limits.guidanceScale.max,
+  maxImages: limits.numImages.max,
+  maxSeed: limits.seed.max,
+  maxCandidates: limits.candidates.max,
+  textChars: limits.targetText.maxChars,
 } as const;
 
 /** The candidate counts the form offers; 0 is "Auto" (4 on a GPU, 1 on the CPU). */
 export const candidateChoices = [0, 1, 2, 4, 8] as const;
 
 /** CLIP reads 77 tokens, two of which are the start and end markers. */
-export const promptTokenLimit = 75;
+export const promptTokenLimit = limits.promptTokens;
 
 /** A size the form offers by name; the host sends its list (the palette command's presets). */
 export interface SizePreset {
@@ -101,22 +104,23 @@ export interface GenerationRequest {
   exactFallback?: boolean;
 }
 
-function isSide(v: unknown): v is number {
-  return isInteger(v) && v % 8 === 0 && v >= generationLimits.minSide && v <= generationLimits.maxSide;
+function within(limit: NumberLimit): Check<number> {
+  return (v): v is number => withinLimit(limit, v);
 }
+const isSide = within(limits.side);
 
 const isRequestFields: Check<GenerationRequest> = shape<GenerationRequest>({
-  prompt: (v): v is string => isString(v) && v.trim() !== '' && v.length <= generationLimits.promptChars,
-  negativePrompt: (v): v is string => isString(v) && v.length <= generationLimits.promptChars,
+  prompt: (v): v is string => isString(v) && v.trim() !== '' && v.length <= limits.prompt.maxChars,
+  negativePrompt: (v): v is string => isString(v) && v.length <= limits.prompt.maxChars,
   width: isSide,
   height: isSide,
-  steps: (v): v is number => isInteger(v) && v >= 1 && v <= generationLimits.maxSteps,
-  guidanceScale: (v): v is number => isFiniteNumber(v) && v >= 0 && v <= generationLimits.maxGuidance,
+  steps: within(limits.steps),
+  guidanceScale: within(limits.guidanceScale),
   scheduler: optional(oneOf(schedulerNames)),
-  seed: (v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxSeed,
-  numImages: (v): v is number => isInteger(v) && v >= 1 && v <= generationLimits.maxImages,
-  text: optional((v): v is string => isString(v) && v.length <= generationLimits.textChars),
-  candidates: optional((v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxCandidates),
+  seed: within(limits.seed),
+  numImages: within(limits.numImages),
+  text: optional((v): v is string => isString(v) && v.length <= limits.targetText.maxChars),
+  candidates: optional(within(limits.candidates)),
   exactFallback: optional(isBoolean),
 });
 
@@ -155,11 +159,12 @@ const isImageSettings: Check<ImageSettings> = shape<ImageSettings>({
 
 /** Bounds the host keeps legibility records within (OCR of texture can read long runs of junk). */
 export const legibilityLimits = {
+  /** What OCR read: longer than the target when it picks up texture as letters; the host shortens it to this. */
   textChars: 500,
   /** A CER counts insertions too, so it can pass 1; far above is a broken record. */
   maxCer: 100,
   maxConfidence: 100,
-  maxCandidates: 16,
+  maxCandidates: limits.candidates.max,
 } as const;
 
 /** What OCR made of an image, from its `letterpress` chunk (the runtime's record plus its place among the candidates). */
@@ -176,7 +181,7 @@ function numberIn(min: number, max: number): Check<number> {
 }
 
 export const isGalleryLegibility: Check<GalleryLegibility> = shape<GalleryLegibility>({
-  target: (v): v is string => boundedString(legibilityLimits.textChars)(v) && v.trim() !== '',
+  target: (v): v is string => boundedString(limits.targetText.maxChars)(v) && v.trim() !== '',
   ocrText: boundedString(legibilityLimits.textChars),
   cer: numberIn(0, legibilityLimits.maxCer),
   exactMatch: isBoolean,
@@ -282,7 +287,7 @@ const isJobViewFields: Check<JobViewFields> = shape<JobViewFields>({
 
 export const isDrawTextJobInfo: Check<DrawTextJobInfo> = shape<DrawTextJobInfo>({
   source: isString,
-  target: (v): v is string => isString(v) && v.trim() !== '' && v.length <= generationLimits.textChars,
+  target: (v): v is string => isString(v) && v.trim() !== '' && v.length <= limits.targetText.maxChars,
 });
 
 /** Exactly one of the two kinds: a generation job carries its request, a drawing job its text and image. */
@@ -324,7 +329,7 @@ const isGalleryConfig: Check<GalleryConfig> = shape<GalleryConfig>({
     steps: isInteger,
     guidanceScale: isFiniteNumber,
     scheduler: optional(oneOf(schedulerNames)),
-    candidates: optional((v): v is number => isInteger(v) && v >= 0 && v <= generationLimits.maxCandidates),
+    candidates: optional(within(limits.candidates)),
     exactFallback: optional(isBoolean),
     checkText: optional(isBoolean),
   }),
@@ -345,7 +350,7 @@ export const CountTokens = descriptor(
   'gallery/tokens/count',
   shape<TokenCountParams>({
     requestId: isInteger,
-    text: (v): v is string => isString(v) && v.length <= generationLimits.promptChars,
+    text: (v): v is string => isString(v) && v.length <= limits.prompt.maxChars,
   }),
 );
 

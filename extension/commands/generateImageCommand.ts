@@ -1,5 +1,6 @@
 // "Letterpress: Generate Image…": preset → prompt (with a token-count warning) → negative prompt →
 // image in the output folder, opened.
+import { limits } from '../../runtime/protocol/limits.ts';
 import * as vscode from 'vscode';
 import { generateIntoWorkspace } from '../jobs/generationFlow.ts';
 import { imagePresets, parseSize } from '../jobs/imagePresets.ts';
@@ -40,7 +41,7 @@ async function generateImageFlow(services: LetterpressServices): Promise<void> {
   if (width === undefined || height === undefined) {
     const text = await vscode.window.showInputBox({
       title: 'Letterpress: Custom Size',
-      prompt: 'Width × height in pixels, multiples of 8 (64–2048)',
+      prompt: `Width × height in pixels, multiples of ${limits.side.multipleOf} (${limits.side.min}–${limits.side.max})`,
       value: '640x384',
       ignoreFocusOut: true,
       validateInput: (value) => {

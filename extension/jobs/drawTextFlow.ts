@@ -1,7 +1,7 @@
 // The host's side of "Draw Exact Text on Image…", the parts free of `vscode`: which text to offer,
 // how it is typed in a one-line box, where the new file goes and under which name.
 import { basename, dirname, extname } from 'node:path';
-import { maxTargetChars } from '../../runtime/legibility/legibilityLimits.ts';
+import { limits } from '../../runtime/protocol/limits.ts';
 import { parseLegibilityChunk, legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
 import { normaliseTargetText, resolveTargetText } from '../../runtime/protocol/targetText.ts';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
@@ -28,7 +28,7 @@ export function targetForInputBox(target: string): string {
 export function checkTypedTarget(typed: string): string | undefined {
   const target = normaliseTargetText(typed);
   if (!target) return 'Type the exact text the image should show.';
-  if (target.length > maxTargetChars) return `${target.length} characters: at most ${maxTargetChars} fit in an image.`;
+  if (target.length > limits.targetText.maxChars) return `${target.length} characters: at most ${limits.targetText.maxChars} fit in an image.`;
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { GenerateOptions } from '../../runtime/protocol/generationTypes.ts';
+import { limits } from '../../runtime/protocol/limits.ts';
 import { isRuntimeError, type GenerateImageParams, type GenerateImageResult, type ImageLegibility } from '../../runtime/protocol/runtimeProtocol.ts';
 import { placeGeneratedImages } from '../workspace/imagePlacement.ts';
 import { describeLegibility, legibilityOptionsFor } from './legibilityOptions.ts';
@@ -77,7 +78,7 @@ export async function generateIntoWorkspace(services: LetterpressServices, reque
     ...(settings.scheduler ? { scheduler: settings.scheduler } : {}),
     width: request.width,
     height: request.height,
-    seed: settings.seed ?? randomInt(0, 2 ** 31),
+    seed: settings.seed ?? randomInt(limits.seed.min, limits.seed.max + 1),
     numImages: 1,
     device: settings.device,
     fp16: settings.fp16,

@@ -1,4 +1,5 @@
 // Image size presets and the W×H parser shared by the palette command and comment requests. Pure.
+import { limits } from '../../runtime/protocol/limits.ts';
 
 export interface ImagePreset {
   name: string;
@@ -14,8 +15,7 @@ export const imagePresets: readonly ImagePreset[] = [
   { name: 'Mockup', width: 768, height: 512, detail: 'UI mockups, signs, posters' },
 ];
 
-export const minSide = 64;
-export const maxSide = 2048;
+const { min: minSide, max: maxSide, multipleOf } = limits.side;
 
 /** Parses "1024x256" (also "1024 × 256", "1024*256", "1024, 256"): a size or a message saying what is wrong. */
 export function parseSize(text: string): { width: number; height: number } | { error: string } {
@@ -29,9 +29,11 @@ export function checkSize(width: number, height: number): { width: number; heigh
     ['Width', width],
     ['Height', height],
   ] as const) {
-    if (value % 8 !== 0) {
-      const lower = Math.max(minSide, Math.floor(value / 8) * 8);
-      return { error: `${label} ${value} is not a multiple of 8 (the model works on 8×8 pixel blocks); try ${lower} or ${lower + 8}.` };
+    if (value % multipleOf !== 0) {
+      const lower = Math.max(minSide, Math.floor(value / multipleOf) * multipleOf);
+      return {
+        error: `${label} ${value} is not a multiple of ${multipleOf} (the model works on ${multipleOf}×${multipleOf} pixel blocks); try ${lower} or ${lower + multipleOf}.`,
+      };
     }
     if (value < minSide || value > maxSide) return { error: `${label} ${value} is outside ${minSide}–${maxSide} pixels.` };
   }

@@ -3,24 +3,25 @@
 import type { ChildProcess } from 'node:child_process';
 import {
   cancelJobRequest,
+  cancelRequestNotification,
   isWireMessage,
   RuntimeError,
   type NotificationType,
   type RequestType,
   type WireMessage,
 } from '../../runtime/protocol/runtimeProtocol.ts';
+import { isValid } from '../../runtime/protocol/paramsValidation.ts';
 import { Emitter, type Disposable } from './emitter.ts';
 
 export interface RequestOptions {
   /** Overrides the descriptor's timeout. */
   timeoutMs?: number;
-  /** Aborting rejects the request with `cancelled` and, for a job, asks the runtime to cancel it. */
+  /** Aborting rejects the request with `cancelled` and asks the runtime to cancel it (by request id). */
   signal?: AbortSignal;
 }
 
 interface Pending {
   method: string;
-  jobId?: string;
   resolve(value: unknown): void;
   reject(error: RuntimeError): void;
   cleanup(): void;
@@ -47,26 +48,24 @@ export class RuntimeConnection implements Disposable {
     return this.pending.size;
   }
 
-  sendRequest<P, R>(type: RequestType<P, R>, params: P, options: RequestOptions = {}): Promise<R> {
+  sendRequest<P, R>(type: RequestType<P, R>, params: NoInfer<P>, options: RequestOptions = {}): Promise<R> {
     if (this.closedError) return Promise.reject(this.closedError);
     if (options.signal?.aborted) return Promise.reject(new RuntimeError('cancelled', 'Cancelled.'));
     const id = this.nextId++;
-    const jobId = type.method === cancelJobRequest.method ? undefined : jobIdOf(params);
     return new Promise<R>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? type.timeoutMs;
       const timer = setTimeout(() => {
         this.settle(id, new RuntimeError('timeout', `The runtime did not answer ${type.method} within ${formatDuration(timeoutMs)}.`));
         // The runtime may still be working on it: free it for the next job.
-        if (jobId !== undefined) this.cancelJob(jobId);
+        this.cancelRequest(id);
       }, timeoutMs);
       const onAbort = (): void => {
         this.settle(id, new RuntimeError('cancelled', 'Cancelled.'));
-        if (jobId !== undefined) this.cancelJob(jobId);
+        this.cancelRequest(id);
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         method: type.method,
-        jobId,
         resolve: resolve as (value: unknown) => void,
         reject,
         cleanup: () => {
@@ -78,7 +77,7 @@ export class RuntimeConnection implements Disposable {
     });
   }
 
-  sendNotification<P>(type: NotificationType<P>, params: P): void {
+  sendNotification<P>(type: NotificationType<P>, params: NoInfer<P>): void {
     if (!this.closedError) this.post({ type: 'notification', method: type.method, params });
   }
 
@@ -88,7 +87,10 @@ export class RuntimeConnection implements Disposable {
       emitter = new Emitter<unknown>();
       this.notificationEmitters.set(type.method, emitter);
     }
-    return emitter.event(listener as (value: unknown) => void);
+    // The runtime is ours, but a version skew must not reach the listeners: drop what does not validate.
+    return emitter.event((value) => {
+      if (isValid(type.validate, value)) listener(value);
+    });
   }
 
   /** Rejects everything pending with `error` (the child exited); later requests reject at once. */
@@ -104,10 +106,17 @@ export class RuntimeConnection implements Disposable {
     this.anyNotification.dispose();
   }
 
-  private cancelJob(jobId: string): void {
-    this.sendRequest(cancelJobRequest, { jobId }).catch(() => {
-      // Best effort: if the runtime is gone there is nothing left to cancel.
-    });
+  /** Best effort, without an answer: if the runtime is gone or already answered there is nothing left to cancel. */
+  private cancelRequest(id: number): void {
+    this.sendNotification(cancelRequestNotification, { id });
+  }
+
+  /** Asks the runtime to stop the job with this id, whichever request runs it. */
+  cancelJob(jobId: string): Promise<boolean> {
+    return this.sendRequest(cancelJobRequest, { jobId }).then(
+      (answer) => answer.cancelled,
+      () => false,
+    );
   }
 
   private post(message: WireMessage): void {
@@ -144,12 +153,6 @@ export class RuntimeConnection implements Disposable {
       this.anyNotification.fire({ method: message.method, params: message.params });
     }
   }
-}
-
-function jobIdOf(params: unknown): string | undefined {
-  if (typeof params !== 'object' || params === null) return undefined;
-  const jobId = (params as { jobId?: unknown }).jobId;
-  return typeof jobId === 'string' ? jobId : undefined;
 }
 
 export function formatDuration(ms: number): string {

@@ -4,6 +4,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { configureRequest, logNotification, RuntimeError, type NotificationType, type RequestType } from '../../runtime/protocol/runtimeProtocol.ts';
 import { parentPidEnv } from '../../runtime/process/parentWatch.ts';
+import { isValid } from '../../runtime/protocol/paramsValidation.ts';
 import { Emitter, type Disposable } from './emitter.ts';
 import { RuntimeConnection, type RequestOptions } from './runtimeConnection.ts';
 
@@ -89,7 +90,7 @@ export class RuntimeSupervisor implements Disposable {
   }
 
   /** Sends a request, starting (or waiting for the restart of) the runtime first. */
-  async request<P, R>(type: RequestType<P, R>, params: P, options?: RequestOptions): Promise<R> {
+  async request<P, R>(type: RequestType<P, R>, params: NoInfer<P>, options?: RequestOptions): Promise<R> {
     const connection = await this.connection();
     const result = await connection.sendRequest(type, params, options);
     // A process that answers is healthy: only crashes in a row count towards giving up.
@@ -103,7 +104,10 @@ export class RuntimeSupervisor implements Disposable {
       emitter = new Emitter<unknown>();
       this.notificationEmitters.set(type.method, emitter);
     }
-    return emitter.event(listener as (value: unknown) => void);
+    // The runtime is ours, but a version skew must not reach the listeners: drop what does not validate.
+    return emitter.event((value) => {
+      if (isValid(type.validate, value)) listener(value);
+    });
   }
 
   /** The live connection; starts the runtime when none runs. Rejects once given up or disposed. */

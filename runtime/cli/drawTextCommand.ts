@@ -2,10 +2,11 @@
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { checkDrawTarget, drawTextOnImage } from '../jobs/drawTextJob.ts';
-import type { ProgressEvent } from '../protocol/generationTypes.ts';
-import type { TextPosition } from '../legibility/exactTextFallback.ts';
-import { textPositions } from '../legibility/legibilityLimits.ts';
+import { drawTextOnImage } from '../jobs/drawTextJob.ts';
+import { textPositions, type ProgressEvent, type TextPosition } from '../protocol/generationTypes.ts';
+import { normaliseTargetText } from '../protocol/targetText.ts';
+import { targetTextValidator } from '../protocol/runtimeProtocol.ts';
+import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import { OcrReader } from '../legibility/ocrReader.ts';
 import { RuntimeError } from '../protocol/runtimeProtocol.ts';
@@ -67,7 +68,9 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   if (values.text === undefined) throw new CliError('draw-text needs --text <the exact text to draw>');
   if (!values.out) throw new CliError('draw-text needs --out <new PNG file>');
   const position = positionOption(values['text-position']);
-  const target = await userErrorsAsCliErrors(async () => checkDrawTarget(values.text));
+  const problem = validateParams(targetTextValidator, values.text);
+  if (problem) throw new CliError(formatProblem(problem, () => '--text'));
+  const target = normaliseTargetText(values.text);
   const image = resolve(values.image);
   const out = resolve(values.out);
   if (extname(out).toLowerCase() !== '.png') throw new CliError(`--out must name a .png file, not ${values.out}`);

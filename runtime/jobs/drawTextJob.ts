@@ -3,14 +3,14 @@
 // record when it scored the same text (else the image is read first); the generation parameters
 // stay; the new PNG goes into the host's folder and never replaces a file.
 import { stat } from 'node:fs/promises';
-import { basename, extname, isAbsolute, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { FileExistsError, writeNewFiles } from '../files/newFiles.ts';
 import { FileReadError, readRegularFile } from '../files/readRegularFile.ts';
 import { maxInputImageBytes, pngHeaderSize, sharpInputOptions } from '../png/imageLimits.ts';
-import type { ProgressListener } from '../protocol/generationTypes.ts';
-import { applyExactTextFallback, type TextPosition } from '../legibility/exactTextFallback.ts';
-import { maxTargetChars, textPositions } from '../legibility/legibilityLimits.ts';
+import type { ProgressListener, TextPosition } from '../protocol/generationTypes.ts';
+import { applyExactTextFallback } from '../legibility/exactTextFallback.ts';
+import { limits } from '../protocol/limits.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import type { LegibilityRecord, LegibilityScore } from '../legibility/legibilityScore.ts';
 import { legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
@@ -20,26 +20,7 @@ import { imageLegibility } from './generateImageJob.ts';
 import { addPngTextChunks, checkCompletePng, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
 import { RuntimeError, type DrawTextParams, type DrawTextResult } from '../protocol/runtimeProtocol.ts';
 
-/** Below this the drawn letters are a few pixels high and OCR cannot read them back. */
-export const minDrawSide = 64;
-/** Above this one OCR pass takes many seconds; generated images are at most 2048. */
-export const maxDrawSide = 4096;
-
 const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** The text to draw, normalised like every target (trimmed lines, `\n` typed as two characters is a break). */
-export function checkDrawTarget(target: unknown): string {
-  if (typeof target !== 'string') throw new RuntimeError('invalidParams', 'the text to draw must be a string');
-  const normalised = normaliseTargetText(target);
-  if (!normalised) throw new RuntimeError('userError', 'the text to draw is empty: type the exact words the image should show');
-  if (normalised.length > maxTargetChars) {
-    throw new RuntimeError(
-      'userError',
-      `the text to draw is ${normalised.length} characters long; at most ${maxTargetChars} fit in an image: shorten it`,
-    );
-  }
-  return normalised;
-}
 
 function isBox(value: unknown): value is TextBox {
   if (typeof value !== 'object' || value === null) return false;
@@ -60,8 +41,7 @@ export function reusableScore(record: LegibilityRecord | null, target: string): 
 }
 
 /** The input PNG's bytes; anything a user can get wrong becomes a 'userError' that names the file. */
-async function readInputPng(input: unknown): Promise<Buffer> {
-  if (typeof input !== 'string' || !isAbsolute(input)) throw new RuntimeError('invalidParams', 'the input must be an absolute path');
+async function readInputPng(input: string): Promise<Buffer> {
   const name = basename(input);
   let data: Buffer;
   try {
@@ -102,6 +82,9 @@ async function imageSize(data: Buffer, name: string): Promise<{ width: number; h
 }
 
 function checkDrawSize(width: number, height: number, name: string): void {
+  // Below the minimum the drawn letters are a few pixels high and OCR cannot read them back; above
+  // the maximum one OCR pass takes many seconds.
+  const { min: minDrawSide, max: maxDrawSide } = limits.drawImageSide;
   if (width < minDrawSide || height < minDrawSide) {
     throw new RuntimeError('userError', `${name} is ${width}×${height}: too small for readable text (at least ${minDrawSide}×${minDrawSide})`);
   }
@@ -138,19 +121,19 @@ export interface DrawnTextImage {
 /**
  * The exact-text fallback on an existing PNG, shared by the runtime request and `letterpress
  * draw-text`: the input is checked (user errors name it), placed by its own OCR record when that
- * scored the same text, else read first, drawn and read back. `target` must have been through
- * checkDrawTarget.
+ * scored the same text, else read first, drawn and read back. `target` is normalised
+ * (normaliseTargetText) and valid (targetTextValidator).
  */
 export async function drawTextOnImage(
   reader: OcrReader,
-  inputPath: unknown,
+  inputPath: string,
   target: string,
   position: TextPosition | undefined,
   hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
 ): Promise<DrawnTextImage> {
   const { signal, onProgress } = hooks;
   const input = await readInputPng(inputPath);
-  const name = basename(inputPath as string);
+  const name = basename(inputPath);
   const { width, height } = await imageSize(input, name);
   const chunks = textChunksOf(input, name);
   signal.throwIfAborted();
@@ -179,11 +162,8 @@ export async function runDrawTextJob(
   params: DrawTextParams,
   hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
 ): Promise<DrawTextResult> {
-  const target = checkDrawTarget(params.target);
-  if (params.position !== undefined && !textPositions.includes(params.position)) {
-    throw new RuntimeError('invalidParams', `text position must be one of ${textPositions.join(', ')}`);
-  }
-  if (typeof params.outputDir !== 'string' || !isAbsolute(params.outputDir)) throw new RuntimeError('invalidParams', 'the output folder must be an absolute path');
+  // The params passed drawTextRequest's validator (the server's, or the CLI's call of it).
+  const target = normaliseTargetText(params.target);
   const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
   if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
 

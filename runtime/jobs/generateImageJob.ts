@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import type { ScoredCandidate } from '../legibility/bestOfN.ts';
-import { maxCandidates, maxTargetChars, textPositions } from '../legibility/legibilityLimits.ts';
 import { runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
 import type { LegibilityScore } from '../legibility/legibilityScore.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
@@ -22,26 +21,6 @@ import type { ImageGeneratorLike } from '../process/runtimeHandlers.ts';
 
 type GeneratorResult = Awaited<ReturnType<ImageGeneratorLike['generate']>>;
 
-export function checkLegibilityOptions(legibility: LegibilityOptions, options: GenerateOptions): void {
-  const { target, candidates, position } = legibility;
-  if (typeof target !== 'string' || target.trim() === '') throw new RuntimeError('invalidParams', 'the text to check is empty');
-  if (target.length > maxTargetChars) {
-    throw new RuntimeError('userError', `the text to render is ${target.length} characters long; at most ${maxTargetChars} fit in an image`);
-  }
-  if (!Number.isInteger(candidates) || candidates < 0 || candidates > maxCandidates) {
-    throw new RuntimeError('invalidParams', `candidates must be 0 (auto) to ${maxCandidates}, got ${candidates}`);
-  }
-  if (position !== undefined && !textPositions.includes(position)) {
-    throw new RuntimeError('invalidParams', `text position must be one of ${textPositions.join(', ')}`);
-  }
-  if ((options.numImages ?? 1) > 1 && (candidates !== 1 || legibility.exactFallback)) {
-    throw new RuntimeError(
-      'userError',
-      'best of N keeps one image per job: ask for 1 image, or set candidates to 1 and leave the exact-text fallback off',
-    );
-  }
-}
-
 export function imageLegibility(score: LegibilityScore, extra: { exactTextFallback: boolean; candidateCount: number }): ImageLegibility {
   return {
     target: score.target,
@@ -58,8 +37,8 @@ export async function runGenerateImageJob(
   params: GenerateImageParams,
   hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void; batchSize?: number; reader?: OcrReader },
 ): Promise<GenerateImageResult> {
+  // The params passed generateImageRequest's validator (the server's, or the CLI's call of it).
   const { options, outputDir, legibility } = params;
-  if (legibility) checkLegibilityOptions(legibility, options);
   const wantsBest = legibility !== undefined && (legibility.candidates !== 1 || legibility.exactFallback);
 
   if (!legibility || !wantsBest) {

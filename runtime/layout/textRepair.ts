@@ -3,7 +3,7 @@
 // so the model restyles letters it was shown into the picture instead of leaving a pasted plate.
 import sharp from 'sharp';
 import type { CandidatePhase, ScoredCandidate } from '../legibility/bestOfN.ts';
-import type { TextPosition } from '../legibility/exactTextFallback.ts';
+import type { TextPosition } from '../protocol/generationTypes.ts';
 import { overlayExactText, overlayStyles } from '../legibility/exactTextFallback.ts';
 import type { TextBox } from '../legibility/ocrReader.ts';
 import type { WithStartImage } from './layoutPhase.ts';

@@ -7,7 +7,8 @@
 // generator with that generate() shape serves.
 import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import { addPngTextChunk, addPngTextChunks, readPngTextChunks } from '../png/pngTextChunks.ts';
-import type { FallbackResult, TextPosition } from './exactTextFallback.ts';
+import type { FallbackResult } from './exactTextFallback.ts';
+import type { TextPosition } from '../protocol/generationTypes.ts';
 import { applyExactTextFallback } from './exactTextFallback.ts';
 import type { CandidateMode, LegibilityRecord, LegibilityScore } from './legibilityScore.ts';
 import { compareScores, legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from './legibilityScore.ts';

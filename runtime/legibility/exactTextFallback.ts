@@ -11,8 +11,7 @@ import type { OcrReader, TextBox } from './ocrReader.ts';
 import type { Rgb } from './regionColours.ts';
 import { contrastRatio, regionColours } from './regionColours.ts';
 import { dilateMask, paintMask, renderTextMask } from './textMask.ts';
-
-export type TextPosition = 'top' | 'centre' | 'bottom';
+import type { TextPosition } from '../protocol/generationTypes.ts';
 
 export interface OverlayStyle {
   /** Opacity of the plate that covers the model's lettering, 0–1. */

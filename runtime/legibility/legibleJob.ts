@@ -1,17 +1,16 @@
 // The legibility side of a generate job, for the CLI and the runtime: check that the target text is
 // asked for sensibly, run best of N (with the fallback) or just score the images, and describe the
 // outcome in one line for people.
-import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
+import { textPositions, type GenerateOptions, type ProgressListener, type TextPosition } from '../protocol/generationTypes.ts';
 import { addPngTextChunk } from '../png/pngTextChunks.ts';
 import type { CandidateGenerator, CandidatePhase, ScoredCandidate } from './bestOfN.ts';
 import { generateBestOfN, textToImagePhase } from './bestOfN.ts';
 import { layoutPhase, type WithStartImage } from '../layout/layoutPhase.ts';
 import { defaultRepairStrength, repairPhase } from '../layout/textRepair.ts';
 import { defaultLayoutStrength, maxLayoutStrength, minLayoutStrength, type TextLayoutMode } from '../layout/layoutOptions.ts';
-import type { TextPosition } from './exactTextFallback.ts';
 import type { LegibilityScore } from './legibilityScore.ts';
 import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
-import { maxCandidates, textPositions } from './legibilityLimits.ts';
+import { limits } from '../protocol/limits.ts';
 import { OcrReader } from './ocrReader.ts';
 
 
@@ -74,8 +73,8 @@ export function planLegibleJob(input: {
   fixedLatents: boolean;
 }): { error: string } | { request: LegibleRequest | null } {
   const given = input.candidates;
-  if (given !== undefined && given !== 'auto' && (!Number.isInteger(given) || given < 1 || given > maxCandidates)) {
-    return { error: `--candidates must be auto or a whole number from 1 to ${maxCandidates}, got ${given}` };
+  if (given !== undefined && given !== 'auto' && (!Number.isInteger(given) || given < 1 || given > limits.candidates.max)) {
+    return { error: `--candidates must be auto or a whole number from 1 to ${limits.candidates.max}, got ${given}` };
   }
   const candidates = given === 'auto' ? 0 : given;
   // Auto may come to several candidates (on a GPU), so it needs the text as any best of N does.

@@ -19,14 +19,14 @@
 import { relative, resolve, sep } from 'node:path';
 import {
   defaultStrength,
-  deviceSettings,
-  schedulerNames,
   type StartImageRecord,
   type DeviceSetting,
   type GenerateOptions,
   type ProgressListener,
   type SchedulerName,
 } from '../protocol/generationTypes.ts';
+import { generateOptionsValidator } from '../protocol/runtimeProtocol.ts';
+import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
 import { encodeRgbPng } from '../png/encodePng.ts';
 import { startImageChunkText, letterpressChunkKey } from '../png/startImageRecord.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
@@ -120,49 +120,37 @@ interface LoadedModel {
 
 const defaultIdleUnloadMs = 10 * 60_000;
 
+/** How the pipeline names a field in its messages (its callers are the CLI, the runtime and benches). */
+const fieldWords: Record<string, string> = {
+  numImages: 'number of images',
+  batchSize: 'batch size',
+  guidanceScale: 'guidance scale',
+  negativePrompt: 'negative prompt',
+  modelDir: 'model folder',
+  modelName: 'model name',
+};
+
+/**
+ * The limits table through the protocol's own validator (the one the runtime server runs), for
+ * callers that reach the pipeline directly; then what depends on the model: its latent block size.
+ */
 function validateOptions(options: GenerateOptions, latentSpace: LatentSpace): void {
-  const positiveInteger = (name: string, value: number, max: number): void => {
-    if (!Number.isInteger(value) || value < 1 || value > max) {
-      throw new GenerationError(`${name} must be a whole number from 1 to ${max}, got ${value}`);
-    }
-  };
-  if (typeof options.prompt !== 'string') throw new GenerationError('prompt must be text');
-  positiveInteger('steps', options.steps, 1000);
-  positiveInteger('number of images', options.numImages ?? 1, 64);
-  if (options.batchSize !== undefined) positiveInteger('batch size', options.batchSize, 64);
-  if (!Number.isFinite(options.guidanceScale) || options.guidanceScale < 0) {
-    throw new GenerationError(`guidance scale must be a number of 0 or more, got ${options.guidanceScale}`);
-  }
+  const problem = validateParams(generateOptionsValidator, options);
+  if (problem) throw new GenerationError(formatProblem(problem, (path) => path.map((p) => fieldWords[String(p)] ?? String(p)).join(' ')));
   const multiple = latentSpace.downscale;
   for (const [name, value] of [
     ['width', options.width],
     ['height', options.height],
   ] as const) {
-    if (!Number.isInteger(value) || value < multiple || value % multiple !== 0 || value > 4096) {
-      throw new GenerationError(`${name} must be a multiple of ${multiple} from ${multiple} to 4096, got ${value}`);
-    }
-  }
-  const lastSeed = options.seed + (options.numImages ?? 1) - 1;
-  if (!Number.isSafeInteger(options.seed) || options.seed < 0 || !Number.isSafeInteger(lastSeed)) {
-    throw new GenerationError(`seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${options.seed}`);
-  }
-  if (options.scheduler !== undefined && !schedulerNames.includes(options.scheduler)) {
-    throw new GenerationError(`unknown scheduler "${options.scheduler}"; valid schedulers: ${schedulerNames.join(', ')}`);
-  }
-  if (options.device !== undefined && !deviceSettings.includes(options.device)) {
-    throw new GenerationError(`unknown device "${options.device}"; valid devices: ${deviceSettings.join(', ')}`);
+    if (value % multiple !== 0) throw new GenerationError(`${name} must be a multiple of ${multiple} for this model, got ${value}`);
   }
 }
 
 function validateStartImageOptions(options: GenerateOptions): void {
   const hasImage = options.initImage !== undefined || options.initImageData !== undefined;
   const hasMask = options.mask !== undefined || options.maskData !== undefined;
-  if (options.strength !== undefined) {
-    if (!hasImage) throw new GenerationError('strength needs a start image');
-    if (typeof options.strength !== 'number' || !Number.isFinite(options.strength) || options.strength < 0 || options.strength > 1) {
-      throw new GenerationError(`strength must be a number from 0 to 1, got ${options.strength}`);
-    }
-  }
+  // The range is the limits table's (validateOptions); what depends on other fields is checked here.
+  if (options.strength !== undefined && !hasImage) throw new GenerationError('strength needs a start image');
   if (hasMask && !hasImage) throw new GenerationError('a mask needs a start image to repaint');
   if (!hasImage) return;
   const strength = options.strength ?? defaultStrength;

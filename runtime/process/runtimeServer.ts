@@ -1,7 +1,10 @@
-// The runtime's end of runtime/protocol/runtimeProtocol.ts: dispatches requests to handlers, answers each one
-// exactly once with a result or a typed error, and aborts a job's signal when the host cancels it.
+// The runtime's end of runtime/protocol/runtimeProtocol.ts: checks each request's params with its
+// descriptor's validator before any handler runs (one validation point for this boundary), answers
+// each request exactly once with a result or a typed error, and aborts a request's signal when the
+// host cancels it by request id (`runtime/request/cancel`) or, for a job, by job id.
 import {
   cancelJobRequest,
+  cancelRequestNotification,
   isWireMessage,
   RuntimeError,
   type NotificationType,
@@ -9,6 +12,7 @@ import {
   type WireError,
   type WireMessage,
 } from '../protocol/runtimeProtocol.ts';
+import { formatProblem, validateParams, type Validator } from '../protocol/paramsValidation.ts';
 
 /** The channel to the host: in the runtime process, `process.send` and `process.on('message')`. */
 export interface MessagePort {
@@ -17,12 +21,15 @@ export interface MessagePort {
 }
 
 export interface RequestContext {
-  /** Aborted when the host cancels this request's job. */
+  /** Aborted when the host cancels this request (by its id, or by its job's id). */
   signal: AbortSignal;
-  notify<P>(type: NotificationType<P>, params: P): void;
+  notify<P>(type: NotificationType<P>, params: NoInfer<P>): void;
 }
 
-type Handler = (params: unknown, context: RequestContext) => unknown;
+interface Registered {
+  validate: Validator<unknown>;
+  handle(params: unknown, context: RequestContext): unknown;
+}
 
 export function processPort(): MessagePort {
   if (!process.send) throw new Error('the runtime must be started with an IPC channel (child_process.fork)');
@@ -50,9 +57,11 @@ export function toWireError(error: unknown): WireError {
 }
 
 export class RuntimeServer {
-  private readonly handlers = new Map<string, Handler>();
-  private readonly notificationHandlers = new Map<string, (params: unknown) => void>();
+  private readonly handlers = new Map<string, Registered>();
+  private readonly notificationHandlers = new Map<string, { validate: Validator<unknown>; handle(params: unknown): void }>();
   private readonly runningJobs = new Map<string, AbortController>();
+  /** Every request being answered, by its wire id, so that any of them can be cancelled. */
+  private readonly runningRequests = new Map<number, AbortController>();
 
   constructor(private readonly port: MessagePort) {
     this.onRequest(cancelJobRequest, ({ jobId }) => {
@@ -61,18 +70,25 @@ export class RuntimeServer {
       controller.abort();
       return { cancelled: true };
     });
+    // Too late (already answered) or unknown ids are ignored, as LSP's $/cancelRequest does.
+    this.onNotification(cancelRequestNotification, ({ id }) => this.runningRequests.get(id)?.abort());
     port.onMessage((message) => this.dispatch(message));
   }
 
   onRequest<P, R>(type: RequestType<P, R>, handler: (params: P, context: RequestContext) => R | Promise<R>): void {
-    this.handlers.set(type.method, handler as Handler);
+    this.handlers.set(type.method, { validate: type.validate, handle: handler as Registered['handle'] });
   }
 
   onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): void {
-    this.notificationHandlers.set(type.method, handler as (params: unknown) => void);
+    this.notificationHandlers.set(type.method, { validate: type.validate, handle: handler as (params: unknown) => void });
   }
 
-  notify<P>(type: NotificationType<P>, params: P): void {
+  /** How many requests are being answered (cancellable by id). */
+  get requestCount(): number {
+    return this.runningRequests.size;
+  }
+
+  notify<P>(type: NotificationType<P>, params: NoInfer<P>): void {
     this.port.send({ type: 'notification', method: type.method, params });
   }
 
@@ -83,7 +99,9 @@ export class RuntimeServer {
   private dispatch(message: unknown): void {
     if (!isWireMessage(message)) return;
     if (message.type === 'notification') {
-      this.notificationHandlers.get(message.method)?.(message.params);
+      const registered = this.notificationHandlers.get(message.method);
+      // A notification has no answer to carry an error: one that does not validate is dropped.
+      if (registered && validateParams(registered.validate, message.params) === undefined) registered.handle(message.params);
       return;
     }
     if (message.type !== 'request') return;
@@ -91,9 +109,18 @@ export class RuntimeServer {
   }
 
   private async answer(id: number, method: string, params: unknown): Promise<void> {
-    const handler = this.handlers.get(method);
-    if (!handler) {
+    const registered = this.handlers.get(method);
+    if (!registered) {
       this.port.send({ type: 'response', id, error: { code: 'methodNotFound', message: `unknown method ${method}` } });
+      return;
+    }
+    const problem = validateParams(registered.validate, params);
+    if (problem) {
+      this.port.send({ type: 'response', id, error: { code: 'invalidParams', message: formatProblem(problem), detail: `in the params of ${method}` } });
+      return;
+    }
+    if (this.runningRequests.has(id)) {
+      this.port.send({ type: 'response', id, error: { code: 'invalidParams', message: `request ${id} is already being answered` } });
       return;
     }
     const jobId = method === cancelJobRequest.method ? undefined : jobIdOf(params);
@@ -105,16 +132,18 @@ export class RuntimeServer {
       }
       this.runningJobs.set(jobId, controller);
     }
+    this.runningRequests.set(id, controller);
     const context: RequestContext = {
       signal: controller.signal,
       notify: (type, p) => this.notify(type, p),
     };
     try {
-      const result = await handler(params, context);
+      const result = await registered.handle(params, context);
       this.port.send({ type: 'response', id, result });
     } catch (error) {
       this.port.send({ type: 'response', id, error: toWireError(error) });
     } finally {
+      this.runningRequests.delete(id);
       if (jobId !== undefined) this.runningJobs.delete(jobId);
     }
   }

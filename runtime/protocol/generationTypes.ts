@@ -13,6 +13,10 @@ export const schedulerNames = [
 ] as const;
 export type SchedulerName = (typeof schedulerNames)[number];
 
+/** Where the exact text is drawn when OCR found no text region to draw over. */
+export const textPositions = ['top', 'centre', 'bottom'] as const;
+export type TextPosition = (typeof textPositions)[number];
+
 export const deviceSettings = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
 export type DeviceSetting = (typeof deviceSettings)[number];
 

@@ -2,35 +2,88 @@
 // the descriptors below, so a method name, its parameters and its result type cannot drift apart.
 // Transport: Node's IPC channel with the 'advanced' (structured clone) serialization, so typed
 // arrays such as step previews cross as they are; finished images cross as files, never as bytes.
-import type { GenerateOptions, ProgressEvent } from './generationTypes.ts';
-import type { TextPosition } from '../legibility/exactTextFallback.ts';
+import {
+  deviceSettings,
+  schedulerNames,
+  textPositions,
+  type GenerateOptions,
+  type ProgressEvent,
+  type TextPosition,
+} from './generationTypes.ts';
+import { limits } from './limits.ts';
+import { normaliseTargetText } from './targetText.ts';
+import {
+  absolutePath,
+  boolean,
+  bytes,
+  numberIn,
+  oneOf,
+  optional,
+  record,
+  text,
+  type ParamsProblem,
+  validator,
+  type Validator,
+} from './paramsValidation.ts';
 
-/** A request the host sends and the runtime answers. `P`/`R` only exist for the type checker. */
+/**
+ * A request the host sends and the runtime answers. `P`/`R` only exist for the type checker.
+ * `validate` is the one check of the params at this boundary: the runtime server runs it before
+ * any handler and answers `invalidParams` with its one-line message.
+ */
 export interface RequestType<P, R> {
   readonly kind: 'request';
   readonly method: string;
   /** How long the host waits for the answer before it gives up and cancels the request. */
   readonly timeoutMs: number;
+  readonly validate: Validator<P>;
   readonly __types?: (params: P) => R;
 }
 
-/** A one-way message (either direction) without an answer. */
+/** A one-way message (either direction) without an answer; the receiver drops one that fails `validate`. */
 export interface NotificationType<P> {
   readonly kind: 'notification';
   readonly method: string;
+  readonly validate: Validator<P>;
   readonly __types?: (params: P) => void;
 }
 
 export type RequestParams<T> = T extends RequestType<infer P, unknown> ? P : never;
 export type RequestResult<T> = T extends RequestType<unknown, infer R> ? R : never;
 
-function request<P, R>(method: string, timeoutMs: number): RequestType<P, R> {
-  return { kind: 'request', method, timeoutMs };
+export function requestType<P, R>(method: string, timeoutMs: number, validate: Validator<P>): RequestType<P, R> {
+  return { kind: 'request', method, timeoutMs, validate };
 }
 
-function notification<P>(method: string): NotificationType<P> {
-  return { kind: 'notification', method };
+export function notificationType<P>(method: string, validate: Validator<P>): NotificationType<P> {
+  return { kind: 'notification', method, validate };
 }
+
+const request = requestType;
+const notification = notificationType;
+
+// ---- field validators shared by several requests ------------------------------------------------
+
+const jobId = text({ nonBlank: true, limit: { maxChars: 200 } });
+
+/**
+ * The text an image must show, judged as it will be drawn and read (lines trimmed, `\n` typed as
+ * two characters is a line break): not empty and within the table's length.
+ */
+export const targetTextValidator = validator<string>((v, path) => {
+  if (typeof v !== 'string') return { path, problem: `must be text, got ${typeof v}` };
+  // Normalising only shortens; a raw text far past the limit is refused without reading it all.
+  const max = limits.targetText.maxChars;
+  const normalised = normaliseTargetText(v.length > 4 * max ? v.slice(0, 4 * max + 1) : v);
+  if (!normalised) return { path, problem: 'is empty: type the exact words the image should show' };
+  if (normalised.length > max) {
+    const length = v.length > 4 * max ? `more than ${4 * max}` : String(normalised.length);
+    return { path, problem: `is ${length} characters long; at most ${max} fit in an image` };
+  }
+  return undefined;
+});
+/** Paths, repo ids, revisions and tokens: generous, but not unbounded. */
+const pathText = { maxChars: 4096 } as const;
 
 export const runtimeErrorCodes = [
   /** The job was cancelled (by the user, or because the host timed the request out). */
@@ -113,14 +166,21 @@ export interface ConfigureResult {
   nodeVersion: string;
 }
 /** Sent once after every (re)start, before any other request. */
-export const configureRequest = request<ConfigureParams, ConfigureResult>('runtime/process/configure', 30 * second);
+export const configureRequest = request<ConfigureParams, ConfigureResult>(
+  'runtime/process/configure',
+  30 * second,
+  record<ConfigureParams>({ idleUnloadMs: numberIn({ ...limits.idleUnloadMinutes, max: limits.idleUnloadMinutes.max * minute, integer: false }) }),
+);
 
 /** The runtime's own log lines (stderr carries the rest: native crashes, uncaught errors). */
 export interface LogParams {
   level: 'info' | 'warning' | 'error';
   text: string;
 }
-export const logNotification = notification<LogParams>('runtime/log/write');
+export const logNotification = notification<LogParams>(
+  'runtime/log/write',
+  record<LogParams>({ level: oneOf(['info', 'warning', 'error']), text: text() }),
+);
 
 // ---- jobs ---------------------------------------------------------------------------------------
 
@@ -132,13 +192,38 @@ export interface JobParams {
 export interface JobProgressParams extends JobParams {
   event: ProgressEvent;
 }
-export const jobProgressNotification = notification<JobProgressParams>('runtime/job/progress');
+export const jobProgressNotification = notification<JobProgressParams>(
+  'runtime/job/progress',
+  // The runtime made the event; the status tag is what routing and rendering switch on.
+  record<JobProgressParams>({
+    jobId,
+    event: validator<ProgressEvent>((v, path) =>
+      typeof v === 'object' && v !== null && typeof (v as { status?: unknown }).status === 'string'
+        ? undefined
+        : { path, problem: 'must be a progress event with a status' },
+    ),
+  }),
+);
 
 export interface CancelJobResult {
   /** False when no job with that id was running (already finished, or never started). */
   cancelled: boolean;
 }
-export const cancelJobRequest = request<JobParams, CancelJobResult>('runtime/job/cancel', 10 * second);
+export const cancelJobRequest = request<JobParams, CancelJobResult>('runtime/job/cancel', 10 * second, record<JobParams>({ jobId }));
+
+/** Which request to cancel: the `id` of its wire message. */
+export interface CancelRequestParams {
+  id: number;
+}
+/**
+ * Cancels any request by its wire id, as vscode-languageserver-node's `$/cancelRequest`: the
+ * runtime aborts that request's signal; the request still answers (usually `cancelled`). The host
+ * sends it when a request's signal is aborted or its timeout passes.
+ */
+export const cancelRequestNotification = notification<CancelRequestParams>(
+  'runtime/request/cancel',
+  record<CancelRequestParams>({ id: numberIn({ min: 1, max: Number.MAX_SAFE_INTEGER, integer: true }) }),
+);
 
 // ---- images -------------------------------------------------------------------------------------
 
@@ -178,6 +263,55 @@ export interface GenerateImageParams extends JobParams {
   /** Check (and with candidates/fallback, enforce) the text in the image. Needs `options.numImages` 1 for best of N. */
   legibility?: LegibilityOptions;
 }
+
+/** Every field of a generation within the limits table; also what the pipeline and the CLI check. */
+export const generateOptionsValidator = record<GenerateOptions>({
+  modelDir: text({ nonBlank: true, limit: pathText }),
+  modelName: optional(text({ limit: pathText })),
+  prompt: text({ limit: limits.prompt }),
+  negativePrompt: optional(text({ limit: limits.prompt })),
+  steps: numberIn(limits.steps),
+  guidanceScale: numberIn(limits.guidanceScale),
+  scheduler: optional(oneOf(schedulerNames)),
+  width: numberIn(limits.side),
+  height: numberIn(limits.side),
+  seed: numberIn(limits.seed),
+  numImages: optional(numberIn(limits.numImages)),
+  batchSize: optional(numberIn(limits.batchSize)),
+  device: optional(oneOf(deviceSettings)),
+  fp16: optional(boolean),
+  // Paths as the caller gave them (the pipeline resolves them; the CLI passes what the user typed).
+  initImage: optional(text({ nonBlank: true, limit: pathText })),
+  strength: optional(numberIn(limits.strength)),
+  mask: optional(text({ nonBlank: true, limit: pathText })),
+  initImageData: optional(bytes(limits.startImageBytes)),
+  maskData: optional(bytes(limits.startImageBytes)),
+  initImageKind: optional(oneOf(['image', 'layout'])),
+  workspaceDir: optional(text({ nonBlank: true, limit: pathText })),
+});
+
+export const legibilityOptionsValidator = record<LegibilityOptions>({
+  target: targetTextValidator,
+  candidates: numberIn(limits.candidates),
+  exactFallback: boolean,
+  position: optional(oneOf(textPositions)),
+  keepCandidates: boolean,
+});
+
+/** Best of N and the drawn text keep one image per job. */
+export function bestOfNProblem(numImages: number | undefined, legibility: LegibilityOptions | undefined): ParamsProblem | undefined {
+  if ((numImages ?? 1) <= 1 || !legibility || (legibility.candidates === 1 && !legibility.exactFallback)) return undefined;
+  return {
+    path: ['legibility', 'candidates'],
+    problem: `must be 1 with the exact-text fallback off when several images are asked for (${numImages}): best of N keeps 1 image per job`,
+  };
+}
+
+export const generateImageParamsValidator = record<GenerateImageParams>(
+  { jobId, options: generateOptionsValidator, outputDir: absolutePath, legibility: optional(legibilityOptionsValidator) },
+  (params) => bestOfNProblem(params.options.numImages, params.legibility),
+);
+
 export interface GeneratedImageFile {
   /** Absolute path of the PNG (with its `parameters` tEXt chunk) inside `outputDir`. */
   file: string;
@@ -197,7 +331,11 @@ export interface GenerateImageResult {
   timingsMs: Record<string, number>;
 }
 // Long: a first run on CPU converts the model and may take many minutes per image.
-export const generateImageRequest = request<GenerateImageParams, GenerateImageResult>('runtime/image/generate', 2 * hour);
+export const generateImageRequest = request<GenerateImageParams, GenerateImageResult>(
+  'runtime/image/generate',
+  2 * hour,
+  generateImageParamsValidator,
+);
 
 export interface DrawTextParams extends JobParams {
   /** Absolute path of the PNG to draw on; it is only read. */
@@ -221,7 +359,17 @@ export interface DrawTextResult {
  * "Draw exact text" on an image that already exists: the exact-text fallback without generating.
  * Minutes at most even on a slow machine (two OCR passes per drawing style).
  */
-export const drawTextRequest = request<DrawTextParams, DrawTextResult>('runtime/image/drawText', 10 * minute);
+export const drawTextRequest = request<DrawTextParams, DrawTextResult>(
+  'runtime/image/drawText',
+  10 * minute,
+  record<DrawTextParams>({
+    jobId,
+    input: absolutePath,
+    target: targetTextValidator,
+    position: optional(oneOf(textPositions)),
+    outputDir: absolutePath,
+  }),
+);
 
 // ---- model --------------------------------------------------------------------------------------
 
@@ -239,9 +387,20 @@ export interface ResolveModelResult {
   source: 'local' | 'cache' | 'download';
   revision?: string;
 }
-export const resolveModelRequest = request<ResolveModelParams, ResolveModelResult>('runtime/model/resolve', 12 * hour);
+export const resolveModelRequest = request<ResolveModelParams, ResolveModelResult>(
+  'runtime/model/resolve',
+  12 * hour,
+  record<ResolveModelParams>({
+    jobId,
+    model: optional(text({ limit: pathText })),
+    revision: optional(text({ limit: pathText })),
+    token: optional(text({ limit: pathText })),
+    offline: optional(boolean),
+    cacheDir: optional(absolutePath),
+  }),
+);
 
-export const unloadModelRequest = request<Record<string, never>, { unloaded: boolean }>('runtime/model/unload', minute);
+export const unloadModelRequest = request<Record<string, never>, { unloaded: boolean }>('runtime/model/unload', minute, record({}));
 
 // ---- prompt -------------------------------------------------------------------------------------
 
@@ -255,5 +414,9 @@ export interface CountTokensResult {
   /** How many fit (75 for CLIP's 77 with start and end). */
   limit: number;
 }
-export const countTokensRequest = request<CountTokensParams, CountTokensResult>('runtime/tokens/count', 30 * second);
+export const countTokensRequest = request<CountTokensParams, CountTokensResult>(
+  'runtime/tokens/count',
+  30 * second,
+  record<CountTokensParams>({ modelDir: absolutePath, text: text({ limit: limits.prompt }) }),
+);
 

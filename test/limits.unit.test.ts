@@ -1,0 +1,215 @@
+// The one limits table (runtime/protocol/limits.ts) at each boundary: package.json's settings, the
+// runtime server (descriptor-carried validators), the webview protocol, the host's size parser and
+// the schedulers at the largest step count. Numbers come from the table, never from this file.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkSize } from '../extension/jobs/imagePresets.ts';
+import { RuntimeServer, type MessagePort } from '../runtime/process/runtimeServer.ts';
+import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
+import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
+import {
+  cancelRequestNotification,
+  drawTextRequest,
+  generateImageRequest,
+  type GenerateImageParams,
+  type WireMessage,
+} from '../runtime/protocol/runtimeProtocol.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
+import { createScheduler } from '../runtime/schedulers/createScheduler.ts';
+import { isGenerationRequest, type GenerationRequest } from '../webview/protocol.ts';
+import { tinyModelDir } from './fixturePaths.ts';
+import { boundaryValues, numberLimitCases, textLimitCases } from './limitCases.ts';
+
+const validParams: GenerateImageParams = {
+  jobId: 'job-1',
+  outputDir: '/tmp/out',
+  options: { modelDir: '/models/tiny', prompt: 'a sign that says "OPEN"', steps: 4, guidanceScale: 7.5, width: 512, height: 512, seed: 1, numImages: 1 },
+  legibility: { target: 'OPEN', candidates: 1, exactFallback: false, keepCandidates: false },
+};
+
+function withField(path: readonly [string, string], value: unknown, base: GenerateImageParams = validParams): GenerateImageParams {
+  const params = structuredClone(base) as unknown as Record<string, Record<string, unknown>>;
+  params[path[0]]![path[1]] = value;
+  return params as unknown as GenerateImageParams;
+}
+
+/** A RuntimeServer on an in-memory port, with a generate handler that records what reached it. */
+function serverHarness(handle: (params: unknown, signal: AbortSignal) => Promise<unknown> = async () => ({ ok: true })) {
+  const sent: WireMessage[] = [];
+  let deliver: (message: unknown) => void = () => {};
+  const port: MessagePort = { send: (m) => sent.push(m), onMessage: (listener) => (deliver = listener) };
+  const server = new RuntimeServer(port);
+  const reached: unknown[] = [];
+  server.onRequest(generateImageRequest, async (params, { signal }) => {
+    reached.push(params);
+    return (await handle(params, signal)) as never;
+  });
+  let nextId = 1;
+  return {
+    server,
+    reached,
+    async call(params: unknown): Promise<{ result?: unknown; error?: { code: string; message: string } }> {
+      const id = nextId++;
+      deliver({ type: 'request', id, method: generateImageRequest.method, params });
+      for (let i = 0; i < 100; i++) {
+        const answer = sent.find((m) => m.type === 'response' && m.id === id);
+        if (answer && answer.type === 'response') return answer;
+        await new Promise((r) => setImmediate(r));
+      }
+      throw new Error('no answer');
+    },
+    deliver: (message: unknown) => deliver(message),
+    sent,
+  };
+}
+
+test("package.json's settings have the table's minimum and maximum", async () => {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+  const properties = pkg.contributes.configuration.properties as Record<string, { type: string; minimum?: number; maximum?: number }>;
+  const settings: Array<[string, NumberLimit, number?]> = [
+    ['letterpress.steps', limits.steps],
+    ['letterpress.guidanceScale', limits.guidanceScale],
+    ['letterpress.candidates', limits.candidates],
+    ['letterpress.idleUnloadMinutes', limits.idleUnloadMinutes],
+    // -1 stands for "a new random seed for every image".
+    ['letterpress.seed', limits.seed, -1],
+  ];
+  for (const [key, limit, minimum = limit.min] of settings) {
+    const property = properties[key];
+    assert.ok(property, `${key} is contributed`);
+    assert.equal(property.minimum, minimum, `${key} minimum`);
+    assert.equal(property.maximum, limit.max, `${key} maximum`);
+    assert.equal(property.type, limit.integer ? 'integer' : 'number', `${key} type`);
+  }
+});
+
+test('runtime server: the largest valid value of each limit reaches the handler, the first invalid one is refused with the field and the limit', async () => {
+  const harness = serverHarness();
+  for (const { path, limit } of numberLimitCases) {
+    const { maxOk, aboveMax, minOk, belowMin } = boundaryValues(limit);
+    // Best of N keeps one image: the image count is tried without the legibility options.
+    const base = path[1] === 'numImages' ? { ...validParams, legibility: undefined } : validParams;
+    for (const ok of [maxOk, minOk]) {
+      const answer = await harness.call(withField(path, ok, base));
+      assert.equal(answer.error, undefined, `${path.join('.')} = ${ok}: ${answer.error?.message}`);
+    }
+    for (const bad of [aboveMax, belowMin, Number.NaN, '7']) {
+      const before = harness.reached.length;
+      const answer = await harness.call(withField(path, bad, base));
+      assert.equal(answer.error?.code, 'invalidParams', `${path.join('.')} = ${bad}`);
+      assert.match(answer.error!.message, new RegExp(`^${path.join('\\.')} must be .*from ${limit.min} to ${limit.max}, got `), String(bad));
+      assert.ok(!answer.error!.message.includes('\n'), 'one line');
+      assert.equal(harness.reached.length, before, 'the handler never saw it');
+    }
+  }
+  for (const { path, maxChars } of textLimitCases) {
+    const ok = await harness.call(withField(path, 'A'.repeat(maxChars)));
+    assert.equal(ok.error, undefined, `${path.join('.')} of ${maxChars} characters: ${ok.error?.message}`);
+    const bad = await harness.call(withField(path, 'A'.repeat(maxChars + 1)));
+    assert.equal(bad.error?.code, 'invalidParams');
+    assert.match(bad.error!.message, new RegExp(`^${path.join('\\.')} is ${maxChars + 1} characters long; at most ${maxChars}`));
+  }
+});
+
+test('runtime server: enums, paths, missing fields and cross-field rules are refused before any handler', async () => {
+  const harness = serverHarness();
+  const cases: Array<[unknown, RegExp]> = [
+    [undefined, /^params must be an object/],
+    [{ ...validParams, jobId: '' }, /^jobId is empty/],
+    [{ ...validParams, outputDir: 'relative/out' }, /^outputDir must be an absolute path/],
+    [withField(['options', 'scheduler'], 'heun'), /^options\.scheduler must be one of ddim, pndm/],
+    [withField(['options', 'device'], 'tpu'), /^options\.device must be one of auto, cpu/],
+    [withField(['options', 'prompt'], undefined), /^options\.prompt must be text/],
+    [withField(['legibility', 'position'], 'left'), /^legibility\.position must be one of top, centre, bottom/],
+    [withField(['legibility', 'target'], ' \\n '), /^legibility\.target is empty/],
+    [withField(['options', 'numImages'], 2, { ...validParams, legibility: { ...validParams.legibility!, candidates: 4 } }), /^legibility\.candidates must be 1 with the exact-text fallback off when several images/],
+  ];
+  for (const [params, message] of cases) {
+    const answer = await harness.call(params);
+    assert.equal(answer.error?.code, 'invalidParams', String(message));
+    assert.match(answer.error!.message, message);
+  }
+  assert.equal(harness.reached.length, 0);
+  const fine = await harness.call(withField(['options', 'numImages'], 2, { ...validParams, legibility: { ...validParams.legibility!, candidates: 1 } }));
+  assert.equal(fine.error, undefined, 'several images, each only scored');
+});
+
+test('runtime server: any request can be cancelled by its id; unknown and finished ids are ignored', async () => {
+  const harness = serverHarness(
+    (_params, signal) =>
+      new Promise((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(Object.assign(new Error('stopped'), { name: 'AbortError' })));
+        setTimeout(resolve, 5000, { late: true }).unref();
+      }),
+  );
+  const answer = harness.call(validParams);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(harness.server.requestCount, 1);
+  harness.deliver({ type: 'notification', method: cancelRequestNotification.method, params: { id: 999 } });
+  harness.deliver({ type: 'notification', method: cancelRequestNotification.method, params: { id: 'one' } });
+  assert.equal(harness.server.requestCount, 1, 'an unknown or malformed id cancels nothing');
+  harness.deliver({ type: 'notification', method: cancelRequestNotification.method, params: { id: 1 } });
+  const { error } = await answer;
+  assert.equal(error?.code, 'cancelled');
+  assert.equal(harness.server.requestCount, 0);
+});
+
+test('webview protocol: the form request takes the largest valid value of each limit and refuses the first invalid one', () => {
+  const request: GenerationRequest = {
+    prompt: 'a sign that says "OPEN"',
+    negativePrompt: '',
+    width: 512,
+    height: 512,
+    steps: 25,
+    guidanceScale: 7.5,
+    seed: 1,
+    numImages: 1,
+    candidates: 1,
+  };
+  for (const { field, limit } of numberLimitCases) {
+    if (field === 'batchSize') continue; // the form has no batch size: the runtime picks it
+    const { maxOk, aboveMax, minOk, belowMin } = boundaryValues(limit);
+    for (const ok of [maxOk, minOk]) assert.ok(isGenerationRequest({ ...request, [field]: ok }), `${field} = ${ok}`);
+    for (const bad of [aboveMax, belowMin]) assert.ok(!isGenerationRequest({ ...request, [field]: bad }), `${field} = ${bad}`);
+  }
+  const textFields = { prompt: 'prompt', negativePrompt: 'negativePrompt', target: 'text' } as const;
+  for (const { field, maxChars } of textLimitCases) {
+    const key = textFields[field];
+    assert.ok(isGenerationRequest({ ...request, [key]: 'A'.repeat(maxChars) }), `${key} of ${maxChars}`);
+    assert.ok(!isGenerationRequest({ ...request, [key]: 'A'.repeat(maxChars + 1) }), `${key} of ${maxChars + 1}`);
+  }
+});
+
+test("the host's size parser takes the table's largest side and refuses the next multiple", () => {
+  const { min, max, multipleOf } = limits.side;
+  assert.deepEqual(checkSize(max, min), { width: max, height: min });
+  assert.ok('error' in checkSize(max + multipleOf, 512));
+  assert.ok('error' in checkSize(512, min - multipleOf));
+  assert.ok('error' in checkSize(512 + 1, 512));
+});
+
+test('draw text: the target within the table passes, one character more is refused', () => {
+  const params = { jobId: 'j', input: '/tmp/a.png', outputDir: '/tmp', target: 'A'.repeat(limits.targetText.maxChars) };
+  assert.equal(drawTextRequest.validate(params, []), undefined);
+  assert.match(drawTextRequest.validate({ ...params, target: `${params.target}A` }, [])?.problem ?? '', /at most 200/);
+  assert.match(drawTextRequest.validate({ ...params, input: 'a.png' }, [])?.problem ?? '', /absolute path/);
+});
+
+test('every scheduler runs the largest step count on the 1000-timestep fixture schedule, with finite samples', async () => {
+  const config = JSON.parse(await readFile(join(tinyModelDir, 'scheduler', 'scheduler_config.json'), 'utf8'));
+  for (const name of schedulerNames) {
+    const scheduler = createScheduler(name, config);
+    scheduler.setTimesteps(limits.steps.max);
+    // PNDM's PLMS warm-up calls the model once more than the steps asked for.
+    assert.ok(scheduler.timesteps.length >= limits.steps.max, name);
+    const noise = createGaussianNoise(7);
+    let sample: Float32Array = new Float32Array(16).fill(1);
+    for (const t of scheduler.timesteps) {
+      const input = scheduler.scaleModelInput(sample, t);
+      sample = scheduler.step(input.map((v) => 0.1 * v), t, sample, noise);
+    }
+    assert.ok(sample.every(Number.isFinite), `${name}: finite after ${limits.steps.max} steps`);
+  }
+});
