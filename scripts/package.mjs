@@ -144,7 +144,8 @@ for (const extra of ['README.md', 'LICENSE', 'CHANGELOG.md', 'media']) {
 }
 const { devDependencies: _dev, scripts: _scripts, bin: _bin, ...published } = manifest;
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ ...published, dependencies: {} }, null, 2)}\n`);
-writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n**/*.d.ts\n**/*.md\n!README.md\n**/test/**\n');
+// media/ ships whole: the walkthrough's pages are Markdown.
+writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n**/*.d.ts\n**/*.md\n!README.md\n!media/**\n**/test/**\n');
 
 const nodeModules = join(stage, 'dist', 'node_modules');
 // The native packages always ship (the runtime may load them lazily); plus whatever else the bundles require.

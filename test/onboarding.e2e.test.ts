@@ -40,6 +40,9 @@ describe('onboarding in real VS Code', { timeout: 10 * minute }, () => {
       assert.equal(await walkthrough.locator('.getting-started-step', { hasText: title }).count(), 1, title);
     }
     assert.match((await walkthrough.locator('.getting-started-step', { hasText: 'Get the model' }).textContent()) ?? '', /5\.2 GB/);
+    // The step's page (Markdown) loads from the packaged extension.
+    await page.frameLocator('iframe.webview.ready').frameLocator('#active-frame').locator('h1', { hasText: 'Get the model' }).waitFor({ state: 'visible', timeout: minute });
+    assert.equal(await session.notification(/Error reading markdown/).count(), 0);
     await session.screenshot('1-walkthrough');
   });
 
@@ -64,7 +67,7 @@ describe('onboarding in real VS Code', { timeout: 10 * minute }, () => {
     await session.notification(/the model is ready/).waitFor({ state: 'visible', timeout: 3 * minute });
     await session.runCommand('Welcome: Open Walkthrough...');
     await session.pick('Get Started with Letterpress');
-    await page.locator('.gettingStartedContainer .getting-started-step.complete', { hasText: 'Get the model' }).first().waitFor({ state: 'attached', timeout: minute });
+    await page.locator('.gettingStartedContainer .getting-started-step[aria-checked="true"]', { hasText: 'Get the model' }).first().waitFor({ state: 'attached', timeout: minute });
     await session.screenshot('3-walkthrough-model-ready');
   });
 });

@@ -36,6 +36,8 @@ test('every step has its media on disk, an alt text for images, and completion e
     assert.ok(file && existsSync(resolve(file)), `${step.id}: media ${file}`);
     if (!step.media.markdown) assert.ok(step.media.altText, `${step.id}: alt text`);
     assert.ok(step.completionEvents.length > 0, `${step.id}: completion events`);
+    // Step descriptions render links and emphasis only: a code span would show its backticks.
+    assert.ok(!step.description.includes('`'), `${step.id}: no backticks in the description`);
     for (const event of step.completionEvents) {
       const [kind, name] = event.split(/:(.*)/s) as [string, string];
       if (kind === 'onCommand') assert.ok(commands.has(name), `${step.id}: ${event}`);
