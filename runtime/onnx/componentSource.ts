@@ -2,9 +2,11 @@
 // really holds before it is used: every tensor the config implies must be there with its shape
 // (under the current or an older library's name). Picks the float16 variant for float16 graphs only
 // when it passes, and says why when it falls back.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { FileReadError, maxConfigFileBytes, readRegularTextFile } from '../files/readRegularFile.ts';
 import { join } from 'node:path';
 import { openSafetensors, type SafetensorsTensorInfo } from '../safetensors/safetensorsFile.ts';
+import { SafetensorsError } from '../safetensors/safetensorsFormat.ts';
 import { listComponentWeights, tensorNameCandidates, type WeightSpec } from './componentWeights.ts';
 import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
 
@@ -62,9 +64,20 @@ export async function findComponentFiles(modelDir: string, component: ComponentN
   return files;
 }
 
-export async function readComponentConfig(files: ComponentFiles): Promise<JsonConfig> {
+/** A config file's text: a regular file of at most maxConfigFileBytes, else a ModelFilesError naming it. */
+export async function readConfigText(path: string): Promise<string> {
   try {
-    const config = JSON.parse(await readFile(files.configPath, 'utf8')) as unknown;
+    return await readRegularTextFile(path, maxConfigFileBytes, 'config');
+  } catch (error) {
+    if (error instanceof FileReadError) throw new ModelFilesError(error.message);
+    throw error;
+  }
+}
+
+export async function readComponentConfig(files: ComponentFiles): Promise<JsonConfig> {
+  const text = await readConfigText(files.configPath);
+  try {
+    const config = JSON.parse(text) as unknown;
     if (!config || typeof config !== 'object' || Array.isArray(config)) throw new Error('not a JSON object');
     return config as JsonConfig;
   } catch (error) {
@@ -151,7 +164,18 @@ export async function chooseWeights(
   let firstFailure: string | null = null;
   for (const path of order) {
     if (!path) continue;
-    const check = await inspect(component, specs, path);
+    let check: WeightsCheck;
+    try {
+      check = await inspect(component, specs, path);
+    } catch (error) {
+      // A damaged file (bad header, cut off) is one more reason to try the other variant, as a
+      // shape mismatch is; only when none can be used does the first reason reach the user.
+      if (!(error instanceof SafetensorsError)) throw error;
+      const message = error.message.startsWith(path) ? error.message : `${path} cannot be used: ${error.message}`;
+      firstFailure ??= message;
+      notes.push(message);
+      continue;
+    }
     if (check.ok) {
       if (path !== order[0]) {
         const want = order[0] ? `${order[0]} could not be used` : `no ${preferFloat16Variant ? 'float16' : 'float32'} weights file`;

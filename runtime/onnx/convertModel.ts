@@ -19,7 +19,7 @@ import { float16BitsToFloat32, float32ToFloat16Bits } from '../safetensors/float
 import { openSafetensors, type SafetensorsFile } from '../safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';
 import { writeNewFile } from '../files/newFiles.ts';
-import { chooseWeights, findComponentFiles, readComponentConfig, type MatchedTensor } from './componentSource.ts';
+import { chooseWeights, findComponentFiles, readComponentConfig, readConfigText, type MatchedTensor } from './componentSource.ts';
 import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
 import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
 import { encodeModel } from './onnxSchema.ts';
@@ -193,7 +193,7 @@ export async function ensureConvertedComponent(
   const fp16 = options.fp16 === true;
   throwIfAborted(options.signal);
   const files = await findComponentFiles(modelDir, component);
-  const configText = await readFile(files.configPath, 'utf8');
+  const configText = await readConfigText(files.configPath);
   const precision = fp16 ? 'fp16' : 'fp32';
   const graphOptions = {
     variant: options.variant ?? precision,

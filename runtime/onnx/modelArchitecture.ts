@@ -13,17 +13,93 @@ export class UnsupportedModelError extends Error {
   }
 }
 
-function num(config: JsonConfig, key: string, fallback?: number): number {
-  const value = config[key] ?? fallback;
-  if (typeof value !== 'number') throw new UnsupportedModelError(`config.json: "${key}" must be a number`);
+/**
+ * Bounds on the config fields that shape a graph. A config is data from the model folder (a
+ * download, a clone): `layers_per_block` 1e9 or `num_hidden_layers` 1e8 would otherwise be followed
+ * into an out-of-memory abort, `norm_num_groups` 7 or fractional heads into a crash deep in the
+ * converter. Generous for every Stable Diffusion family model (SDXL: 10 transformer layers, 2048
+ * cross-attention channels; CLIP-G: 32 layers of 1280).
+ */
+export const configBounds = {
+  channels: { min: 1, max: 8192 },
+  blocks: { min: 1, max: 8 },
+  layersPerBlock: { min: 1, max: 16 },
+  transformerLayers: { min: 1, max: 32 },
+  heads: { min: 1, max: 256 },
+  normGroups: { min: 1, max: 1024 },
+  imageChannels: { min: 1, max: 64 },
+  kernel: { min: 1, max: 7 },
+  padding: { min: 0, max: 3 },
+  vocabSize: { min: 1, max: 1_000_000 },
+  textLayers: { min: 1, max: 128 },
+  textPositions: { min: 1, max: 4096 },
+  textWidth: { min: 1, max: 16_384 },
+  intermediate: { min: 1, max: 65_536 },
+} as const;
+
+interface Bound {
+  min: number;
+  max: number;
+}
+
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** A whole number within `bound`; the message names the file and the field. */
+function wholeNumber(value: unknown, where: string, bound: Bound): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < bound.min || value > bound.max) {
+    throw new UnsupportedModelError(`${where} must be a whole number from ${bound.min} to ${bound.max}, not ${describeValue(value)}`);
+  }
   return value;
 }
 
-function perBlock(config: JsonConfig, key: string, blocks: number, fallback?: number | number[] | null): number[] {
+/** A field that is a whole number (absent or null: `fallback`). */
+function int(config: JsonConfig, file: string, key: string, bound: Bound, fallback?: number): number {
+  return wholeNumber(config[key] ?? fallback, `${file}: "${key}"`, bound);
+}
+
+/** A finite number above 0 and below `max` (epsilons), absent or null: `fallback`. */
+function positive(config: JsonConfig, file: string, key: string, max: number, fallback?: number): number {
   const value = config[key] ?? fallback;
-  if (typeof value === 'number') return Array.from({ length: blocks }, () => value);
-  if (Array.isArray(value) && value.length === blocks && value.every((v) => typeof v === 'number')) return value as number[];
-  throw new UnsupportedModelError(`config.json: "${key}" must be a number or a list of ${blocks} numbers`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value >= max) {
+    throw new UnsupportedModelError(`${file}: "${key}" must be a number above 0 and below ${max}, not ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function finite(config: JsonConfig, file: string, key: string, fallback: number): number {
+  const value = config[key] ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > 1e6) {
+    throw new UnsupportedModelError(`${file}: "${key}" must be a number, not ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** A whole number per block: one for all, or a list with one per block. */
+function perBlock(config: JsonConfig, file: string, key: string, blocks: number, bound: Bound, fallback?: number | number[] | null): number[] {
+  const value = config[key] ?? fallback;
+  if (typeof value === 'number') return Array.from({ length: blocks }, () => wholeNumber(value, `${file}: "${key}"`, bound));
+  if (Array.isArray(value) && value.length === blocks) return value.map((v, i) => wholeNumber(v, `${file}: "${key}"[${i}]`, bound));
+  throw new UnsupportedModelError(`${file}: "${key}" must be a whole number or a list of ${blocks} (one per block), not ${describeValue(value)}`);
+}
+
+/** block_out_channels: 1–8 channel counts, each split evenly into the GroupNorm groups. */
+function blockChannels(config: JsonConfig, file: string, normGroups: number): number[] {
+  const value = config.block_out_channels;
+  if (!Array.isArray(value) || value.length < configBounds.blocks.min || value.length > configBounds.blocks.max) {
+    throw new UnsupportedModelError(
+      `${file}: "block_out_channels" must be a list of ${configBounds.blocks.min} to ${configBounds.blocks.max} channel counts, not ${describeValue(value)}`,
+    );
+  }
+  return value.map((v, i) => {
+    const channels = wholeNumber(v, `${file}: "block_out_channels"[${i}]`, configBounds.channels);
+    if (channels % normGroups) {
+      throw new UnsupportedModelError(`${file}: "block_out_channels"[${i}] = ${channels} does not split into "norm_num_groups" = ${normGroups} groups`);
+    }
+    return channels;
+  });
 }
 
 function requireAbsentOrEqual(config: JsonConfig, key: string, allowed: unknown[]): void {
@@ -53,17 +129,20 @@ export function textEncoderArchitecture(config: JsonConfig): TextEncoderArchitec
   if (act !== 'gelu' && act !== 'quick_gelu') {
     throw new UnsupportedModelError(`text_encoder/config.json: hidden_act "${String(act)}" is not supported`);
   }
-  const hidden = num(config, 'hidden_size');
-  const heads = num(config, 'num_attention_heads');
-  if (hidden % heads) throw new UnsupportedModelError('text_encoder/config.json: hidden_size is not divisible by heads');
+  const file = 'text_encoder/config.json';
+  const hidden = int(config, file, 'hidden_size', configBounds.textWidth);
+  const heads = int(config, file, 'num_attention_heads', configBounds.heads);
+  if (hidden % heads) {
+    throw new UnsupportedModelError(`${file}: "hidden_size" = ${hidden} does not split into "num_attention_heads" = ${heads} heads`);
+  }
   return {
-    vocabSize: num(config, 'vocab_size'),
+    vocabSize: int(config, file, 'vocab_size', configBounds.vocabSize),
     hidden,
-    intermediate: num(config, 'intermediate_size'),
-    layers: num(config, 'num_hidden_layers'),
+    intermediate: int(config, file, 'intermediate_size', configBounds.intermediate),
+    layers: int(config, file, 'num_hidden_layers', configBounds.textLayers),
     heads,
-    maxPositions: num(config, 'max_position_embeddings', 77),
-    eps: num(config, 'layer_norm_eps', 1e-5),
+    maxPositions: int(config, file, 'max_position_embeddings', configBounds.textPositions, 77),
+    eps: positive(config, file, 'layer_norm_eps', 1, 1e-5),
     activation: act,
   };
 }
@@ -137,10 +216,9 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
     throw new UnsupportedModelError('config.json: mid_block_type=null (a UNet without a mid block) is not supported');
   }
 
-  const blockOut = config.block_out_channels;
-  if (!Array.isArray(blockOut) || !blockOut.every((v) => typeof v === 'number')) {
-    throw new UnsupportedModelError('unet/config.json: block_out_channels must be a list of numbers');
-  }
+  const file = 'unet/config.json';
+  const normGroups = int(config, file, 'norm_num_groups', configBounds.normGroups, 32);
+  const blockOut = blockChannels(config, file, normGroups);
   const n = blockOut.length;
   const downTypes = config.down_block_types as string[];
   const upTypes = config.up_block_types as string[];
@@ -154,19 +232,19 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
     if (t !== 'CrossAttnUpBlock2D' && t !== 'UpBlock2D') throw new UnsupportedModelError(`unet/config.json: block type ${t} is not supported`);
   }
   // diffusers names the head count `attention_head_dim` in SD 1.x/2.x configs and reads it as heads.
-  const heads = perBlock(config, 'num_attention_heads', n, (config.attention_head_dim as number | number[] | undefined) ?? 8);
-  const layersPerBlock = perBlock(config, 'layers_per_block', n, 2);
-  const crossDims = perBlock(config, 'cross_attention_dim', n, 1280);
-  const transformerLayers = perBlock(config, 'transformer_layers_per_block', n, 1);
+  const headsKey = config.num_attention_heads == null ? 'attention_head_dim' : 'num_attention_heads';
+  const heads = perBlock(config, file, headsKey, n, configBounds.heads, 8);
+  const layersPerBlock = perBlock(config, file, 'layers_per_block', n, configBounds.layersPerBlock, 2);
+  const crossDims = perBlock(config, file, 'cross_attention_dim', n, configBounds.channels, 1280);
+  const transformerLayers = perBlock(config, file, 'transformer_layers_per_block', n, configBounds.transformerLayers, 1);
   const reverseTransformerLayers =
     config.reverse_transformer_layers_per_block == null
       ? [...transformerLayers].reverse()
-      : perBlock(config, 'reverse_transformer_layers_per_block', n);
-  const normGroups = num(config, 'norm_num_groups', 32);
+      : perBlock(config, file, 'reverse_transformer_layers_per_block', n, configBounds.transformerLayers);
   const timeProjDim = blockOut[0]!;
 
   const transformer = (channels: number, h: number, layers: number, cross: number): TransformerSpec => {
-    if (channels % h) throw new UnsupportedModelError(`unet/config.json: ${channels} channels do not split into ${h} heads`);
+    if (channels % h) throw new UnsupportedModelError(`${file}: "${headsKey}" = ${h} heads do not split a block's ${channels} channels evenly`);
     return { heads: h, headDim: channels / h, layers, crossAttentionDim: cross };
   };
 
@@ -221,21 +299,26 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
     });
   }
 
-  const convInKernel = num(config, 'conv_in_kernel', 3);
-  const convOutKernel = num(config, 'conv_out_kernel', 3);
+  const kernel = (key: string): number => {
+    const k = int(config, file, key, configBounds.kernel, 3);
+    if (k % 2 === 0) throw new UnsupportedModelError(`${file}: "${key}" must be odd (1, 3, 5 or 7), not ${k}`);
+    return k;
+  };
+  const convInKernel = kernel('conv_in_kernel');
+  const convOutKernel = kernel('conv_out_kernel');
   return {
-    inChannels: num(config, 'in_channels', 4),
-    outChannels: num(config, 'out_channels', 4),
-    blockOut: blockOut as number[],
+    inChannels: int(config, file, 'in_channels', configBounds.imageChannels, 4),
+    outChannels: int(config, file, 'out_channels', configBounds.imageChannels, 4),
+    blockOut,
     timeProjDim,
     timeEmbedDim: timeProjDim * 4,
     flipSinToCos: (config.flip_sin_to_cos ?? true) === true,
-    freqShift: num(config, 'freq_shift', 0),
+    freqShift: finite(config, file, 'freq_shift', 0),
     normGroups,
-    normEps: num(config, 'norm_eps', 1e-5),
+    normEps: positive(config, file, 'norm_eps', 1, 1e-5),
     useLinearProjection: config.use_linear_projection === true,
     upcastAttention: config.upcast_attention === true,
-    downsamplePadding: num(config, 'downsample_padding', 1),
+    downsamplePadding: int(config, file, 'downsample_padding', configBounds.padding, 1),
     convInKernel,
     convOutKernel,
     down,
@@ -259,15 +342,14 @@ export interface VaeDecoderArchitecture {
 
 export function vaeDecoderArchitecture(config: JsonConfig): VaeDecoderArchitecture {
   requireAbsentOrEqual(config, 'act_fn', ['silu', null]);
-  const blockOut = config.block_out_channels as number[];
-  if (!Array.isArray(blockOut) || !blockOut.every((v) => typeof v === 'number')) {
-    throw new UnsupportedModelError('vae/config.json: block_out_channels must be a list of numbers');
-  }
+  const file = 'vae/config.json';
+  const normGroups = int(config, file, 'norm_num_groups', configBounds.normGroups, 32);
+  const blockOut = blockChannels(config, file, normGroups);
   const upTypes = (config.up_block_types as string[] | undefined) ?? blockOut.map(() => 'UpDecoderBlock2D');
   if (upTypes.length !== blockOut.length || upTypes.some((t) => t !== 'UpDecoderBlock2D')) {
     throw new UnsupportedModelError('vae/config.json: only UpDecoderBlock2D decoders are supported');
   }
-  const layersPerBlock = num(config, 'layers_per_block', 1);
+  const layersPerBlock = int(config, file, 'layers_per_block', configBounds.layersPerBlock, 1);
   const reversed = [...blockOut].reverse();
   const up: VaeDecoderArchitecture['up'] = [];
   let outputChannel = reversed[0]!;
@@ -281,9 +363,9 @@ export function vaeDecoderArchitecture(config: JsonConfig): VaeDecoderArchitectu
     up.push({ resnets, upsample: i !== reversed.length - 1 });
   }
   return {
-    latentChannels: num(config, 'latent_channels', 4),
-    outChannels: num(config, 'out_channels', 3),
-    normGroups: num(config, 'norm_num_groups', 32),
+    latentChannels: int(config, file, 'latent_channels', configBounds.imageChannels, 4),
+    outChannels: int(config, file, 'out_channels', configBounds.imageChannels, 3),
+    normGroups,
     usePostQuantConv: config.use_post_quant_conv !== false,
     midAttention: config.mid_block_add_attention !== false,
     midChannels: reversed[0]!,
@@ -308,16 +390,15 @@ export interface VaeEncoderArchitecture {
 
 export function vaeEncoderArchitecture(config: JsonConfig): VaeEncoderArchitecture {
   requireAbsentOrEqual(config, 'act_fn', ['silu', null]);
-  const blockOut = config.block_out_channels as number[];
-  if (!Array.isArray(blockOut) || !blockOut.every((v) => typeof v === 'number')) {
-    throw new UnsupportedModelError('vae/config.json: block_out_channels must be a list of numbers');
-  }
+  const file = 'vae/config.json';
+  const normGroups = int(config, file, 'norm_num_groups', configBounds.normGroups, 32);
+  const blockOut = blockChannels(config, file, normGroups);
   const downTypes = (config.down_block_types as string[] | undefined) ?? blockOut.map(() => 'DownEncoderBlock2D');
   if (downTypes.length !== blockOut.length || downTypes.some((t) => t !== 'DownEncoderBlock2D')) {
     throw new UnsupportedModelError('vae/config.json: only DownEncoderBlock2D encoders are supported');
   }
   // AutoencoderKL always builds its encoder with double_z: mean and log-variance side by side.
-  const layersPerBlock = num(config, 'layers_per_block', 1);
+  const layersPerBlock = int(config, file, 'layers_per_block', configBounds.layersPerBlock, 1);
   const down: VaeEncoderArchitecture['down'] = [];
   let outputChannel = blockOut[0]!;
   for (let i = 0; i < blockOut.length; i++) {
@@ -330,9 +411,9 @@ export function vaeEncoderArchitecture(config: JsonConfig): VaeEncoderArchitectu
     down.push({ resnets, downsample: i !== blockOut.length - 1 });
   }
   return {
-    inChannels: num(config, 'in_channels', 3),
-    latentChannels: num(config, 'latent_channels', 4),
-    normGroups: num(config, 'norm_num_groups', 32),
+    inChannels: int(config, file, 'in_channels', configBounds.imageChannels, 3),
+    latentChannels: int(config, file, 'latent_channels', configBounds.imageChannels, 4),
+    normGroups,
     useQuantConv: config.use_quant_conv !== false,
     midAttention: config.mid_block_add_attention !== false,
     midChannels: blockOut[blockOut.length - 1]!,

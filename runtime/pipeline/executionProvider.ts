@@ -71,10 +71,14 @@ export class ProviderIndependentError extends Error {
 
 /** ONNX Runtime's messages carry the source path and the failed check; keep the human part. */
 export function shortenOrtError(error: unknown): string {
-  let text = error instanceof Error ? error.message : String(error);
+  const full = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+  let text = full;
   const check = text.lastIndexOf(' was false. ');
   if (check >= 0) text = text.slice(check + ' was false. '.length);
-  text = text.replace(/^\/onnxruntime_src\/\S+ /, '').replace(/\s+/g, ' ').trim();
+  text = text.replace(/^\/onnxruntime_src\/\S+ /, '').trim();
+  // Nothing left after the check (ORT sometimes ends its message there): the check itself is the reason.
+  if (!text || /^[.:\s]*$/.test(text)) text = full.replace(/\/onnxruntime_src\/\S+ /g, '').trim();
+  if (!text) text = error instanceof Error ? `${error.name} without a message` : 'no reason given';
   return text.length > 240 ? `${text.slice(0, 237)}...` : text;
 }
 
@@ -119,6 +123,10 @@ function explicitFailureMessage(provider: ExecutionProviderName, attempt: Provid
     webgpu: 'WebGPU needs a GPU driver with Vulkan (Linux), Direct3D 12 (Windows) or Metal (macOS);',
     cpu: '',
   };
+  if (provider === 'cpu' && attempt.outcome === 'failed') {
+    // The CPU provider is always there: a failure on it is the model's, not the provider's.
+    return `the model could not be loaded on the CPU: ${why}`;
+  }
   return `the ${name} execution provider cannot be used: ${why}. ${advice[provider]} set the device to "auto" (tries every provider) or "cpu"`.replace(
     /\s+/g,
     ' ',

@@ -40,7 +40,7 @@ import { vaeSampleToImage } from './decodedImage.ts';
 import { denoiseLatents, type DenoisedImage } from './denoiseLoop.ts';
 import { chooseExecutionProvider, probeProvider, providerDisplayName, shortenOrtError } from './executionProvider.ts';
 import { GenerationError, throwIfAborted } from './generationError.ts';
-import { checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
+import { checkModelConfigs, checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
 import { preferredBatchSize, usesFloat16Graphs } from './providerTuning.ts';
@@ -276,6 +276,8 @@ export class ImageGenerator {
     const precision = choice.value.fp16 ? (choice.value.vaeUpcast ? ', float16 UNet and text encoder, float32 VAE' : ', float16 graphs') : '';
     this.loaded = { key, sessions: choice.value, tokenizer, providerNote: `${choice.note}${precision}` };
     hooks.onProgress?.({ status: 'message', level: 'info', text: this.loaded.providerNote });
+    // What the converter had to work around (a damaged weights file, the other variant used): said.
+    for (const note of choice.value.notes) hooks.onProgress?.({ status: 'message', level: 'info', text: note });
     return this.loaded;
   }
 
@@ -305,6 +307,7 @@ export class ImageGenerator {
 
     throwIfAborted(signal);
     await checkModelFolder(options.modelDir);
+    await checkModelConfigs(options.modelDir);
     const [schedulerConfig, latentSpace] = await Promise.all([readSchedulerConfig(options.modelDir), readLatentSpace(options.modelDir)]);
     validateOptions(options, latentSpace);
     validateStartImageOptions(options);

@@ -1,10 +1,12 @@
 // What the pipeline needs from a diffusers-layout model folder, checked up front so that an
 // incomplete download fails with the name of the missing file rather than deep inside a component.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerConfig } from '../schedulers/scheduler.ts';
 import { GenerationError } from './generationError.ts';
+import { textEncoderArchitecture, unetArchitecture, UnsupportedModelError, vaeDecoderArchitecture } from '../onnx/modelArchitecture.ts';
 import { pathExists } from '../files/newFiles.ts';
+import { FileReadError, maxConfigFileBytes, readRegularTextFile } from '../files/readRegularFile.ts';
+import { checkSchedulerConfig, SchedulerConfigError } from '../schedulers/schedulerConfigCheck.ts';
 
 /** Each entry is satisfied by any one of its alternatives (the fp16 variant counts for weights). */
 const requiredFiles: readonly (readonly string[])[] = [
@@ -39,15 +41,55 @@ export async function checkModelFolder(modelDir: string): Promise<void> {
 
 async function readJson(modelDir: string, file: string): Promise<Record<string, unknown>> {
   const path = join(modelDir, file);
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    // A regular file of bounded size: a FIFO or a gigabyte "config" must not hang or exhaust the runtime.
+    text = await readRegularTextFile(path, maxConfigFileBytes, 'config');
   } catch (error) {
-    throw new GenerationError(`cannot read ${path}: ${(error as Error).message}`);
+    throw new GenerationError(error instanceof FileReadError ? error.message : `cannot read ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new GenerationError(`${path} is not valid JSON (${(error as Error).message}); the download may be damaged`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GenerationError(`${path} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Every component config checked before anything is converted or loaded: the fields that shape the
+ * graphs within bounds (UnsupportedModelError naming the field and the file otherwise), and the
+ * components agreeing with each other (the UNet attends to what the text encoder produces).
+ */
+export async function checkModelConfigs(modelDir: string): Promise<void> {
+  const [textEncoder, unet, vae] = await Promise.all(
+    ['text_encoder/config.json', 'unet/config.json', 'vae/config.json'].map((file) => readJson(modelDir, file)),
+  );
+  const text = textEncoderArchitecture(textEncoder!);
+  const denoiser = unetArchitecture(unet!);
+  vaeDecoderArchitecture(vae!);
+  const crossDims = [...denoiser.down, denoiser.mid, ...denoiser.up]
+    .map((block) => block.transformer?.crossAttentionDim)
+    .filter((dim): dim is number => dim !== undefined);
+  const mismatch = crossDims.find((dim) => dim !== text.hidden);
+  if (mismatch !== undefined) {
+    throw new UnsupportedModelError(
+      `the UNet and the text encoder disagree: unet/config.json "cross_attention_dim" is ${mismatch}, text_encoder/config.json "hidden_size" is ${text.hidden} (in ${modelDir})`,
+    );
   }
 }
 
 export async function readSchedulerConfig(modelDir: string): Promise<SchedulerConfig> {
-  return (await readJson(modelDir, 'scheduler/scheduler_config.json')) as SchedulerConfig;
+  const file = 'scheduler/scheduler_config.json';
+  const config = await readJson(modelDir, file);
+  try {
+    return checkSchedulerConfig(config, join(modelDir, file));
+  } catch (error) {
+    if (error instanceof SchedulerConfigError) throw new GenerationError(error.message);
+    throw error;
+  }
 }
 
 export interface LatentSpace {
@@ -67,9 +109,22 @@ export async function readLatentSpace(modelDir: string): Promise<LatentSpace> {
   const vae = await readJson(modelDir, 'vae/config.json');
   const unet = await readJson(modelDir, 'unet/config.json');
   const blocks = Array.isArray(vae.block_out_channels) ? vae.block_out_channels.length : 4;
+  const vaePath = join(modelDir, 'vae/config.json');
+  const scalingFactor = vae.scaling_factor ?? 0.18215;
+  if (typeof scalingFactor !== 'number' || !Number.isFinite(scalingFactor) || scalingFactor <= 0 || scalingFactor > 1000) {
+    throw new GenerationError(`${vaePath}: "scaling_factor" must be a number above 0 (SD 2: 0.18215), not ${JSON.stringify(scalingFactor)}`);
+  }
+  if (blocks < 1 || blocks > 8) throw new GenerationError(`${vaePath}: "block_out_channels" must list 1 to 8 blocks`);
+  const channels = unet.in_channels ?? 4;
+  const latentChannels = vae.latent_channels ?? 4;
+  if (channels !== latentChannels) {
+    throw new GenerationError(
+      `the UNet and the VAE disagree: unet/config.json "in_channels" is ${JSON.stringify(channels)}, vae/config.json "latent_channels" is ${JSON.stringify(latentChannels)} (in ${modelDir})`,
+    );
+  }
   return {
-    scalingFactor: typeof vae.scaling_factor === 'number' ? vae.scaling_factor : 0.18215,
-    channels: typeof unet.in_channels === 'number' ? unet.in_channels : 4,
+    scalingFactor,
+    channels: typeof channels === 'number' ? channels : 4,
     downscale: 2 ** (blocks - 1),
     forceUpcast: vae.force_upcast !== false,
   };

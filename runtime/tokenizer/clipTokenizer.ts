@@ -97,7 +97,7 @@ export async function loadClipTokenizer(modelDir: string): Promise<ClipTokenizer
 
   const configuredLength = config.model_max_length;
   const maxLength =
-    typeof configuredLength === 'number' && Number.isInteger(configuredLength) && configuredLength >= 2 && configuredLength <= 1_000_000
+    typeof configuredLength === 'number' && Number.isInteger(configuredLength) && configuredLength >= 2 && configuredLength <= 4096
       ? configuredLength
       : defaults.maxLength;
   const bpe = new BytePairEncoder(vocab, ranks, idOf(unk, 'unknown'));
