@@ -6,12 +6,14 @@ import { registerExportImageCommand } from './commands/exportImageCommand.ts';
 import { registerGallery } from './gallery/registerGallery.ts';
 import { registerGenerateFromCommentCommand } from './commands/generateFromCommentCommand.ts';
 import { registerGenerateImageCommand } from './commands/generateImageCommand.ts';
+import { registerManageModelCacheCommand } from './commands/manageModelCacheCommand.ts';
 import { registerRuntimeCommands } from './commands/runtimeCommands.ts';
 import { createServices } from './services.ts';
 
 export function activate(context: vscode.ExtensionContext): void {
   const services = createServices(context);
   registerRuntimeCommands(context, services);
+  registerManageModelCacheCommand(context, services);
   registerGenerateImageCommand(context, services);
   registerGenerateFromCommentCommand(context, services);
   registerDrawExactTextCommand(context, services);

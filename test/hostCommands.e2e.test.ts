@@ -1,13 +1,14 @@
 // Letterpress installed from its .vsix in real VS Code (code-server), driven through the UI in
 // Chromium: Generate Image… from the palette, Generate Image from Comment in TypeScript and
-// Markdown, and a runtime killed in the middle of a job.
+// Markdown, Manage Model Cache…, and a runtime killed in the middle of a job.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { faviconSizes, iconSizes } from '../runtime/export/iconSet.ts';
+import { listCachedGraphs } from '../runtime/graphCache/graphCache.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
@@ -89,6 +90,38 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
     const drawn = readPngTextChunks(await readFile(await waitForFile('assets/generated/hello-e2e-text.png')));
     assert.equal((JSON.parse(drawn.letterpress ?? 'null') as { exactTextFallback?: boolean } | null)?.exactTextFallback, true);
     assert.equal(drawn.parameters, readPngTextChunks(await readFile(png)).parameters);
+    }));
+
+  test('Manage Model Cache… lists the converted graphs and removes the one picked', () =>
+    session.step('manage-model-cache', async () => {
+      const model = await realpath(join(modelCopy, 'tiny-sd2'));
+      const graphs = async () => (await listCachedGraphs()).graphs.filter((g) => g.model === model);
+      const before = await graphs();
+      const unet = before.find((g) => g.component === 'unet' && g.provider === 'cpu');
+      assert.ok(unet, `the generation above left a UNet graph: ${JSON.stringify(before)}`);
+      const widget = session.page.locator('.quick-input-widget', { hasText: 'Letterpress model cache' });
+      // A notification arriving as the palette closes can take the Enter: run it again then.
+      for (let attempt = 1; ; attempt++) {
+        await session.runCommand('Letterpress: Manage Model Cache…');
+        try {
+          await widget.waitFor({ state: 'visible', timeout: 20_000 });
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+        }
+      }
+      for (const g of before) await widget.locator('.monaco-list-row', { hasText: `${g.component} · ${g.precision}` }).first().waitFor({ state: 'visible' });
+      await session.screenshot('manage-model-cache');
+      const row = widget.locator('.monaco-list-row', { hasText: 'unet · fp32 · cpu' }).first();
+      // A click on a row of a multi-select pick toggles its checkbox.
+      await row.click();
+      await widget.locator('.quick-input-count', { hasText: '1 Selected' }).waitFor({ state: 'visible' });
+      await widget.locator('.monaco-button', { hasText: 'OK' }).first().click();
+      const dialog = session.page.locator('.monaco-dialog-box', { hasText: 'Remove 1 converted graph' });
+      await dialog.waitFor({ state: 'visible' });
+      await dialog.locator('.monaco-button', { hasText: 'Remove' }).first().click();
+      await session.page.locator('.notification-list-item', { hasText: 'removed 1 of the converted graphs' }).first().waitFor({ state: 'visible' });
+      assert.deepEqual((await graphs()).map((g) => g.id).sort(), before.filter((g) => g.id !== unet.id).map((g) => g.id).sort());
     }));
 
   test('with best of 2 and the exact-text fallback on, the kept image reads exactly and both candidates are kept', () =>

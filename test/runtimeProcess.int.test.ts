@@ -3,14 +3,14 @@
 // cancellation.
 import { limits } from '../runtime/protocol/limits.ts';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { countTokensRequest, resolveModelRequest } from '../runtime/protocol/runtimeProtocol.ts';
+import { countTokensRequest, listCacheRequest, removeCacheRequest, resolveModelRequest } from '../runtime/protocol/runtimeProtocol.ts';
 import { referenceDir } from './fixturePaths.ts';
 import { useRuntimeHarness } from './runtimeHarness.ts';
 import { rejection } from './runtimeRejection.ts';
@@ -88,4 +88,28 @@ test('a running generation can be cancelled and the next one still runs', async 
   const result = await next.result;
   assert.equal(result.images[0]!.seed, 99);
   assert.deepEqual(await readdir(outputDir), [result.images[0]!.file.split('/').pop()], 'the cancelled job wrote nothing');
+});
+
+test("the model cache through the runtime: lists the graphs a generation made, removes the picked ones", async () => {
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
+  await queue.generate('for the cache', { options: options({ steps: 1 }), outputDir }).result;
+  const model = await realpath(harness.modelDir);
+  const listed = await supervisor.request(listCacheRequest, {});
+  assert.equal(await realpath(listed.cacheDir), await realpath(process.env.LETTERPRESS_CACHE!));
+  const mine = listed.graphs.filter((g) => g.model === model);
+  assert.deepEqual(mine.map((g) => [g.component, g.precision, g.provider, g.trusted]), [
+    ['text_encoder', 'fp32', 'cpu', true],
+    ['unet', 'fp32', 'cpu', true],
+    ['vae_decoder', 'fp32', 'cpu', true],
+  ]);
+  const unet = mine.find((g) => g.component === 'unet')!;
+  const removed = await supervisor.request(removeCacheRequest, { ids: [unet.id, 'not/an-entry'] });
+  assert.deepEqual(removed, { removed: [unet.id], unknown: ['not/an-entry'], freedBytes: unet.bytes });
+  const after = await supervisor.request(listCacheRequest, {});
+  assert.deepEqual(after.graphs.filter((g) => g.model === model).map((g) => g.component), ['text_encoder', 'vae_decoder']);
+  const bad = await rejection(supervisor.request(removeCacheRequest, { ids: '../..' } as unknown as { ids: string[] }));
+  assert.equal(bad.code, 'invalidParams');
+  // Converted again when needed.
+  const again = await queue.generate('after removal', { options: options({ steps: 1 }), outputDir: await mkdtemp(join(harness.scratch, 'out-')) }).result;
+  assert.equal(again.images.length, 1);
 });

@@ -1,7 +1,8 @@
 // `letterpress cache ls|prune`: what Letterpress keeps in its own cache (the converted ONNX graphs;
 // the models themselves stay in the Hugging Face cache) and removing what the user picks.
 import { realpath } from 'node:fs/promises';
-import { formatBytes, listCachedGraphs, removeCachedGraphs, type CachedGraph } from '../graphCache/graphCache.ts';
+import { listCachedGraphs, removeCachedGraphs, type CachedGraph } from '../graphCache/graphCache.ts';
+import { formatBytes } from '../protocol/byteSize.ts';
 import { CliError } from './cliError.ts';
 import { parseCliOptions } from './cliOptions.ts';
 

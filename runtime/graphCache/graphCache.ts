@@ -17,6 +17,7 @@ import {
   type ModelSource,
 } from './graphCacheFolders.ts';
 import { randomName } from '../files/newFiles.ts';
+import type { CachedGraphInfo } from '../protocol/runtimeProtocol.ts';
 import { outputMismatch, readSignedRecord, recordKey, type GraphRecord, type SourceIdentity } from './graphCacheRecord.ts';
 
 export interface ConversionSlot {
@@ -190,23 +191,7 @@ export async function removeLegacyCaches(modelDir: string, env: NodeJS.ProcessEn
 
 // ---- listing and removal ---------------------------------------------------------------------
 
-export interface CachedGraph {
-  /** `<source id>/<folder>`: what `letterpress cache prune` and the command take. */
-  id: string;
-  model: string;
-  revision?: string;
-  component?: string;
-  precision?: string;
-  provider?: string;
-  attentionMode?: string;
-  /** Bytes this entry alone holds on disk. */
-  bytes: number;
-  /** Bytes shared with the model's own files through hard links (freed only with the model). */
-  linkedBytes: number;
-  /** False for what the cache did not make or cannot vouch for (set aside, no valid record). */
-  trusted: boolean;
-  createdAt?: string;
-}
+export type CachedGraph = CachedGraphInfo;
 
 /** A file with other hard links (float32 weights shared with the model's file) counts as linked, not as this entry's. */
 async function folderBytes(path: string): Promise<{ bytes: number; linkedBytes: number }> {
@@ -292,16 +277,4 @@ export async function removeCachedGraphs(
     if (id.includes('/')) await rmdir(dirname(path)).catch(() => {});
   }
   return { removed, freedBytes, unknown };
-}
-
-/** Size in the way people read it: 1.7 GB, 312 MB, 4.0 kB. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }

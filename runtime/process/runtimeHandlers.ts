@@ -4,6 +4,8 @@ import type { GenerateOptions, ProgressListener } from '../protocol/generationTy
 import {
   configureRequest,
   countTokensRequest,
+  listCacheRequest,
+  removeCacheRequest,
   drawTextRequest,
   generateImageRequest,
   jobProgressNotification,
@@ -16,6 +18,7 @@ import {
   type ResolveModelResult,
 } from '../protocol/runtimeProtocol.ts';
 import type { RuntimeServer } from './runtimeServer.ts';
+import { listCachedGraphs, removeCachedGraphs } from '../graphCache/graphCache.ts';
 import { runDrawTextJob } from '../jobs/drawTextJob.ts';
 import { runGenerateImageJob } from '../jobs/generateImageJob.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
@@ -158,6 +161,20 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
     }
     const loaded = await tokenizer;
     return { count: loaded.countContentTokens(text), limit: loaded.maxLength - 2 };
+  });
+
+  server.onRequest(listCacheRequest, () => listCachedGraphs());
+
+  // After any running generation (it may be using these graphs), with the model unloaded so no
+  // session holds a file open (Windows refuses to delete those).
+  server.onRequest(removeCacheRequest, (params) => {
+    if (!Array.isArray(params?.ids) || !params.ids.every((id) => typeof id === 'string')) {
+      throw new RuntimeError('invalidParams', 'ids must be a list of cache entry ids');
+    }
+    return chained(async () => {
+      await generator?.unload();
+      return removeCachedGraphs(params.ids);
+    });
   });
 
   server.onRequest(unloadModelRequest, async () => {

@@ -420,3 +420,44 @@ export const countTokensRequest = request<CountTokensParams, CountTokensResult>(
   record<CountTokensParams>({ modelDir: absolutePath, text: text({ limit: limits.prompt }) }),
 );
 
+
+// ---- cache --------------------------------------------------------------------------------------
+
+/** One entry of Letterpress's cache of converted graphs (runtime/graphCache/). */
+export interface CachedGraphInfo {
+  /** `<model folder>/<graph folder>`: what removal takes; not a path. */
+  id: string;
+  /** Hub repo id, or the local folder's path. */
+  model: string;
+  /** The hub commit. */
+  revision?: string;
+  component?: string;
+  precision?: string;
+  /** The execution provider it was converted for. */
+  provider?: string;
+  attentionMode?: string;
+  /** Bytes this entry alone holds on disk. */
+  bytes: number;
+  /** Bytes shared with the model's own files through hard links (freed only with the model). */
+  linkedBytes: number;
+  /** False for what the cache did not make or cannot vouch for (set aside: a link, no valid record). */
+  trusted: boolean;
+  createdAt?: string;
+}
+export interface ListCacheResult {
+  cacheDir: string;
+  graphs: CachedGraphInfo[];
+}
+export const listCacheRequest = request<Record<string, never>, ListCacheResult>('runtime/cache/list', minute);
+
+export interface RemoveCacheParams {
+  /** Ids from `listCacheRequest`; others are reported in `unknown`, never treated as paths. */
+  ids: string[];
+}
+export interface RemoveCacheResult {
+  removed: string[];
+  unknown: string[];
+  freedBytes: number;
+}
+/** Waits for a running generation (its graphs may be the ones removed) and unloads the model first. */
+export const removeCacheRequest = request<RemoveCacheParams, RemoveCacheResult>('runtime/cache/remove', 2 * hour);
