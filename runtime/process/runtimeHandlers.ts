@@ -167,15 +167,12 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
 
   // After any running generation (it may be using these graphs), with the model unloaded so no
   // session holds a file open (Windows refuses to delete those).
-  server.onRequest(removeCacheRequest, (params) => {
-    if (!Array.isArray(params?.ids) || !params.ids.every((id) => typeof id === 'string')) {
-      throw new RuntimeError('invalidParams', 'ids must be a list of cache entry ids');
-    }
-    return chained(async () => {
+  server.onRequest(removeCacheRequest, (params) =>
+    chained(async () => {
       await generator?.unload();
       return removeCachedGraphs(params.ids);
-    });
-  });
+    }),
+  );
 
   server.onRequest(unloadModelRequest, async () => {
     await releaseOcr();

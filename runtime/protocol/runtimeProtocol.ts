@@ -448,7 +448,7 @@ export interface ListCacheResult {
   cacheDir: string;
   graphs: CachedGraphInfo[];
 }
-export const listCacheRequest = request<Record<string, never>, ListCacheResult>('runtime/cache/list', minute);
+export const listCacheRequest = request<Record<string, never>, ListCacheResult>('runtime/cache/list', minute, record({}));
 
 export interface RemoveCacheParams {
   /** Ids from `listCacheRequest`; others are reported in `unknown`, never treated as paths. */
@@ -460,4 +460,14 @@ export interface RemoveCacheResult {
   freedBytes: number;
 }
 /** Waits for a running generation (its graphs may be the ones removed) and unloads the model first. */
-export const removeCacheRequest = request<RemoveCacheParams, RemoveCacheResult>('runtime/cache/remove', 2 * hour);
+/** Ids are `<folder>/<folder>` names (hub ids and a commit fit well within 300 characters); a cache holds a few dozen. */
+const cacheEntryIds = validator<string[]>((v, path) => {
+  if (!Array.isArray(v) || v.length > 10_000) return { path, problem: 'must be a list of at most 10000 cache entry ids' };
+  const bad = v.findIndex((id) => typeof id !== 'string' || id.length === 0 || id.length > 300);
+  return bad === -1 ? undefined : { path: [...path, bad], problem: 'must be a cache entry id from the list' };
+});
+export const removeCacheRequest = request<RemoveCacheParams, RemoveCacheResult>(
+  'runtime/cache/remove',
+  2 * hour,
+  record<RemoveCacheParams>({ ids: cacheEntryIds }),
+);
