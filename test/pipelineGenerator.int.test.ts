@@ -194,6 +194,17 @@ test('an explicit device this machine lacks fails with an error saying what to d
   });
 });
 
+test('one job at a time: a second generate() while one runs is refused (the runtime queues jobs), unload() waits for the running one', async () => {
+  const running = generator.generate({ ...base, steps: 2 });
+  await assert.rejects(generator.generate(base), /one job at a time/);
+  const unloaded = generator.unload();
+  assert.equal((await running).images.length, 1, 'the running job was not disturbed');
+  await unloaded;
+  assert.equal(generator.isLoaded, false);
+  await generator.generate({ ...base, steps: 1 });
+  assert.equal(generator.isLoaded, true, 'usable again');
+});
+
 test('sessions are released after idleUnloadMs without a job', async () => {
   const shortLived = new ImageGenerator({ idleUnloadMs: 100 });
   try {

@@ -4,7 +4,7 @@
 import { basename, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { exportChoices, exportFromGallery, exportsFolderOf, isExportInputError, type ExportChoice } from '../gallery/galleryExport.ts';
-import { outputFolderOrExplain } from '../jobs/generationFlow.ts';
+import { outputFolderOrExplain } from '../jobs/jobNotification.ts';
 import { pickWorkspaceImage } from './imagePicker.ts';
 import { readSettings } from '../settings.ts';
 import { resolveOutputFolder } from '../workspace/workspacePaths.ts';

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { findCommentAt, imageRequestAt, type CommentImageRequest } from '../comments/commentParser.ts';
-import { generateIntoWorkspace } from '../jobs/generationFlow.ts';
+import { generateWithNotification } from '../jobs/jobNotification.ts';
 import { checkSize } from '../jobs/imagePresets.ts';
 import { referenceText } from '../workspace/referenceInsertion.ts';
 import type { LetterpressServices } from '../services.ts';
@@ -55,7 +55,7 @@ async function generateFromComment(services: LetterpressServices, uri?: vscode.U
     }
     size = checked;
   }
-  const placed = await generateIntoWorkspace(services, { prompt: request.prompt, ...size, workspaceFolder });
+  const placed = await generateWithNotification(services, { prompt: request.prompt, ...size, workspaceFolder });
   const image = placed?.[0];
   if (!image) return;
   await insertReference(document, request, image.path, workspaceFolder);

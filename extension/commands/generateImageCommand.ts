@@ -2,7 +2,7 @@
 // image in the output folder, opened.
 import { limits } from '../../runtime/protocol/limits.ts';
 import * as vscode from 'vscode';
-import { generateIntoWorkspace } from '../jobs/generationFlow.ts';
+import { generateWithNotification } from '../jobs/jobNotification.ts';
 import { imagePresets, parseSize } from '../jobs/imagePresets.ts';
 import type { LetterpressServices } from '../services.ts';
 
@@ -81,7 +81,7 @@ async function generateImageFlow(services: LetterpressServices): Promise<void> {
   });
   if (negativePrompt === undefined) return;
 
-  const placed = await generateIntoWorkspace(services, {
+  const placed = await generateWithNotification(services, {
     prompt: prompt.trim(),
     negativePrompt: negativePrompt.trim(),
     width,

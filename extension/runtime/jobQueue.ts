@@ -81,8 +81,10 @@ export class JobQueue implements Disposable {
     return list.map((e) => ({ ...e.info }));
   }
 
-  submit<R>(kind: string, label: string, run: (context: JobContext) => Promise<R>): JobHandle<R> {
+  /** Queues `run`; `id` lets a caller that announced the job before queueing it (jobs/jobFlow.ts) keep its id. */
+  submit<R>(kind: string, label: string, run: (context: JobContext) => Promise<R>, id: string = randomUUID()): JobHandle<R> {
     if (this.disposed) throw new RuntimeError('unavailable', 'Letterpress is shutting down.');
+    if (this.running?.info.id === id || this.entries.some((e) => e.info.id === id)) throw new Error(`job ${id} is already queued`);
     let resolve!: (value: unknown) => void;
     let reject!: (error: unknown) => void;
     const result = new Promise<R>((res, rej) => {
@@ -90,7 +92,7 @@ export class JobQueue implements Disposable {
       reject = rej;
     });
     const entry: JobEntry = {
-      info: { id: randomUUID(), kind, label, state: 'queued' },
+      info: { id, kind, label, state: 'queued' },
       controller: new AbortController(),
       progress: new Emitter<ProgressEvent>(),
       run,
@@ -109,15 +111,18 @@ export class JobQueue implements Disposable {
     };
   }
 
-  generate(label: string, params: Omit<GenerateImageParams, 'jobId'>): JobHandle<GenerateImageResult> {
-    return this.submit('generate', label, ({ jobId, signal, supervisor }) =>
-      supervisor.request(generateImageRequest, { ...params, jobId }, { signal }),
+  generate(label: string, params: Omit<GenerateImageParams, 'jobId'>, id?: string): JobHandle<GenerateImageResult> {
+    return this.submit(
+      'generate',
+      label,
+      ({ jobId, signal, supervisor }) => supervisor.request(generateImageRequest, { ...params, jobId }, { signal }),
+      id,
     );
   }
 
   /** Draws exact text on an existing image: queued like generation, since it shares the runtime's OCR worker. */
-  drawText(label: string, params: Omit<DrawTextParams, 'jobId'>): JobHandle<DrawTextResult> {
-    return this.submit('drawText', label, ({ jobId, signal, supervisor }) => supervisor.request(drawTextRequest, { ...params, jobId }, { signal }));
+  drawText(label: string, params: Omit<DrawTextParams, 'jobId'>, id?: string): JobHandle<DrawTextResult> {
+    return this.submit('drawText', label, ({ jobId, signal, supervisor }) => supervisor.request(drawTextRequest, { ...params, jobId }, { signal }), id);
   }
 
   resolveModel(label: string, params: Omit<ResolveModelParams, 'jobId'>): JobHandle<ResolveModelResult> {

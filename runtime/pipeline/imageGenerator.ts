@@ -209,7 +209,8 @@ export class ImageGenerator {
   private readonly idleUnloadMs: number;
   private loaded: LoadedModel | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The job running now: generate() is not re-entrant, and unload() waits for it. */
+  private running: Promise<unknown> | undefined;
   private disposed = false;
 
   /**
@@ -220,21 +221,26 @@ export class ImageGenerator {
     this.idleUnloadMs = options.idleUnloadMs ?? defaultIdleUnloadMs;
   }
 
-  /** Jobs run one at a time, in the order they were asked for. */
+  /**
+   * One job at a time, and the caller keeps the order: the runtime queues jobs itself
+   * (runtime/process/runtimeHandlers.ts), the CLI and the benchmarks await each job. A second call
+   * while one runs is a bug, refused rather than queued.
+   */
   generate(options: GenerateOptions, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-    const job = this.queue.then(
-      () => this.run(options, hooks),
-      () => this.run(options, hooks),
-    );
-    this.queue = job.catch(() => undefined);
+    if (this.running) return Promise.reject(new Error('ImageGenerator runs one job at a time: await the previous generate() first'));
+    const job = this.run(options, hooks);
+    this.running = job;
+    const done = () => {
+      if (this.running === job) this.running = undefined;
+    };
+    job.then(done, done);
     return job;
   }
 
-  /** Releases the sessions now; the next job loads them again. */
-  unload(): Promise<void> {
-    const job = this.queue.then(() => this.release());
-    this.queue = job.catch(() => undefined);
-    return job;
+  /** Releases the sessions now (after the running job, if any); the next job loads them again. */
+  async unload(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await this.release();
   }
 
   async dispose(): Promise<void> {

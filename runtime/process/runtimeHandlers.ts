@@ -58,8 +58,12 @@ export function generatorIdleUnloadMs(settingMs: number): number {
 export function registerRuntimeHandlers(server: RuntimeServer, services: RuntimeServices): { dispose(): Promise<void> } {
   let idleUnloadMs = 10 * 60_000;
   let generator: ImageGeneratorLike | undefined;
-  // One generation at a time: a cancelled job may still be finishing its step when the next arrives.
-  let generationChain: Promise<unknown> = Promise.resolve();
+  // The runtime's one queue: every job (generation, drawing) and every change to the loaded model runs
+  // after the previous one has settled, in the order the host sent them. It is the queue of record on
+  // this side because it sees whole jobs: a best-of-N job's several generator calls and its OCR as one,
+  // and a drawing, which never touches the generator. A cancelled job may still be finishing its step
+  // when the next arrives; this is what makes the next one wait. The generator has no queue of its own.
+  let jobChain: Promise<unknown> = Promise.resolve();
   const tokenizers = new Map<string, ReturnType<RuntimeServices['loadTokenizer']>>();
   // One OCR worker kept warm between jobs (starting one costs about half a second), released with
   // the model when the runtime has been idle.
@@ -72,11 +76,19 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
     await reader?.close();
   };
 
+  /** Runs `run` once every job and model change before it has settled. */
+  const queued = <T>(run: () => Promise<T>): Promise<T> => {
+    const job = jobChain.then(run, run);
+    jobChain = job.catch(() => {});
+    return job;
+  };
+
   server.onRequest(configureRequest, async (params) => {
     if (params.idleUnloadMs !== idleUnloadMs && generator) {
       const old = generator;
       generator = undefined;
-      await old.dispose();
+      // Not under a running job's feet: after it.
+      await queued(() => old.dispose());
     }
     idleUnloadMs = params.idleUnloadMs;
     return { pid: process.pid, nodeVersion: process.version };
@@ -99,15 +111,8 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
     }
   };
 
-  /** Heavy jobs run one after another: a cancelled job may still be finishing its step when the next arrives. */
-  const chained = <T>(run: () => Promise<T>): Promise<T> => {
-    const job = generationChain.then(run, run);
-    generationChain = job.catch(() => {});
-    return job;
-  };
-
   server.onRequest(generateImageRequest, (params, { signal, notify }) =>
-    chained(async (): Promise<GenerateImageResult> => {
+    queued(async (): Promise<GenerateImageResult> => {
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
       generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
       const current = generator;
@@ -123,7 +128,7 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   );
 
   server.onRequest(drawTextRequest, (params, { signal, notify }) =>
-    chained(async () => {
+    queued(async () => {
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
       return withOcrKept(true, () =>
         runDrawTextJob(ocr!, params, {
@@ -168,23 +173,26 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   // After any running generation (it may be using these graphs), with the model unloaded so no
   // session holds a file open (Windows refuses to delete those).
   server.onRequest(removeCacheRequest, (params) =>
-    chained(async () => {
+    queued(async () => {
       await generator?.unload();
       return removeCachedGraphs(params.ids);
     }),
   );
 
-  server.onRequest(unloadModelRequest, async () => {
-    await releaseOcr();
-    if (!generator) return { unloaded: false };
-    await generator.unload();
-    return { unloaded: true };
-  });
+  server.onRequest(unloadModelRequest, () =>
+    queued(async () => {
+      await releaseOcr();
+      if (!generator) return { unloaded: false };
+      await generator.unload();
+      return { unloaded: true };
+    }),
+  );
 
   return {
-    async dispose() {
-      await releaseOcr();
-      await generator?.dispose();
-    },
+    dispose: () =>
+      queued(async () => {
+        await releaseOcr();
+        await generator?.dispose();
+      }),
   };
 }
