@@ -9,6 +9,7 @@ import {
   type TextPosition,
 } from '../runtime/protocol/generationTypes.ts';
 import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
+import { defaultLayoutStrength, defaultTextLayoutMode, isTextLayoutMode, type TextLayoutMode } from '../runtime/layout/layoutOptions.ts';
 
 export const defaultOutputFolder = 'assets/generated';
 
@@ -34,6 +35,10 @@ export interface LetterpressSettings {
   /** Undefined: where OCR found the text, else the centre. */
   exactTextPosition?: TextPosition;
   keepCandidates: boolean;
+  /** Layout-first text: off, auto (when text-to-image does not spell it) or always. */
+  textLayout: TextLayoutMode;
+  /** Image-to-image strength of layout-first candidates. */
+  textLayoutStrength: number;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSettings {
@@ -42,6 +47,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSett
   const device = config.get<string>('device', 'auto');
   const seed = config.get<number>('seed', -1);
   const position = config.get<string>('exactTextPosition', 'auto');
+  const layout = config.get<string>('textLayout', defaultTextLayoutMode);
   // Restricted Mode: no custom output folder (VS Code also ignores workspace values of the
   // restricted settings, but a user-level value could still point anywhere inside the workspace).
   const outputFolder = vscode.workspace.isTrusted ? config.get<string>('outputFolder', defaultOutputFolder) : defaultOutputFolder;
@@ -62,6 +68,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): LetterpressSett
     exactTextFallback: config.get<boolean>('exactTextFallback', false),
     exactTextPosition: (textPositions as readonly string[]).includes(position) ? (position as TextPosition) : undefined,
     keepCandidates: config.get<boolean>('keepCandidates', true),
+    textLayout: isTextLayoutMode(layout) ? layout : defaultTextLayoutMode,
+    textLayoutStrength: clampToLimit(config.get<number>('textLayoutStrength', defaultLayoutStrength), limits.layoutStrength),
   };
 }
 

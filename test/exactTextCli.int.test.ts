@@ -20,7 +20,7 @@ after(async () => rm(await dirPromise, { recursive: true, force: true }));
 test('generate --candidates 2 --exact-fallback writes an image that OCR reads as the quoted text', async () => {
   const out = join(await dirPromise, 'open.png');
   const args = ['generate', '--model', tinyModelDir, '--prompt', 'a neon sign that says "OPEN 24/7"',
-    '--candidates', '2', '--exact-fallback', '--keep-candidates', '--steps', '2', '--width', '192', '--height', '192', '--seed', '5', '--device', 'cpu', '--out', out];
+    '--candidates', '2', '--exact-fallback', '--keep-candidates', '--layout', 'off', '--steps', '2', '--width', '192', '--height', '192', '--seed', '5', '--device', 'cpu', '--out', out];
   const result = await letterpress(args);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /candidate seed 5: OCR/);
@@ -72,7 +72,7 @@ test('asking for candidates without any text to check is a clear error, before a
 
 test('generate --candidates auto makes one candidate on the CPU, and still reads it back', async () => {
   const out = join(await dirPromise, 'auto.png');
-  const args = ['generate', '--model', tinyModelDir, '--prompt', 'a sign that says "HI"', '--candidates', 'auto',
+  const args = ['generate', '--model', tinyModelDir, '--prompt', 'a sign that says "HI"', '--candidates', 'auto', '--layout', 'off',
     '--steps', '2', '--width', '64', '--height', '64', '--seed', '3', '--device', 'cpu', '--out', out];
   const result = await letterpress(args);
   assert.equal(result.code, 0, result.stderr);
@@ -90,4 +90,37 @@ test('generate --candidates auto makes one candidate on the CPU, and still reads
   const noText = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a fox', '--candidates', 'auto', '--out', join(await dirPromise, 'fox.png')]);
   assert.equal(noText.code, 2);
   assert.match(noText.stderr, /no text to check/);
+});
+
+test('generate --layout always: layout-first then repair candidates, kept with their modes; --layout checked before any work', async () => {
+  const out = join(await dirPromise, 'banner.png');
+  const args = ['generate', '--model', tinyModelDir, '--prompt', 'a banner with gold letters on a navy background that says "HELLO"',
+    '--layout', 'always', '--layout-strength', '0.8', '--exact-fallback', '--keep-candidates', '--steps', '2', '--width', '256', '--height', '128',
+    '--seed', '11', '--device', 'cpu', '--out', out];
+  const result = await letterpress(args);
+  assert.equal(result.code, 0, result.stderr);
+  // --layout alone counts one candidate per phase on the CPU (auto candidates), layout then repair.
+  assert.match(result.stderr, /candidate seed 11 \(layout\): OCR/);
+  assert.match(result.stderr, /candidate seed 12 \(repair\): OCR/);
+  assert.doesNotMatch(result.stderr, /candidate seed \d+: OCR/, 'no text-to-image candidate');
+  const record = parseLegibilityChunk(readPngTextChunks(await readFile(out))[legibilityChunkKey]!);
+  assert.deepEqual(record?.candidates?.modes, ['layout', 'repair']);
+  for (const [seed, mode, strength] of [[11, 'layout', '0.8'], [12, 'repair', '0.6']] as const) {
+    const chunks = readPngTextChunks(await readFile(join(await dirPromise, `banner-candidate-${seed}.png`)));
+    assert.equal(parseLegibilityChunk(chunks[legibilityChunkKey]!)?.mode, mode);
+    assert.match(chunks.parameters!, new RegExp(`Denoising strength: ${strength}`));
+  }
+
+  for (const [extra, message] of [
+    [['--layout', 'sometimes'], /--layout must be one of off, auto, always, got "sometimes"/],
+    [['--layout', 'auto', '--layout-strength', '2'], /--layout-strength must be a number from 0.05 to 1, got 2/],
+    [['--layout', 'off', '--layout-strength', '0.5'], /--layout-strength needs --layout auto or always/],
+    [['--layout', 'always', '--num-images', '2'], /--num-images cannot be combined/],
+  ] as const) {
+    const bad = join(await dirPromise, 'bad.png');
+    const refused = await letterpress(['generate', '--model', tinyModelDir, '--prompt', 'a sign "HI"', ...extra, '--out', bad]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+    assert.equal(existsSync(bad), false);
+  }
 });

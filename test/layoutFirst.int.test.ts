@@ -183,10 +183,3 @@ test('auto where nothing reads: every phase ranked together, the plate last, dra
   const record = parseLegibilityChunk(readPngTextChunks(result.png)[legibilityChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
 });
-
-test('layout-first without image-to-image: auto says so and stays with text-to-image; always is refused', () => {
-  const lines: string[] = [];
-  assert.deepEqual(legiblePhases({ target: 'X', layout: 'auto' }, undefined, (l) => lines.push(l)).map((p) => p.mode), ['txt2img']);
-  assert.match(lines[0]!, /layout-first text skipped/);
-  assert.throws(() => legiblePhases({ target: 'X', layout: 'always' }, undefined), /needs image-to-image/);
-});

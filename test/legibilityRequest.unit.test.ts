@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeLegibility, legibilityOptionsFor } from '../extension/jobs/legibilityOptions.ts';
 
-const settings = { checkText: true, candidates: 0, exactTextFallback: false, exactTextPosition: undefined, keepCandidates: true };
+const settings = {
+  checkText: true,
+  candidates: 0,
+  exactTextFallback: false,
+  exactTextPosition: undefined,
+  keepCandidates: true,
+  textLayout: 'auto' as const,
+  textLayoutStrength: 0.7,
+};
 
 test('quoted text becomes the target; settings fill what the job leaves open', () => {
   assert.deepEqual(legibilityOptionsFor({ prompt: 'a neon sign that says "OPEN 24/7"' }, settings), {
@@ -12,10 +20,15 @@ test('quoted text becomes the target; settings fill what the job leaves open', (
     candidates: 0,
     exactFallback: false,
     keepCandidates: true,
+    layout: 'auto',
+    layoutStrength: 0.7,
   });
   assert.deepEqual(
-    legibilityOptionsFor({ prompt: 'a mug with “Bean” and «There»', candidates: 4, exactFallback: true }, { ...settings, exactTextPosition: 'bottom' }),
-    { target: 'Bean\nThere', candidates: 4, exactFallback: true, position: 'bottom', keepCandidates: true },
+    legibilityOptionsFor(
+      { prompt: 'a mug with “Bean” and «There»', candidates: 4, exactFallback: true, layout: 'always' },
+      { ...settings, exactTextPosition: 'bottom', textLayoutStrength: 0.55 },
+    ),
+    { target: 'Bean\nThere', candidates: 4, exactFallback: true, position: 'bottom', keepCandidates: true, layout: 'always', layoutStrength: 0.55 },
   );
 });
 
@@ -30,6 +43,7 @@ test('several images per job are scored, not ranked (best of N keeps one image)'
   const options = legibilityOptionsFor({ prompt: 'a sign "OPEN"', numImages: 3, candidates: 4, exactFallback: true }, settings);
   assert.equal(options?.candidates, 1);
   assert.equal(options?.exactFallback, false);
+  assert.equal(options?.layout, undefined, 'no layout-first phases either');
 });
 
 test('the summary line says whether the text reads, how it was read, and out of how many', () => {
@@ -41,5 +55,7 @@ test('the summary line says whether the text reads, how it was read, and out of 
     describeLegibility({ ...base, ocrText: 'OPEM\n2417', cer: 0.25, exactMatch: false }),
     '“OPEN 24/7” read as “OPEM 2417” (CER 0.25, best of 4)',
   );
+  assert.equal(describeLegibility({ ...base, mode: 'layout' }), '“OPEN 24/7” reads exactly (layout-first, best of 4)');
+  assert.equal(describeLegibility({ ...base, mode: 'repair', candidateCount: 1 }), '“OPEN 24/7” reads exactly (text repaired)');
   assert.equal(describeLegibility({ ...base, target: 'A\nB', ocrText: '', cer: 1, exactMatch: false, candidateCount: 1 }), '“A / B” read as nothing (CER 1.00)');
 });

@@ -73,6 +73,7 @@ test("package.json's settings have the table's minimum and maximum", async () =>
     ['letterpress.guidanceScale', limits.guidanceScale],
     ['letterpress.candidates', limits.candidates],
     ['letterpress.idleUnloadMinutes', limits.idleUnloadMinutes],
+    ['letterpress.textLayoutStrength', limits.layoutStrength],
     // -1 stands for "a new random seed for every image".
     ['letterpress.seed', limits.seed, -1],
   ];
@@ -125,6 +126,11 @@ test('runtime server: enums, paths, missing fields and cross-field rules are ref
     [withField(['legibility', 'position'], 'left'), /^legibility\.position must be one of top, centre, bottom/],
     [withField(['legibility', 'target'], ' \\n '), /^legibility\.target is empty/],
     [withField(['options', 'numImages'], 2, { ...validParams, legibility: { ...validParams.legibility!, candidates: 4 } }), /^legibility\.candidates must be 1 with the exact-text fallback off when several images/],
+    [withField(['legibility', 'layout'], 'sometimes'), /^legibility\.layout must be one of off, auto, always/],
+    [withField(['legibility', 'layoutStrength'], 1.5), /^legibility\.layoutStrength must be a number from 0.05 to 1, got 1.5/],
+    [withField(['legibility', 'layoutStrength'], 0.01), /^legibility\.layoutStrength must be a number from 0.05 to 1, got 0.01/],
+    [withField(['options', 'numImages'], 2, { ...validParams, legibility: { ...validParams.legibility!, layout: 'auto' } }), /^legibility\.layout must be off when several images are asked for/],
+    [withField(['options', 'initImage'], '/tmp/start.png', { ...validParams, legibility: { ...validParams.legibility!, layout: 'always' } }), /^legibility\.layout must be off when generating from a start image/],
   ];
   for (const [params, message] of cases) {
     const answer = await harness.call(params);

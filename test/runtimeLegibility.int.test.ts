@@ -114,3 +114,71 @@ test('impossible combinations are refused with a user error before any work', as
   assert.ok(tooMany instanceof RuntimeError && tooMany.code === 'invalidParams');
   assert.match(tooMany.message, /^legibility\.candidates must be a whole number from 0 to 16, got 99$/);
 });
+
+test('layout-first on the tiny model, through the runtime: text-to-image, then the layout, then the repair, then the plate; each kept with its mode', async () => {
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
+  const job = queue.generate('layout', {
+    options: options({ seed: 800, prompt: 'a banner, white letters on a red background, that says "OPEN"', width: 256, height: 128 }),
+    outputDir,
+    legibility: { target: 'OPEN', candidates: 1, exactFallback: true, keepCandidates: true, layout: 'auto', layoutStrength: 0.8 },
+  });
+  const events: ProgressEvent[] = [];
+  job.onProgress((event) => events.push(event));
+  const result = await job.result;
+  // Random weights spell nothing: every phase runs, in order, and the plate comes last.
+  const read = events.flatMap((e) => (e.status === 'legibility' && e.phase === 'read' ? [e.mode ?? 'txt2img'] : []));
+  assert.deepEqual(read, ['txt2img', 'layout', 'repair']);
+  assert.equal(events.filter((e) => e.status === 'legibility' && e.phase === 'draw').length, 1);
+  const [chosen] = result.images;
+  assert.equal(chosen!.legibility?.exactTextFallback, true);
+  assert.equal(chosen!.legibility?.candidateCount, 3);
+  assert.equal(chosen!.legibility?.exactMatch, true, `plate read as ${JSON.stringify(chosen!.legibility?.ocrText)}`);
+  const record = parseLegibilityChunk(readPngTextChunks(await readFile(chosen!.file))[legibilityChunkKey]!);
+  assert.deepEqual(record?.candidates?.modes, ['txt2img', 'layout', 'repair']);
+  assert.deepEqual(record?.candidates?.seeds, [800, 801, 802]);
+
+  const bySeed = new Map(result.candidates!.map((c) => [c.seed, c]));
+  assert.deepEqual([...bySeed.keys()].sort(), [800, 801, 802]);
+  const expect = { 800: ['txt2img', undefined, undefined], 801: ['layout', 'layout', '0.8'], 802: ['repair', 'inpaint', '0.6'] } as const;
+  for (const [seed, [mode, sourceMode, strength]] of Object.entries(expect)) {
+    const candidate = bySeed.get(Number(seed))!;
+    assert.equal(candidate.legibility?.mode, mode === 'txt2img' ? undefined : mode);
+    const chunks = readPngTextChunks(await readFile(candidate.file));
+    const entry = JSON.parse(chunks[legibilityChunkKey]!) as { mode: string; source?: { mode: string; strength: number; image: { path?: string; sha256: string } } };
+    assert.equal(entry.mode, mode, `seed ${seed}`);
+    assert.equal(entry.source?.mode, sourceMode, `seed ${seed}: the pipeline's own record is kept`);
+    if (strength) {
+      assert.match(chunks.parameters!, new RegExp(`Denoising strength: ${strength}`));
+      assert.equal(entry.source?.image.path, undefined, 'a start image made in memory has no path');
+      assert.match(entry.source!.image.sha256, /^[0-9a-f]{64}$/);
+    } else {
+      assert.doesNotMatch(chunks.parameters!, /Denoising strength/);
+    }
+  }
+});
+
+test('layout "always": no text-to-image candidate; bad layout options are refused before any work', async () => {
+  const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
+  const events: ProgressEvent[] = [];
+  const job = queue.generate('always', {
+    options: options({ seed: 900 }),
+    outputDir,
+    legibility: { target: 'OPEN 24/7', candidates: 1, exactFallback: false, keepCandidates: false, layout: 'always' },
+  });
+  job.onProgress((event) => events.push(event));
+  const result = await job.result;
+  const read = events.flatMap((e) => (e.status === 'legibility' && e.phase === 'read' ? [e.mode ?? 'txt2img'] : []));
+  assert.deepEqual(read, ['layout', 'repair']);
+  assert.equal(result.images[0]!.legibility?.candidateCount, 2);
+
+  for (const [legibility, pattern] of [
+    [{ layout: 'sometimes' }, /legibility\.layout must be one of off, auto, always/],
+    [{ layout: 'auto', layoutStrength: 1.5 }, /legibility\.layoutStrength must be a number from 0.05 to 1/],
+  ] as const) {
+    const error = await queue
+      .generate('bad', { options: options(), outputDir, legibility: { target: 'OPEN', candidates: 1, exactFallback: false, keepCandidates: false, ...legibility } as never })
+      .result.then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof RuntimeError, String(error));
+    assert.match(error.message, pattern);
+  }
+});

@@ -3,7 +3,7 @@
 // what they receive against the descriptor before acting on it and drop anything else: the webview
 // runs page script, so the host treats its messages as untrusted input, and the webview treats
 // the host's the same way so a version skew after an update cannot corrupt its state.
-import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
+import { candidateModes, schedulerNames } from '../runtime/protocol/generationTypes.ts';
 import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import type { ImageLegibility } from '../runtime/protocol/runtimeProtocol.ts';
 import { limits, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
@@ -164,7 +164,8 @@ export const legibilityLimits = {
   /** A CER counts insertions too, so it can pass 1; far above is a broken record. */
   maxCer: 100,
   maxConfidence: 100,
-  maxCandidates: limits.candidates.max,
+  /** Best of N in each phase: text-to-image, layout-first, repair. */
+  maxCandidates: limits.candidates.max * candidateModes.length,
 } as const;
 
 /** What OCR made of an image, from its `letterpress` chunk (the runtime's record plus its place among the candidates). */
@@ -188,6 +189,7 @@ export const isGalleryLegibility: Check<GalleryLegibility> = shape<GalleryLegibi
   ocrConfidence: numberIn(0, legibilityLimits.maxConfidence),
   exactTextFallback: isBoolean,
   candidateCount: (v): v is number => isInteger(v) && v >= 1 && v <= legibilityLimits.maxCandidates,
+  mode: optional(oneOf(candidateModes)),
   chosen: isBoolean,
 });
 

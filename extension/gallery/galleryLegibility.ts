@@ -30,6 +30,7 @@ export function galleryLegibility(chunkText: string, seed: number | undefined): 
     ocrConfidence: legibility.ocrConfidence,
     exactTextFallback: record.exactTextFallback === true,
     candidateCount: candidates === undefined ? 1 : candidates.count,
+    ...(record.mode === 'layout' || record.mode === 'repair' ? { mode: record.mode } : {}),
     chosen: typeof chosenSeed !== 'number' || seed === undefined || seed === chosenSeed,
   };
   return isGalleryLegibility(view) ? view : undefined;

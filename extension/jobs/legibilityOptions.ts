@@ -3,6 +3,7 @@
 // gallery, so both check text the same way.
 import type { LegibilityOptions } from '../../runtime/protocol/runtimeProtocol.ts';
 import { resolveTargetText } from '../../runtime/protocol/targetText.ts';
+import type { TextLayoutMode } from '../../runtime/layout/layoutOptions.ts';
 import type { LetterpressSettings } from '../settings.ts';
 
 export interface LegibilityInput {
@@ -14,9 +15,14 @@ export interface LegibilityInput {
   exactFallback?: boolean;
   /** Images the job asks for: best of N keeps one, so more than one means "score only". */
   numImages?: number;
+  /** Per-job layout-first choice; the setting otherwise. */
+  layout?: TextLayoutMode;
 }
 
-type LegibilitySettings = Pick<LetterpressSettings, 'checkText' | 'candidates' | 'exactTextFallback' | 'exactTextPosition' | 'keepCandidates'>;
+type LegibilitySettings = Pick<
+  LetterpressSettings,
+  'checkText' | 'candidates' | 'exactTextFallback' | 'exactTextPosition' | 'keepCandidates' | 'textLayout' | 'textLayoutStrength'
+>;
 
 /** Undefined when there is no text to check or the check is switched off. */
 export function legibilityOptionsFor(input: LegibilityInput, settings: LegibilitySettings): LegibilityOptions | undefined {
@@ -32,6 +38,8 @@ export function legibilityOptionsFor(input: LegibilityInput, settings: Legibilit
     exactFallback: several ? false : (input.exactFallback ?? settings.exactTextFallback),
     ...(settings.exactTextPosition ? { position: settings.exactTextPosition } : {}),
     keepCandidates: settings.keepCandidates,
+    // Several images are plain text-to-image, scored: layout-first is best of N across phases.
+    ...(several ? {} : { layout: input.layout ?? settings.textLayout, layoutStrength: settings.textLayoutStrength }),
   };
 }
 
@@ -43,9 +51,12 @@ export function describeLegibility(legibility: {
   exactMatch: boolean;
   exactTextFallback: boolean;
   candidateCount: number;
+  mode?: 'txt2img' | 'layout' | 'repair';
 }): string {
   const target = `“${legibility.target.replace(/\n/g, ' / ')}”`;
-  const of = legibility.candidateCount > 1 ? `best of ${legibility.candidateCount}` : '';
+  const how = legibility.mode === 'layout' ? 'layout-first' : legibility.mode === 'repair' ? 'text repaired' : '';
+  const count = legibility.candidateCount > 1 ? `best of ${legibility.candidateCount}` : '';
+  const of = [how, count].filter(Boolean).join(', ');
   if (legibility.exactMatch && legibility.exactTextFallback) {
     const why = legibility.candidateCount > 1 ? `none of the ${legibility.candidateCount} candidates spelled it` : 'the image did not spell it';
     return `${target} drawn exactly: ${why}`;

@@ -5,7 +5,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../protocol/generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
-import { describeScore, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
+import { describeScore, legiblePhases, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
 import { resolveTargetText } from '../protocol/targetText.ts';
 import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
@@ -43,6 +43,11 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
   --exact-fallback           when no candidate spells the text, draw it exactly over the best one
   --text-position <p>        top, centre or bottom: where the fallback draws when OCR found no text
   --keep-candidates          also write the candidates that lost, as <out>-candidate-<seed>.png
+  --layout <mode>            layout-first text: auto (the default with --candidates or --exact-fallback):
+                             when no candidate spells the text, draw it as a layout for the model to
+                             restyle (image-to-image), then repaint the best one's text region over
+                             drawn letters (inpainting), before any fallback; always: only those; off
+  --layout-strength <s>      how far image-to-image repaints the layout, 0.05 to 1 (default 0.7)
 `;
 
 /** Errors of the runtime's modules that describe a problem with the request or the model files. */
@@ -186,6 +191,8 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
       'exact-fallback': { type: 'boolean' },
       'text-position': { type: 'string' },
       'keep-candidates': { type: 'boolean' },
+      layout: { type: 'string' },
+      'layout-strength': { type: 'string' },
     },
     { usage: usage.trimEnd() },
   );
@@ -224,6 +231,8 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     position: v['text-position'],
     numImages,
     fixedLatents: v.latents !== undefined,
+    layout: v.layout,
+    layoutStrength: parseNumberOption('layout-strength', v['layout-strength'], false),
   });
   if ('error' in plan) throw new CliError(plan.error);
   if (plan.request && v.raw) throw new CliError('--raw cannot be combined with --candidates or --exact-fallback');
@@ -232,7 +241,10 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   // The candidates' seeds are known up front, so their names can be checked before any work.
   const out = v.out;
   const candidatePath = (candidateSeed: number) => `${join(dirname(out), basename(out, extname(out)))}-candidate-${candidateSeed}${extname(out) || '.png'}`;
-  const candidatePaths = v['keep-candidates'] && plan.request ? Array.from({ length: plan.request.candidates }, (_, i) => candidatePath(seed + i)) : [];
+  // Every phase (text-to-image, layout-first, repair) may make up to that many, auto up to 4 each.
+  const phases = plan.request ? legiblePhases(plan.request).length : 0;
+  const candidatePaths =
+    v['keep-candidates'] && plan.request ? Array.from({ length: (plan.request.candidates || 4) * phases }, (_, i) => candidatePath(seed + i)) : [];
   for (const path of [...pngPaths, ...candidatePaths, ...(v.raw ? [v.raw] : [])]) {
     if (!force && (await pathExists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
   }

@@ -2,7 +2,7 @@
 // text is read back by OCR (scored, best of N, optionally the exact text drawn), written as PNG
 // files into the host's temp folder. The host moves them into the workspace.
 import { join } from 'node:path';
-import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
+import type { CandidateMode, GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import type { ScoredCandidate } from '../legibility/bestOfN.ts';
 import { runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
 import type { LegibilityScore } from '../legibility/legibilityScore.ts';
@@ -10,25 +10,28 @@ import type { OcrReader } from '../legibility/ocrReader.ts';
 import { readPngTextChunks } from '../png/pngTextChunks.ts';
 import { writeNewFile } from '../files/newFiles.ts';
 import {
-  RuntimeError,
   type GeneratedImageFile,
   type GenerateImageParams,
   type GenerateImageResult,
   type ImageLegibility,
-  type LegibilityOptions,
 } from '../protocol/runtimeProtocol.ts';
 import type { ImageGeneratorLike } from '../process/runtimeHandlers.ts';
 
 type GeneratorResult = Awaited<ReturnType<ImageGeneratorLike['generate']>>;
 
-export function imageLegibility(score: LegibilityScore, extra: { exactTextFallback: boolean; candidateCount: number }): ImageLegibility {
+export function imageLegibility(
+  score: LegibilityScore,
+  extra: { exactTextFallback: boolean; candidateCount: number; mode?: CandidateMode },
+): ImageLegibility {
+  const { mode, ...rest } = extra;
   return {
     target: score.target,
     ocrText: score.ocrText,
     cer: score.cer,
     exactMatch: score.exactMatch,
     ocrConfidence: score.ocrConfidence,
-    ...extra,
+    ...rest,
+    ...(mode && mode !== 'txt2img' ? { mode } : {}),
   };
 }
 
@@ -39,7 +42,9 @@ export async function runGenerateImageJob(
 ): Promise<GenerateImageResult> {
   // The params passed generateImageRequest's validator (the server's, or the CLI's call of it).
   const { options, outputDir, legibility } = params;
-  const wantsBest = legibility !== undefined && (legibility.candidates !== 1 || legibility.exactFallback);
+  // Layout-first candidates are best of N across phases, even with one candidate per phase.
+  const wantsBest =
+    legibility !== undefined && (legibility.candidates !== 1 || legibility.exactFallback || (legibility.layout ?? 'off') !== 'off');
 
   if (!legibility || !wantsBest) {
     const result = await generator.generate(options, { signal: hooks.signal, onProgress: hooks.onProgress });
@@ -90,6 +95,8 @@ export async function runGenerateImageJob(
       exactFallback: legibility.exactFallback,
       position: legibility.position,
       batchSize: hooks.batchSize,
+      layout: legibility.layout,
+      layoutStrength: legibility.layoutStrength,
     },
     { signal: hooks.signal, onProgress: hooks.onProgress, log: hooks.log, reader: hooks.reader },
   );
@@ -103,7 +110,7 @@ export async function runGenerateImageJob(
     height: options.height,
     seed: best.seed,
     parameters: parametersOf(winner),
-    legibility: imageLegibility(best.score, { exactTextFallback: best.fallbackUsed, candidateCount }),
+    legibility: imageLegibility(best.score, { exactTextFallback: best.fallbackUsed, candidateCount, mode: winner.mode }),
   };
   // With the text drawn, the model's own best image is worth keeping as well.
   const others = best.fallbackUsed ? best.ranked : best.ranked.slice(1);
@@ -118,7 +125,7 @@ export async function runGenerateImageJob(
         height: options.height,
         seed: candidate.seed,
         parameters: parametersOf(candidate),
-        legibility: imageLegibility(candidate.score, { exactTextFallback: false, candidateCount }),
+        legibility: imageLegibility(candidate.score, { exactTextFallback: false, candidateCount, mode: candidate.mode }),
       });
     }
   }

@@ -10,13 +10,11 @@ export type TextLayoutMode = (typeof textLayoutModes)[number];
 export const defaultTextLayoutMode: TextLayoutMode = 'auto';
 
 /**
- * How much image-to-image may change the layout picture: at 0.7 the model keeps the letters' shapes
+ * How much image-to-image may change the layout picture (limits.layoutStrength bounds it): at 0.7 the model keeps the letters' shapes
  * and places but repaints their style and the ground; much lower leaves a flat drawing, much higher
  * forgets the letters (issue 12; `npm run bench:text` sweeps 0.4–0.9 on a real model).
  */
 export const defaultLayoutStrength = 0.7;
-export const minLayoutStrength = 0.05;
-export const maxLayoutStrength = 1;
 
 export function isTextLayoutMode(value: unknown): value is TextLayoutMode {
   return typeof value === 'string' && (textLayoutModes as readonly string[]).includes(value);

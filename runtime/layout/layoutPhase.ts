@@ -4,6 +4,7 @@
 // business, passed in as `withStartImage`.
 import type { GenerateOptions } from '../protocol/generationTypes.ts';
 import type { CandidatePhase } from '../legibility/bestOfN.ts';
+import { withStartImageData } from '../pipeline/imageGenerator.ts';
 import { renderLayoutPicture } from './layoutPicture.ts';
 
 /**
@@ -11,6 +12,9 @@ import { renderLayoutPicture } from './layoutPicture.ts';
  * (a PNG of the same size, white where to repaint) only that region is regenerated (inpainting).
  */
 export type WithStartImage = (base: GenerateOptions, start: { png: Buffer; strength: number; mask?: Buffer }) => GenerateOptions;
+
+/** The pipeline's way: the start image made in memory, a layout recorded as such, a masked one as inpainting. */
+export const pipelineStartImage: WithStartImage = withStartImageData;
 
 export function layoutPhase(input: { target: string; strength: number; withStartImage: WithStartImage; candidates?: number }): CandidatePhase {
   return {

@@ -5,12 +5,12 @@
 // Stops as soon as a batch holds an exact match. Optionally draws the exact text over the winner
 // when none matched. Written against the pipeline's ImageGenerator contract, structurally, so any
 // generator with that generate() shape serves.
-import type { GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
+import type { CandidateMode, GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import { addPngTextChunk, addPngTextChunks, readPngTextChunks } from '../png/pngTextChunks.ts';
 import type { FallbackResult } from './exactTextFallback.ts';
 import type { TextPosition } from '../protocol/generationTypes.ts';
 import { applyExactTextFallback } from './exactTextFallback.ts';
-import type { CandidateMode, LegibilityRecord, LegibilityScore } from './legibilityScore.ts';
+import type { LegibilityRecord, LegibilityScore } from './legibilityScore.ts';
 import { compareScores, legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from './legibilityScore.ts';
 import type { OcrReader } from './ocrReader.ts';
 

@@ -1,5 +1,6 @@
 // One image's legibility: what OCR read, how far that is from the target, and where the text sits.
 // Stored as JSON in the PNG's `letterpress` tEXt chunk for the gallery and the result notification.
+import type { CandidateMode } from '../protocol/generationTypes.ts';
 import type { OcrReader, OcrReading, TextBox } from './ocrReader.ts';
 import { keptWords, readingText, unionBox } from './ocrText.ts';
 import { scoreWords } from './textScore.ts';
@@ -58,11 +59,6 @@ export function compareScores(a: LegibilityScore, b: LegibilityScore): number {
 /** Key of the PNG tEXt chunk that carries the legibility record. */
 export const legibilityChunkKey = 'letterpress';
 
-/**
- * How an image was made, for the text's sake: text-to-image, image-to-image from a drawn layout of the
- * text, or the text region inpainted over drawn glyphs (a repair).
- */
-export type CandidateMode = 'txt2img' | 'layout' | 'repair';
 
 export interface LegibilityRecord {
   legibility: LegibilityScore;

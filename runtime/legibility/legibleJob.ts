@@ -5,12 +5,18 @@ import { textPositions, type GenerateOptions, type ProgressListener, type TextPo
 import { addPngTextChunk } from '../png/pngTextChunks.ts';
 import type { CandidateGenerator, CandidatePhase, ScoredCandidate } from './bestOfN.ts';
 import { generateBestOfN, textToImagePhase } from './bestOfN.ts';
-import { layoutPhase, type WithStartImage } from '../layout/layoutPhase.ts';
+import { layoutPhase, pipelineStartImage, type WithStartImage } from '../layout/layoutPhase.ts';
 import { defaultRepairStrength, repairPhase } from '../layout/textRepair.ts';
-import { defaultLayoutStrength, maxLayoutStrength, minLayoutStrength, type TextLayoutMode } from '../layout/layoutOptions.ts';
+import {
+  defaultLayoutStrength,
+  defaultTextLayoutMode,
+  isTextLayoutMode,
+  textLayoutModes,
+  type TextLayoutMode,
+} from '../layout/layoutOptions.ts';
 import type { LegibilityScore } from './legibilityScore.ts';
 import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
-import { limits } from '../protocol/limits.ts';
+import { limits, numberProblem } from '../protocol/limits.ts';
 import { OcrReader } from './ocrReader.ts';
 
 
@@ -27,34 +33,25 @@ export interface LegibleRequest {
   layoutStrength?: number;
 }
 
-/** The layout strength, checked; an error message names the option as the user typed it. */
-export function checkLayoutStrength(strength: number | undefined, name = '--layout-strength'): string | null {
+/** The layout strength, checked against the limits table; the message names the CLI option. */
+export function checkLayoutStrength(strength: number | undefined): string | null {
   if (strength === undefined) return null;
-  if (!Number.isFinite(strength) || strength < minLayoutStrength || strength > maxLayoutStrength) {
-    return `${name} must be a number from ${minLayoutStrength} to ${maxLayoutStrength}, got ${strength}`;
-  }
-  return null;
+  const problem = numberProblem(limits.layoutStrength, strength);
+  return problem ? `--layout-strength ${problem}` : null;
 }
 
 /**
  * The phases of a legible job: text-to-image, then layout-first, then a repair of the best one's text
  * region (auto); layout-first and the repair only (always); text-to-image only (off). The plate
- * (exactFallback) comes after all of them. Layout-first and repair need a generator that starts from
- * an image (`withStartImage`); without one, auto stays with text-to-image and says so, and always is
- * an error.
+ * (exactFallback) comes after all of them. `withStartImage` puts a start image into the generator's
+ * options (the pipeline's way unless a test's generator takes it another way).
  */
 export function legiblePhases(
   request: Pick<LegibleRequest, 'target' | 'layout' | 'layoutStrength' | 'position'>,
-  withStartImage: WithStartImage | undefined,
-  log?: (line: string) => void,
+  withStartImage: WithStartImage = pipelineStartImage,
 ): CandidatePhase[] {
   const mode = request.layout ?? 'off';
   if (mode === 'off') return [textToImagePhase];
-  if (!withStartImage) {
-    if (mode === 'always') throw new Error('layout-first text needs image-to-image, which this generator cannot do');
-    log?.('layout-first text skipped: this generator cannot start from an image');
-    return [textToImagePhase];
-  }
   const layout = layoutPhase({ target: request.target, strength: request.layoutStrength ?? defaultLayoutStrength, withStartImage });
   const repair = repairPhase({ target: request.target, strength: defaultRepairStrength, withStartImage, position: request.position });
   return mode === 'always' ? [layout, repair] : [textToImagePhase, layout, repair];
@@ -71,14 +68,25 @@ export function planLegibleJob(input: {
   position?: string;
   numImages: number;
   fixedLatents: boolean;
+  /** --layout: default auto whenever there are candidates to choose from, off otherwise. */
+  layout?: string;
+  layoutStrength?: number;
 }): { error: string } | { request: LegibleRequest | null } {
+  if (input.layout !== undefined && !isTextLayoutMode(input.layout)) {
+    return { error: `--layout must be one of ${textLayoutModes.join(', ')}, got "${input.layout}"` };
+  }
+  const strengthError = checkLayoutStrength(input.layoutStrength);
+  if (strengthError) return { error: strengthError };
+  if (input.layoutStrength !== undefined && input.layout === 'off') return { error: '--layout-strength needs --layout auto or always' };
   const given = input.candidates;
   if (given !== undefined && given !== 'auto' && (!Number.isInteger(given) || given < 1 || given > limits.candidates.max)) {
     return { error: `--candidates must be auto or a whole number from 1 to ${limits.candidates.max}, got ${given}` };
   }
   const candidates = given === 'auto' ? 0 : given;
   // Auto may come to several candidates (on a GPU), so it needs the text as any best of N does.
-  const wantsBest = candidates === 0 || (candidates ?? 1) > 1 || input.exactFallback === true;
+  // An explicit --layout auto|always asks for layout-first candidates, which are ranked like any.
+  const wantsBest =
+    candidates === 0 || (candidates ?? 1) > 1 || input.exactFallback === true || (input.layout !== undefined && input.layout !== 'off');
   if (input.position !== undefined && !(textPositions as readonly string[]).includes(input.position)) {
     return { error: `--text-position must be one of ${textPositions.join(', ')}, got "${input.position}"` };
   }
@@ -86,14 +94,16 @@ export function planLegibleJob(input: {
   if (!input.target) {
     return { error: 'no text to check: quote it in the prompt (a sign that says "OPEN 24/7") or pass --text "OPEN 24/7"' };
   }
-  if (input.numImages > 1) return { error: '--num-images cannot be combined with --candidates or --exact-fallback: best of N keeps one image' };
-  if (input.fixedLatents) return { error: '--latents fixes the noise, so there are no candidates to choose from; leave out --candidates and --exact-fallback' };
+  if (input.numImages > 1) return { error: '--num-images cannot be combined with --candidates, --exact-fallback or --layout: best of N keeps one image' };
+  if (input.fixedLatents) return { error: '--latents fixes the noise, so there are no candidates to choose from; leave out --candidates, --exact-fallback and --layout' };
   return {
     request: {
       target: input.target,
       candidates: candidates ?? 1,
       exactFallback: input.exactFallback === true,
       position: input.position as TextPosition | undefined,
+      layout: (input.layout as TextLayoutMode | undefined) ?? defaultTextLayoutMode,
+      ...(input.layoutStrength !== undefined ? { layoutStrength: input.layoutStrength } : {}),
     },
   };
 }
@@ -122,11 +132,11 @@ export async function runLegibleJob(
     signal?: AbortSignal;
     log?: (line: string) => void;
     reader?: OcrReader;
-    /** How the generator takes a start image; layout-first needs it. */
+    /** How the generator takes a start image (default: the pipeline's GenerateOptions.initImageData). */
     withStartImage?: WithStartImage;
   } = {},
 ): Promise<{ png: Buffer; seed: number; score: LegibilityScore; fallbackUsed: boolean; ranked: ScoredCandidate[] }> {
-  const phases = legiblePhases(request, hooks.withStartImage, hooks.log);
+  const phases = legiblePhases(request, hooks.withStartImage);
   // A reader passed in belongs to the caller (the runtime keeps one warm between jobs).
   const reader = hooks.reader ?? new OcrReader();
   try {

@@ -83,6 +83,13 @@ export interface StartImageRecord {
   mask?: { path?: string; sha256: string };
 }
 
+/**
+ * How a candidate image was made, for the text's sake: text-to-image, image-to-image from a drawn
+ * layout of the text, or its text region inpainted over drawn glyphs (a repair).
+ */
+export const candidateModes = ['txt2img', 'layout', 'repair'] as const;
+export type CandidateMode = (typeof candidateModes)[number];
+
 /** Progress of any long runtime job, as one tagged union for the progress bar and the webview. */
 export type ProgressEvent =
   | {
@@ -121,8 +128,8 @@ export type ProgressEvent =
       candidates: number;
       exactMatch?: boolean;
       cer?: number;
-      /** How the candidate was made (see runtime/legibility/legibilityScore.ts CandidateMode); absent: text-to-image. */
-      mode?: 'txt2img' | 'layout' | 'repair';
+      /** How the candidate was made; absent: text-to-image. */
+      mode?: CandidateMode;
     }
   | { status: 'message'; level: 'info' | 'warning'; text: string };
 

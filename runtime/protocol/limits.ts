@@ -43,6 +43,11 @@ export const limits = {
   candidates: { min: 0, max: 16, integer: true },
   /** Image-to-image: how much of the start image is re-noised (0 keeps it, 1 replaces it). */
   strength: { min: 0, max: 1, integer: false },
+  /**
+   * Layout-first text's image-to-image strength: below 0.05 a 25-step run repaints nothing (diffusers'
+   * get_timesteps keeps int(steps × strength) steps), so the drawn layout would come back unchanged.
+   */
+  layoutStrength: { min: 0.05, max: 1, integer: false },
   /** A start image or mask handed over in memory (a PNG of the largest side is far smaller). */
   startImageBytes: { maxBytes: 64 * 1024 * 1024 },
   /**

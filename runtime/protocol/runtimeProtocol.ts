@@ -3,13 +3,16 @@
 // Transport: Node's IPC channel with the 'advanced' (structured clone) serialization, so typed
 // arrays such as step previews cross as they are; finished images cross as files, never as bytes.
 import {
+  candidateModes,
   deviceSettings,
   schedulerNames,
   textPositions,
+  type CandidateMode,
   type GenerateOptions,
   type ProgressEvent,
   type TextPosition,
 } from './generationTypes.ts';
+import { textLayoutModes, type TextLayoutMode } from '../layout/layoutOptions.ts';
 import { limits } from './limits.ts';
 import { normaliseTargetText } from './targetText.ts';
 import {
@@ -239,6 +242,13 @@ export interface LegibilityOptions {
   position?: TextPosition;
   /** Write the losing candidates too (`GenerateImageResult.candidates`). */
   keepCandidates: boolean;
+  /**
+   * Layout-first text (issue 12): `auto` adds layout-first and then repair candidates when no
+   * text-to-image one reads exactly; `always` makes only those; `off` (the default) neither.
+   */
+  layout?: TextLayoutMode;
+  /** Image-to-image strength of layout-first candidates (defaultLayoutStrength when absent). */
+  layoutStrength?: number;
 }
 
 /** What OCR made of an image, as stored in its `letterpress` chunk, flattened for the UI. */
@@ -254,6 +264,8 @@ export interface ImageLegibility {
   exactTextFallback: boolean;
   /** How many candidates were generated for this image (1 when only scored). */
   candidateCount: number;
+  /** How the image was made when not plain text-to-image: from a drawn layout, or its text region repaired. */
+  mode?: CandidateMode;
 }
 
 export interface GenerateImageParams extends JobParams {
@@ -296,11 +308,17 @@ export const legibilityOptionsValidator = record<LegibilityOptions>({
   exactFallback: boolean,
   position: optional(oneOf(textPositions)),
   keepCandidates: boolean,
+  layout: optional(oneOf(textLayoutModes)),
+  layoutStrength: optional(numberIn(limits.layoutStrength)),
 });
 
-/** Best of N and the drawn text keep one image per job. */
+/** Best of N, layout-first candidates and the drawn text keep one image per job. */
 export function bestOfNProblem(numImages: number | undefined, legibility: LegibilityOptions | undefined): ParamsProblem | undefined {
-  if ((numImages ?? 1) <= 1 || !legibility || (legibility.candidates === 1 && !legibility.exactFallback)) return undefined;
+  if ((numImages ?? 1) <= 1 || !legibility) return undefined;
+  if ((legibility.layout ?? 'off') !== 'off') {
+    return { path: ['legibility', 'layout'], problem: `must be off when several images are asked for (${numImages}): layout-first text keeps 1 image per job` };
+  }
+  if (legibility.candidates === 1 && !legibility.exactFallback) return undefined;
   return {
     path: ['legibility', 'candidates'],
     problem: `must be 1 with the exact-text fallback off when several images are asked for (${numImages}): best of N keeps 1 image per job`,
@@ -309,8 +327,14 @@ export function bestOfNProblem(numImages: number | undefined, legibility: Legibi
 
 export const generateImageParamsValidator = record<GenerateImageParams>(
   { jobId, options: generateOptionsValidator, outputDir: absolutePath, legibility: optional(legibilityOptionsValidator) },
-  (params) => bestOfNProblem(params.options.numImages, params.legibility),
+  (params) => bestOfNProblem(params.options.numImages, params.legibility) ?? layoutStartProblem(params.options, params.legibility),
 );
+
+/** Layout-first text starts from its own drawing of the text, so it cannot also start from the user's image. */
+function layoutStartProblem(options: GenerateOptions, legibility: LegibilityOptions | undefined): ParamsProblem | undefined {
+  if ((legibility?.layout ?? 'off') === 'off' || (options.initImage === undefined && options.initImageData === undefined)) return undefined;
+  return { path: ['legibility', 'layout'], problem: 'must be off when generating from a start image: layout-first text starts from its own drawing of the text' };
+}
 
 export interface GeneratedImageFile {
   /** Absolute path of the PNG (with its `parameters` tEXt chunk) inside `outputDir`. */

@@ -165,6 +165,9 @@ export class CodeServerSession {
       // One buffer line per screen line, so tests can find inserted text in the editor.
       'editor.wordWrap': 'off',
       '[markdown]': { 'editor.wordWrap': 'off' },
+      // The tiny test model never spells, so layout-first (the default, auto) would add a layout and
+      // a repair image to every quoted prompt; the tests about those turn it on.
+      'letterpress.textLayout': 'off',
     };
     const text = JSON.stringify({ ...defaults, ...settings }, null, 2);
     // code-server is a remote setup: machine-scoped settings (letterpress.model) come from Machine/.
