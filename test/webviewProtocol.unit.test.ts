@@ -105,6 +105,7 @@ test('an image legibility record passes when every field is in bounds', () => {
   assert.deepEqual(parseMessage(hostToWebview, structuredClone(message)), structuredClone(message));
   assert.ok(isGalleryLegibility({ ...legibility, cer: 1.5 }), 'a CER above 1 (insertions) is real');
   assert.ok(isGalleryLegibility({ ...legibility, ocrText: '' }), 'OCR may read nothing');
+  assert.ok(isGalleryLegibility({ ...legibility, mode: 'layout', candidateCount: 48 }), 'layout-first: up to 16 candidates in each of three phases');
 });
 
 test('the webview drops images whose legibility record is malformed or out of bounds', () => {
@@ -122,8 +123,9 @@ test('the webview drops images whose legibility record is malformed or out of bo
     { ocrConfidence: 101 },
     { exactTextFallback: undefined },
     { candidateCount: 0 },
-    { candidateCount: 17 },
+    { candidateCount: legibilityLimits.maxCandidates + 1 },
     { candidateCount: 2.5 },
+    { mode: 'inpaint' },
     { chosen: 1 },
   ]) {
     const raw = { method: ImagesChanged.method, params: { images: [{ ...galleryImage, legibility: { ...legibility, ...patch } }] } };
