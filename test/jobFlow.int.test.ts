@@ -33,6 +33,9 @@ const settings: LetterpressSettings = {
   candidates: 1,
   exactTextFallback: false,
   keepCandidates: true,
+  // These jobs are about the flow, not layout-first text (which would add images to quoted prompts).
+  textLayout: 'off',
+  textLayoutStrength: 0.7,
 };
 
 /** The services a job uses, with the real queue; records what was queued and where the runtime wrote. */
