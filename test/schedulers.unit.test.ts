@@ -4,12 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { schedulerNames, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
-import {
-  createScheduler,
-  defaultSchedulerName,
-  samplerDisplayName,
-} from '../runtime/schedulers/createScheduler.ts';
+import { samplerDisplayName, schedulerNames, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
+import { createScheduler, defaultSchedulerName } from '../runtime/schedulers/createScheduler.ts';
 import type { SchedulerConfig } from '../runtime/schedulers/scheduler.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 

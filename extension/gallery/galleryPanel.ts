@@ -30,8 +30,7 @@ import {
   webviewToHost,
 } from '../../webview/protocol.ts';
 import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
-import { schedulerNames } from '../../runtime/protocol/generationTypes.ts';
-import { samplerDisplayName } from '../../runtime/schedulers/createScheduler.ts';
+import { samplerDisplayName, schedulerNames } from '../../runtime/protocol/generationTypes.ts';
 import { schedulerForA1111Sampler } from '../../runtime/png/a1111Samplers.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
 import { exportImageInteractively } from '../commands/exportImageCommand.ts';

@@ -2,8 +2,7 @@
 // crash with growing delays (and gives up, saying why, after repeated crashes), and kills its whole
 // process tree on dispose. Free of `vscode` so the integration tests drive it with real processes.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { configureRequest, logNotification, RuntimeError, type NotificationType, type RequestType } from '../../runtime/protocol/runtimeProtocol.ts';
-import { parentPidEnv } from '../../runtime/process/parentWatch.ts';
+import { configureRequest, logNotification, parentPidEnv, RuntimeError, type NotificationType, type RequestType } from '../../runtime/protocol/runtimeProtocol.ts';
 import { isValid } from '../../runtime/protocol/paramsValidation.ts';
 import { Emitter, type Disposable } from './emitter.ts';
 import { RuntimeConnection, type RequestOptions } from './runtimeConnection.ts';

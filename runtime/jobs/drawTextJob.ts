@@ -13,10 +13,9 @@ import { applyExactTextFallback } from '../legibility/exactTextFallback.ts';
 import { limits } from '../protocol/limits.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import type { LegibilityRecord, LegibilityScore } from '../legibility/legibilityScore.ts';
-import { legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
+import { imageLegibility, legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
 import type { OcrReader, TextBox } from '../legibility/ocrReader.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
-import { imageLegibility } from './generateImageJob.ts';
 import { addPngTextChunks, checkCompletePng, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
 import { RuntimeError, type DrawTextParams, type DrawTextResult } from '../protocol/runtimeProtocol.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CandidateMode, GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import type { ScoredCandidate } from '../legibility/bestOfN.ts';
 import { runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
-import type { LegibilityScore } from '../legibility/legibilityScore.ts';
+import { imageLegibility, type LegibilityScore } from '../legibility/legibilityScore.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 import { readPngTextChunks } from '../png/pngTextChunks.ts';
 import { writeNewFile } from '../files/newFiles.ts';
@@ -13,27 +13,24 @@ import {
   type GeneratedImageFile,
   type GenerateImageParams,
   type GenerateImageResult,
-  type ImageLegibility,
 } from '../protocol/runtimeProtocol.ts';
-import type { ImageGeneratorLike } from '../process/runtimeHandlers.ts';
+
+/** The part of the pipeline's `ImageGenerator` the runtime uses. */
+export interface ImageGeneratorLike {
+  generate(
+    options: GenerateOptions,
+    hooks?: { onProgress?: ProgressListener; signal?: AbortSignal },
+  ): Promise<{
+    images: { width: number; height: number; seed: number; parameters: string; png(): Promise<Buffer> }[];
+    provider: string;
+    providerNote: string;
+    timingsMs: Record<string, number>;
+  }>;
+  unload(): Promise<void>;
+  dispose(): Promise<void>;
+}
 
 type GeneratorResult = Awaited<ReturnType<ImageGeneratorLike['generate']>>;
-
-export function imageLegibility(
-  score: LegibilityScore,
-  extra: { exactTextFallback: boolean; candidateCount: number; mode?: CandidateMode },
-): ImageLegibility {
-  const { mode, ...rest } = extra;
-  return {
-    target: score.target,
-    ocrText: score.ocrText,
-    cer: score.cer,
-    exactMatch: score.exactMatch,
-    ocrConfidence: score.ocrConfidence,
-    ...rest,
-    ...(mode && mode !== 'txt2img' ? { mode } : {}),
-  };
-}
 
 export async function runGenerateImageJob(
   generator: ImageGeneratorLike,

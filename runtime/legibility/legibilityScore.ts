@@ -1,6 +1,7 @@
 // One image's legibility: what OCR read, how far that is from the target, and where the text sits.
 // Stored as JSON in the PNG's `letterpress` tEXt chunk for the gallery and the result notification.
 import type { CandidateMode } from '../protocol/generationTypes.ts';
+import type { ImageLegibility } from '../protocol/runtimeProtocol.ts';
 import type { OcrReader, OcrReading, TextBox } from './ocrReader.ts';
 import { keptWords, readingText, unionBox } from './ocrText.ts';
 import { scoreWords } from './textScore.ts';
@@ -54,6 +55,23 @@ export function compareScores(a: LegibilityScore, b: LegibilityScore): number {
   if (a.exactMatch !== b.exactMatch) return a.exactMatch ? -1 : 1;
   if (a.cer !== b.cer) return a.cer - b.cer;
   return b.ocrConfidence - a.ocrConfidence;
+}
+
+/** A score as the protocol reports it with an image (flattened for the host and the gallery). */
+export function imageLegibility(
+  score: LegibilityScore,
+  extra: { exactTextFallback: boolean; candidateCount: number; mode?: CandidateMode },
+): ImageLegibility {
+  const { mode, ...rest } = extra;
+  return {
+    target: score.target,
+    ocrText: score.ocrText,
+    cer: score.cer,
+    exactMatch: score.exactMatch,
+    ocrConfidence: score.ocrConfidence,
+    ...rest,
+    ...(mode && mode !== 'txt2img' ? { mode } : {}),
+  };
 }
 
 /** Key of the PNG tEXt chunk that carries the legibility record. */

@@ -1,6 +1,6 @@
 // The runtime must never outlive the editor: if the extension host dies without a chance to kill
 // it (crash, SIGKILL), the IPC channel closes and the parent's pid disappears; either one ends us.
-export const parentPidEnv = 'LETTERPRESS_PARENT_PID';
+import { parentPidEnv } from '../protocol/runtimeProtocol.ts';
 
 export function parentPidFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const pid = Number(env[parentPidEnv]);

@@ -20,23 +20,8 @@ import {
 import type { RuntimeServer } from './runtimeServer.ts';
 import { listCachedGraphs, removeCachedGraphs } from '../graphCache/graphCache.ts';
 import { runDrawTextJob } from '../jobs/drawTextJob.ts';
-import { runGenerateImageJob } from '../jobs/generateImageJob.ts';
+import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
-
-/** The part of the pipeline's `ImageGenerator` the runtime uses. */
-export interface ImageGeneratorLike {
-  generate(
-    options: GenerateOptions,
-    hooks?: { onProgress?: ProgressListener; signal?: AbortSignal },
-  ): Promise<{
-    images: { width: number; height: number; seed: number; parameters: string; png(): Promise<Buffer> }[];
-    provider: string;
-    providerNote: string;
-    timingsMs: Record<string, number>;
-  }>;
-  unload(): Promise<void>;
-  dispose(): Promise<void>;
-}
 
 export interface RuntimeServices {
   createGenerator(options: { idleUnloadMs?: number }): ImageGeneratorLike;

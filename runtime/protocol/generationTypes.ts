@@ -13,6 +13,22 @@ export const schedulerNames = [
 ] as const;
 export type SchedulerName = (typeof schedulerNames)[number];
 
+/** The samplers' names as the gallery form shows them (a PNG's `Sampler:` uses A1111's: runtime/png/a1111Samplers.ts). */
+const samplerDisplayNames: Record<SchedulerName, string> = {
+  ddim: 'DDIM',
+  pndm: 'PNDM',
+  euler: 'Euler',
+  euler_a: 'Euler a',
+  lms: 'LMS',
+  dpmpp_2m: 'DPM++ 2M',
+  dpmpp_2m_karras: 'DPM++ 2M Karras',
+  unipc: 'UniPC',
+};
+
+export function samplerDisplayName(name: SchedulerName): string {
+  return samplerDisplayNames[name];
+}
+
 /** Where the exact text is drawn when OCR found no text region to draw over. */
 export const textPositions = ['top', 'centre', 'bottom'] as const;
 export type TextPosition = (typeof textPositions)[number];

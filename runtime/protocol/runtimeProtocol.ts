@@ -160,6 +160,12 @@ const hour = 60 * minute;
 
 // ---- process ------------------------------------------------------------------------------------
 
+/**
+ * The environment variable that hands the runtime its parent's pid (the extension host): the runtime
+ * exits when that process is gone (runtime/process/parentWatch.ts).
+ */
+export const parentPidEnv = 'LETTERPRESS_PARENT_PID';
+
 export interface ConfigureParams {
   /** Unload the model's sessions after this long without a job (0 = never). */
   idleUnloadMs: number;

@@ -1,4 +1,5 @@
-// The sampler registry: names users pick (shown in the form; the PNG metadata uses A1111's names,
+// The sampler registry: names users pick (shown in the form: samplerDisplayName in
+// runtime/protocol/generationTypes.ts; the PNG metadata uses A1111's names,
 // runtime/png/a1111Samplers.ts) → scheduler classes built from the model's
 // scheduler_config.json, the way diffusers' `SomeScheduler.from_config(config)` builds them.
 import { schedulerNames, type SchedulerName } from '../protocol/generationTypes.ts';
@@ -10,21 +11,6 @@ import { EulerScheduler } from './eulerScheduler.ts';
 import { LmsScheduler } from './lmsScheduler.ts';
 import { PndmScheduler } from './pndmScheduler.ts';
 import { UniPcScheduler } from './uniPcScheduler.ts';
-
-const displayNames: Record<SchedulerName, string> = {
-  ddim: 'DDIM',
-  pndm: 'PNDM',
-  euler: 'Euler',
-  euler_a: 'Euler a',
-  lms: 'LMS',
-  dpmpp_2m: 'DPM++ 2M',
-  dpmpp_2m_karras: 'DPM++ 2M Karras',
-  unipc: 'UniPC',
-};
-
-export function samplerDisplayName(name: SchedulerName): string {
-  return displayNames[name];
-}
 
 export function createScheduler(name: SchedulerName, config: SchedulerConfig): Scheduler {
   switch (name) {
