@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { downloadSizeText, downloadStatusText, formatBytes, formatEta } from '../extension/model/downloadOffer.ts';
+import { downloadSizeText, downloadStatusText, formatEta } from '../extension/model/downloadOffer.ts';
+import { formatBytes } from '../runtime/protocol/byteSize.ts';
 
 test('the download offer names what is left to fetch and what the cache already holds', () => {
   assert.equal(downloadSizeText({ bytesToFetch: 1.9e9, cachedBytes: 0.4e9 }, 'several GB'), '1.9 GB download, 0.4 GB already here');
@@ -21,7 +22,7 @@ test('the status-bar item while the model downloads: percent, amounts, time left
   const going = downloadStatusText('org/model', { bytes: 1_930_000_000, total: 5_210_000_000, etaSeconds: 300 });
   assert.equal(going.text, '$(cloud-download) Model 37%');
   assert.equal(going.tooltip.split('\n')[1], '1.93 GB of 5.21 GB, 5 min left');
-  assert.equal(downloadStatusText('org/model', { bytes: 10, total: 10, etaSeconds: null }).tooltip.split('\n')[1], '0 kB of 0 kB');
+  assert.equal(downloadStatusText('org/model', { bytes: 10, total: 10, etaSeconds: null }).tooltip.split('\n')[1], '10 bytes of 10 bytes');
   assert.equal(downloadStatusText('org/model', { bytes: 0, total: 0, etaSeconds: null }).text, '$(cloud-download) Model starting', 'no size known yet');
   assert.deepEqual([formatEta(42), formatEta(600), formatEta(9000)], ['42 s', '10 min', '2.5 h']);
   assert.deepEqual([formatBytes(12_345), formatBytes(340_000_000)], ['12 kB', '340 MB']);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { ContentHasher } from '../runtime/modelStore/contentHasher.ts';
-import { formatBytes } from '../runtime/modelStore/diskSpace.ts';
+import { formatBytes } from '../runtime/protocol/byteSize.ts';
 import { DownloadProgress } from '../runtime/modelStore/downloadProgress.ts';
 import { runParallelDownloads } from '../runtime/modelStore/parallelDownloads.ts';
 import { normalizeEtag } from '../runtime/modelStore/hubClient.ts';

@@ -2,6 +2,7 @@
 // needed files weigh, less what the cache already holds), with a plain estimate when the hub could
 // not be asked.
 import type { ModelDownloadPlan } from '../../runtime/modelStore/resolveModel.ts';
+import { formatBytes } from '../../runtime/protocol/byteSize.ts';
 
 /** Below this, what is already cached (config files, a few kB) is not worth a mention. */
 const worthMentioning = 1e6;
@@ -20,12 +21,6 @@ export function downloadSizeText(plan: Pick<ModelDownloadPlan, 'bytesToFetch' | 
 }
 
 /** "1.2 GB", "340 MB", "12 kB": the host's short form for progress lines. */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(0)} MB`;
-  return `${Math.round(bytes / 1e3)} kB`;
-}
-
 export function formatEta(seconds: number): string {
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;

@@ -1,5 +1,5 @@
 import { ModelStoreError } from '../modelStore/modelStoreError.ts';
-import { formatBytes } from '../modelStore/diskSpace.ts';
+import { formatBytes } from '../protocol/byteSize.ts';
 import { defaultModelId, planModelDownload, resolveModel } from '../modelStore/resolveModel.ts';
 import { CliError } from './cliError.ts';
 import { downloadProgressPrinter } from './downloadProgressPrinter.ts';

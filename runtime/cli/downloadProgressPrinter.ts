@@ -1,6 +1,6 @@
 // Download progress of the model store on stderr, for the commands that may fetch a model.
 import type { ProgressEvent } from '../protocol/generationTypes.ts';
-import { formatBytes } from '../modelStore/diskSpace.ts';
+import { formatBytes } from '../protocol/byteSize.ts';
 
 function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.ceil(seconds)}s`;

@@ -15,14 +15,3 @@ export async function freeDiskSpace(dir: string): Promise<number> {
     }
   }
 }
-
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(2)} ${units[unit]}`;
-}

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve, win32 } from 'node:path';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
 import { downloadBlob, type RemoteFile } from './blobDownload.ts';
-import { formatBytes, freeDiskSpace } from './diskSpace.ts';
+import { freeDiskSpace } from './diskSpace.ts';
+import { formatBytes } from '../protocol/byteSize.ts';
 import { DownloadProgress } from './downloadProgress.ts';
 import { HubClient, type HubFileMetadata, type HubSibling } from './hubClient.ts';
 import {

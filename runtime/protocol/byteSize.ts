@@ -1,12 +1,9 @@
-// Sizes as people read them (1.7 GB, 312 MB, 4.0 kB), the same in the CLI and the VS Code host.
+// Sizes as people read them (5.21 GB, 340 MB, 12 kB, 999 bytes): one way for the CLI, the runtime's
+// messages and the VS Code host.
 
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(0)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
+  return `${bytes} bytes`;
 }
