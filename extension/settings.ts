@@ -9,7 +9,7 @@ import {
   type TextPosition,
 } from '../runtime/protocol/generationTypes.ts';
 import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
-import { defaultLayoutStrength, defaultTextLayoutMode, isTextLayoutMode, type TextLayoutMode } from '../runtime/layout/layoutOptions.ts';
+import { defaultLayoutStrength, defaultTextLayoutMode, isTextLayoutMode, type TextLayoutMode } from '../runtime/protocol/layoutOptions.ts';
 
 export const defaultOutputFolder = 'assets/generated';
 

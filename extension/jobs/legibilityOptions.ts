@@ -3,7 +3,7 @@
 // gallery, so both check text the same way.
 import type { LegibilityOptions } from '../../runtime/protocol/runtimeProtocol.ts';
 import { resolveTargetText } from '../../runtime/protocol/targetText.ts';
-import type { TextLayoutMode } from '../../runtime/layout/layoutOptions.ts';
+import type { TextLayoutMode } from '../../runtime/protocol/layoutOptions.ts';
 import type { LetterpressSettings } from '../settings.ts';
 
 export interface LegibilityInput {

@@ -13,7 +13,7 @@ import {
   isTextLayoutMode,
   textLayoutModes,
   type TextLayoutMode,
-} from '../layout/layoutOptions.ts';
+} from '../protocol/layoutOptions.ts';
 import type { LegibilityScore } from './legibilityScore.ts';
 import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
 import { limits, numberProblem } from '../protocol/limits.ts';

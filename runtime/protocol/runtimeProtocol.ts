@@ -12,7 +12,7 @@ import {
   type ProgressEvent,
   type TextPosition,
 } from './generationTypes.ts';
-import { textLayoutModes, type TextLayoutMode } from '../layout/layoutOptions.ts';
+import { textLayoutModes, type TextLayoutMode } from './layoutOptions.ts';
 import { limits } from './limits.ts';
 import { normaliseTargetText } from './targetText.ts';
 import {
