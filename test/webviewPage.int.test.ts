@@ -372,6 +372,16 @@ test('a card: codicon toolbar on hover and focus only, the rest in VS Code\'s co
   assert.deepEqual((await menus()).slice(-3), [expected, expected, expected]);
 });
 
+test('a dragged card carries its id in the gallery\'s own type only (the host\'s drop provider writes the reference)', async () => {
+  const data = await page.locator('.card[data-id="assets/generated/best.png"]').evaluate((card) => {
+    const transfer = new DataTransfer();
+    card.dispatchEvent(new DragEvent('dragstart', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    return { types: [...transfer.types], id: transfer.getData('application/vnd.letterpress.gallery-image') };
+  });
+  assert.deepEqual(data, { types: ['application/vnd.letterpress.gallery-image'], id: 'assets/generated/best.png' });
+  assert.equal(await page.locator('.card[data-id="assets/generated/best.png"]').getAttribute('draggable'), 'true');
+});
+
 test('cards and job rows keep their identity across updates: a Cancel button is never replaced mid-job', async () => {
   const request = (await posted('gallery/job/submit'))[0].request as GenerationRequest;
   const job: JobView = { jobId: 'job-steady', request: { ...request, steps: 50 }, state: 'queued', step: 0, totalSteps: 50, image: 0, elapsedMs: 0, outputs: [] };

@@ -6,6 +6,7 @@ import { cardKeys, imageMenuContext, toolbarActions } from './cardActions.ts';
 import type { CardAction } from './cardActions.ts';
 import { codicon, el, placeInOrder, setAttr } from './dom.ts';
 import { legibilityBadge } from './legibilityBadge.ts';
+import { galleryImageDragMime } from './protocol.ts';
 import type { GalleryImage } from './protocol.ts';
 
 export interface CardHandlers {
@@ -85,11 +86,11 @@ function buildCard(image: GalleryImage, handlers: CardHandlers): HTMLLIElement {
   card.addEventListener('dragstart', (event) => {
     const data = event.dataTransfer;
     if (!data) return;
-    // An editor takes a dropped file URI as a link to the file (Markdown: an image reference;
-    // hold Shift to drop into the text); other targets get the workspace-relative path.
-    if (image.fileUri) data.setData('text/uri-list', image.fileUri);
-    data.setData('text/plain', image.id);
-    data.effectAllowed = 'copyLink';
+    // Only the card's own type: no file URI, so the workbench does not offer to open the file
+    // instead, and the editor's drop goes to Letterpress's drop provider, which inserts the
+    // reference Insert writes (Markdown ![prompt](path), HTML <img>, …) where it lands.
+    data.setData(galleryImageDragMime, image.id);
+    data.effectAllowed = 'copy';
   });
   card.addEventListener('keydown', (event) => {
     if (event.target !== card) return;

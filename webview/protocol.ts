@@ -201,8 +201,6 @@ export interface GalleryImage {
   uri: string;
   /** Webview URI of the cached thumbnail (falls back to the full image when none could be made). */
   thumbnailUri: string;
-  /** The file's own URI (`file:///…`), dragged into an editor as text/uri-list. */
-  fileUri?: string;
   mtimeMs: number;
   size: number;
   /** Absent when the PNG has no readable `parameters` chunk (made by another tool). */
@@ -216,7 +214,6 @@ export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
   name: isString,
   uri: isString,
   thumbnailUri: isString,
-  fileUri: optional(isString),
   mtimeMs: isFiniteNumber,
   size: isFiniteNumber,
   settings: optional(isImageSettings),
@@ -369,6 +366,12 @@ export const RunImageAction = descriptor(
   'gallery/image/act',
   shape<ImageActionParams>({ id: isString, action: oneOf(imageActions) }),
 );
+
+/**
+ * The drag data of a gallery card (its id): the host's drop provider turns it into the reference
+ * Insert writes, where the card is dropped in an editor. Lower case: the DOM lowercases types.
+ */
+export const galleryImageDragMime = 'application/vnd.letterpress.gallery-image';
 
 export const webviewToHost = [PanelReady, CountTokens, SubmitJob, CancelJob, RunImageAction] as const;
 export type WebviewToHostMessage = ReturnType<(typeof webviewToHost)[number]['create']>;

@@ -367,14 +367,29 @@ export class GalleryPanel implements vscode.Disposable {
     await exportImageInteractively({ imagePath: image.path, workspaceRoot: location.workspaceFolder.uri.fsPath, outputFolder: location.uri.fsPath });
   }
 
-  private async insertReference(image: IndexedImage, uri: vscode.Uri): Promise<void> {
+  /** What references `image` from `document`: Markdown `![prompt](path)`, HTML `<img>`, … */
+  private referenceText(image: IndexedImage, document: vscode.TextDocument): string {
+    const uri = vscode.Uri.file(image.path);
+    const alt = (image.settings?.prompt ?? image.name.replace(/\.png$/i, '')).replace(/\s+/g, ' ').trim();
+    return this.services.referenceFor?.(document, uri, alt) ?? relativeFrom(document.uri, uri);
+  }
+
+  /**
+   * The text a card dragged from the page inserts where it is dropped in `document`; undefined for
+   * an id the index does not know (the drag data comes from the page, like its messages).
+   */
+  referenceForDrop(document: vscode.TextDocument, id: string): string | undefined {
+    const image = this.index?.get(id);
+    return image ? this.referenceText(image, document) : undefined;
+  }
+
+  private async insertReference(image: IndexedImage, _uri: vscode.Uri): Promise<void> {
     const editor = await this.editors.get();
     if (!editor) {
       void vscode.window.showWarningMessage('Letterpress: open a file and put the cursor where the image reference should go, then try again.');
       return;
     }
-    const alt = (image.settings?.prompt ?? image.name.replace(/\.png$/i, '')).replace(/\s+/g, ' ').trim();
-    const text = this.services.referenceFor?.(editor.document, uri, alt) ?? relativeFrom(editor.document.uri, uri);
+    const text = this.referenceText(image, editor.document);
     const inserted = await editor.edit((edit) => {
       if (editor.selection.isEmpty) edit.insert(editor.selection.active, text);
       else edit.replace(editor.selection, text);
@@ -457,7 +472,6 @@ export class GalleryPanel implements vscode.Disposable {
       name: image.name,
       uri,
       thumbnailUri,
-      fileUri: vscode.Uri.file(image.path).toString(),
       mtimeMs: image.mtimeMs,
       size: image.size,
       ...(image.settings ? { settings: image.settings } : {}),

@@ -7,6 +7,7 @@ import type { LetterpressServices } from '../services.ts';
 import { relativeReference } from '../workspace/workspacePaths.ts';
 import { createGalleryBackend } from './galleryBackend.ts';
 import { GalleryJobs } from './galleryJobs.ts';
+import { galleryImageDragMime } from '../../webview/protocol.ts';
 import { galleryMenuCommands } from './galleryMenuCommands.ts';
 import { GalleryPanel, LastEditorTracker, galleryViewType } from './galleryPanel.ts';
 import type { GalleryServices } from './galleryPanel.ts';
@@ -44,6 +45,15 @@ export function registerGallery(context: vscode.ExtensionContext, letterpress: L
     ...galleryMenuCommands.map((name) =>
       vscode.commands.registerCommand(`letterpress.gallery.${name}`, (menuContext: unknown) => GalleryPanel.current?.runMenuCommand(name, menuContext)),
     ),
+    // A card dragged from the gallery into an editor: the same reference Insert writes, at the drop point.
+    vscode.languages.registerDocumentDropEditProvider([{ scheme: 'file' }, { scheme: 'untitled' }], {
+      async provideDocumentDropEdits(document, _position, dataTransfer) {
+        const id = await dataTransfer.get(galleryImageDragMime)?.asString();
+        if (!id || id.length > 4096) return undefined;
+        const text = GalleryPanel.current?.referenceForDrop(document, id.trim());
+        return text === undefined ? undefined : new vscode.DocumentDropEdit(text);
+      },
+    }),
     { dispose: () => GalleryPanel.current?.dispose() },
   );
 }

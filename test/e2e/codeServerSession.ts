@@ -131,19 +131,34 @@ export class CodeServerSession {
     );
     for (const stream of [server.stdout!, server.stderr!]) stream.setEncoding('utf8').on('data', (chunk: string) => serverLog.push(chunk));
     const url = `http://127.0.0.1:${port}/`;
-    await waitForHttp(`${url}healthz`, 60_000, serverLog);
-
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    // On a loaded machine (shared CI runners) the workbench page takes well over the 30 s default.
-    await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`, { timeout: 180_000 });
-    const session = new CodeServerSession(options.name, baseDir, workspace, userDataDir, extensionsDir, server, serverLog, browser, page);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
-    // The extension activates on startup and shows its status-bar item.
-    await page.locator('.statusbar-item', { hasText: 'Letterpress' }).first().waitFor({ timeout: 90_000 });
-    return session;
+    let browser: Browser | undefined;
+    try {
+      await waitForHttp(`${url}healthz`, 60_000, serverLog);
+      browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const page = await context.newPage();
+      page.setDefaultTimeout(30_000);
+      // On a loaded machine (shared CI runners) the workbench page takes well over the 30 s default.
+      await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`, { timeout: 180_000 });
+      const session = new CodeServerSession(options.name, baseDir, workspace, userDataDir, extensionsDir, server, serverLog, browser, page);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      // The extension activates on startup and shows its status-bar item.
+      await page.locator('.statusbar-item', { hasText: 'Letterpress' }).first().waitFor({ timeout: 90_000 });
+      return session;
+    } catch (error) {
+      // No session to close for the caller: stop what was started here, or the test process
+      // stays alive on the server's pipes (seen: a run hung after a page.goto timeout).
+      await browser?.close().catch(() => {});
+      if (server.pid !== undefined) {
+        try {
+          process.kill(-server.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await rm(baseDir, { recursive: true, force: true }).catch(() => {});
+      throw error;
+    }
   }
 
   private static async writeSettings(userDataDir: string, settings: Record<string, unknown>): Promise<void> {
