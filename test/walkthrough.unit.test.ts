@@ -11,7 +11,7 @@ const contributes = manifest.contributes;
 const commands = new Set<string>(contributes.commands.map((c: { command: string }) => c.command));
 const settings = new Set(Object.keys(contributes.configuration.properties));
 const builtInCommands = new Set(['workbench.action.quickOpen']);
-const sourceText = ['extension/model/modelManager.ts', 'extension/commands/runtimeCommands.ts'].map((f) => readFileSync(resolve(f), 'utf8')).join('\n');
+const sourceText = ['extension/model/modelManager.ts', 'extension/commands/runtimeCommands.ts', 'extension/gallery/galleryPanel.ts'].map((f) => readFileSync(resolve(f), 'utf8')).join('\n');
 
 interface Step {
   id: string;

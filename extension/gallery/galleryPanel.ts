@@ -162,7 +162,11 @@ export class GalleryPanel implements vscode.Disposable {
     panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message), undefined, this.disposables);
     if (jobs) this.disposables.push(jobs.onDidUpdate((job) => {
       this.post(JobUpdated.create({ job }));
-      if (job.state === 'done') this.scheduleRefresh(0);
+      if (job.state === 'done') {
+        this.scheduleRefresh(0);
+        // The walkthrough's "Generate a first image" and "Fix text" steps tick on these.
+        void vscode.commands.executeCommand('setContext', job.kind === 'drawText' ? 'letterpress.textFixed' : 'letterpress.imageGenerated', true);
+      }
     }));
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
