@@ -216,6 +216,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     gallery = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const source = card('assets/generated/xss.png');
     await source.waitFor({ state: 'visible', timeout: minute });
+    // Below the form and the job list in a half-width panel: scrolled into view to be grabbed.
+    await source.scrollIntoViewIfNeeded();
     const from = (await source.locator('.thumb').boundingBox())!;
     // Line 2 of the README is empty: the reference lands there, at the drop point.
     const line = page.locator('.monaco-editor .view-line').nth(1);
