@@ -206,43 +206,6 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     assert.deepEqual(text.split('\n'), ['# Demo', '', 'The logo:', expected, '']);
   });
 
-  test('a card dragged into the Markdown editor inserts its reference where it is dropped', async () => {
-    const page = session.page;
-    // Side by side: the README on the left, the gallery on the right.
-    await page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
-    await session.runCommand('View: Move Editor into Right Group');
-    await page.locator('.tab', { hasText: 'README.md' }).click();
-    await session.runCommand('View: Close Other Editors in Group');
-    gallery = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    const source = card('assets/generated/xss.png');
-    await source.waitFor({ state: 'visible', timeout: minute });
-    // Below the form and the job list in a half-width panel: scrolled into view to be grabbed.
-    await source.scrollIntoViewIfNeeded();
-    const from = (await source.locator('.thumb').boundingBox())!;
-    // Line 2 of the README is empty: the reference lands there, at the drop point.
-    const line = page.locator('.monaco-editor .view-line').nth(1);
-    const to = (await line.boundingBox())!;
-    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(from.x + from.width / 2 - 20, from.y + from.height / 2, { steps: 4 });
-    await page.mouse.move(to.x + 4, to.y + to.height / 2, { steps: 12 });
-    await session.screenshot('4-dragging');
-    await page.mouse.up();
-    // The same reference Insert writes: Markdown, relative to the README, the prompt as alt text.
-    const expected = '![a sign that says <img src=x onerror=alert(1)>](assets/generated/xss.png)';
-    await page.locator('.view-line', { hasText: expected }).first().waitFor({ state: 'visible', timeout: 30_000 });
-    // (The editor renders spaces as no-break spaces.)
-    assert.equal((await page.locator('.monaco-editor .view-line').nth(1).textContent())?.replace(/\u00a0/g, ' '), expected);
-    await session.screenshot('4-dropped');
-    // Undone, so README.md is as the other tests expect it.
-    await page.keyboard.press('Control+Z');
-    await page.locator('.view-line', { hasText: expected }).waitFor({ state: 'detached', timeout: 30_000 });
-    // One editor group again, as the other tests were written for.
-    await page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
-    await session.runCommand('View: Move Editor into Left Group');
-    await page.locator('.tab', { hasText: 'README.md' }).click();
-  });
-
   test('Export writes an icon set with the right sizes into exports/, which the gallery leaves out', async () => {
     await session.page.locator('.tab', { hasText: 'Letterpress Gallery' }).click();
     // VS Code's own context menu for webviews, from the card's data-vscode-context.
