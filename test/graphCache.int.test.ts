@@ -276,3 +276,20 @@ describe('only graphs this cache wrote are loaded (issue 15, item 4)', () => {
     await rm(fresh, { recursive: true, force: true });
   });
 });
+
+test('a hub snapshot is keyed by its repository and commit; the graphs older versions kept beside it in the repo folder are removed', async () => {
+  const copy = await copyTinyModel();
+  const commit = 'a'.repeat(40);
+  const repo = join(dirname(copy), 'hub', 'models--someone--tiny');
+  const snapshot = join(repo, 'snapshots', commit);
+  await mkdir(dirname(snapshot), { recursive: true });
+  await rename(copy, snapshot);
+  const old = join(repo, 'letterpress-onnx', commit, 'unet-fp32-0123456789abcdef');
+  await mkdir(old, { recursive: true });
+  await writeFile(join(old, 'identity.json'), JSON.stringify({ converterVersion: 2, component: 'unet' }));
+  const converted = await ensureConvertedComponent(snapshot, 'unet');
+  assert.equal(basename(dirname(dirname(converted.onnxPath))), `someone--tiny@${commit}`);
+  assert.deepEqual((await readdir(repo)).sort(), ['snapshots'], 'the repo folder holds what huggingface_hub put there, nothing of ours');
+  const listed = JSON.parse((await runLetterpress(['cache', 'ls', '--json'])).stdout) as { graphs: { model: string; revision: string; component: string }[] };
+  assert.deepEqual(listed.graphs.map((g) => [g.model, g.revision, g.component]), [['someone/tiny', commit, 'unet']]);
+});
