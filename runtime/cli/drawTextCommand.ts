@@ -2,8 +2,14 @@
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
+import { env as ortEnv } from 'onnxruntime-node';
 import { drawTextOnImage } from '../jobs/drawTextJob.ts';
-import { textPositions, type ProgressEvent, type TextPosition } from '../protocol/generationTypes.ts';
+import { fixTextOnImage } from '../jobs/fixTextJob.ts';
+import { defaultModelId } from '../modelStore/resolveModel.ts';
+import { ImageGenerator } from '../pipeline/imageGenerator.ts';
+import { deviceSettings, textPositions, type DeviceSetting, type ProgressEvent, type TextPosition } from '../protocol/generationTypes.ts';
+import { limits, withinLimit } from '../protocol/limits.ts';
+import { resolveCliModel } from './cliModel.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
 import { targetTextValidator } from '../protocol/runtimeProtocol.ts';
 import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
@@ -23,6 +29,13 @@ the result back with OCR and prints what it reads. The generation parameters in 
 options:
   --text-position top|centre|bottom   where the text goes when OCR finds no text like it in the image
                                       (default: centre; text OCR finds is drawn over in place)
+  --model-repair                      fix the text with the model first: draw the text where the image
+                                      has it and repaint only that region (inpainting) with the image's
+                                      own prompt, keep the candidate OCR reads best; the plate only when
+                                      none reads exactly (needs the image's generation parameters)
+  --model <dir|repo id>               the model for --model-repair (default ${defaultModelId})
+  --candidates <n|auto>               repair candidates (default auto: 4 on a GPU, 1 on the CPU)
+  --device <d>                        ${deviceSettings.join(', ')} (default auto)
   --force                             overwrite --out if it exists
 
 A line break in --text (or \\n typed as two characters) starts a new line.`;
@@ -48,6 +61,7 @@ async function userErrorsAsCliErrors<T>(work: () => Promise<T>): Promise<T> {
 
 function progressLine(event: ProgressEvent): string | undefined {
   if (event.status !== 'legibility') return undefined;
+  if (event.mode === 'repair') return event.phase === 'read' ? `Reading repair ${event.candidate + 1}…` : undefined;
   return event.phase === 'read' ? 'Reading the text already in the image…' : event.phase === 'draw' ? 'Drawing the exact text…' : undefined;
 }
 
@@ -60,6 +74,10 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
       'text-position': { type: 'string' },
       out: { type: 'string', short: 'o' },
       force: { type: 'boolean' },
+      'model-repair': { type: 'boolean' },
+      model: { type: 'string' },
+      candidates: { type: 'string' },
+      device: { type: 'string' },
     },
     { usage: help },
   );
@@ -68,6 +86,17 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   if (values.text === undefined) throw new CliError('draw-text needs --text <the exact text to draw>');
   if (!values.out) throw new CliError('draw-text needs --out <new PNG file>');
   const position = positionOption(values['text-position']);
+  const repair = values['model-repair'] ?? false;
+  if (!repair && (values.model !== undefined || values.candidates !== undefined || values.device !== undefined)) {
+    throw new CliError('--model, --candidates and --device go with --model-repair');
+  }
+  const candidates = values.candidates === undefined || values.candidates === 'auto' ? 0 : Number(values.candidates);
+  if (!withinLimit({ ...limits.candidates, min: 0 }, candidates) || values.candidates === '0') {
+    throw new CliError(`--candidates must be auto or a whole number from 1 to ${limits.candidates.max}, got ${values.candidates}`);
+  }
+  if (values.device !== undefined && !(deviceSettings as readonly string[]).includes(values.device)) {
+    throw new CliError(`unknown device "${values.device}"; valid devices: ${deviceSettings.join(', ')}`);
+  }
   const problem = validateParams(targetTextValidator, values.text);
   if (problem) throw new CliError(formatProblem(problem, () => '--text'));
   const target = normaliseTargetText(values.text);
@@ -79,25 +108,37 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   if (!force && (await pathExists(out))) throw new CliError(`${out} already exists; use --force to overwrite it`);
 
   const reader = new OcrReader();
+  const hooks = {
+    signal: new AbortController().signal,
+    onProgress: (event: ProgressEvent) => {
+      const line = progressLine(event);
+      if (line) process.stderr.write(`${line}\n`);
+    },
+    log: (line: string) => process.stderr.write(`${line}\n`),
+  };
   let drawn;
+  const generator = repair ? new ImageGenerator({ idleUnloadMs: 0 }) : undefined;
   try {
-    drawn = await userErrorsAsCliErrors(() =>
-      drawTextOnImage(reader, image, target, position, {
-        signal: new AbortController().signal,
-        onProgress: (event) => {
-          const line = progressLine(event);
-          if (line) process.stderr.write(`${line}\n`);
-        },
-        log: (line) => process.stderr.write(`${line}\n`),
-      }),
-    );
+    if (generator) {
+      const modelName = values.model ?? defaultModelId;
+      const modelDir = await resolveCliModel(modelName);
+      ortEnv.logLevel = 'fatal';
+      const device = values.device as DeviceSetting | undefined;
+      drawn = await userErrorsAsCliErrors(() =>
+        fixTextOnImage(generator, reader, image, target, position, { modelDir, modelName, candidates, ...(device ? { device } : {}) }, hooks),
+      );
+    } else {
+      drawn = await userErrorsAsCliErrors(() => drawTextOnImage(reader, image, target, position, hooks));
+    }
   } finally {
     await reader.close();
+    await generator?.dispose();
   }
 
   await mkdir(dirname(out), { recursive: true });
   await writeCliOutput(out, drawn.png, force);
-  process.stdout.write(`${out} (${drawn.width}x${drawn.height})\n${describeScore(drawn.score)}\n`);
+  const how = 'mode' in drawn ? (drawn.mode === 'repair' ? ', text repaired by the model' : ', text drawn on a plate') : '';
+  process.stdout.write(`${out} (${drawn.width}x${drawn.height}${how})\n${describeScore(drawn.score)}\n`);
   if (!drawn.score.exactMatch) {
     process.stderr.write('letterpress: OCR does not read the drawn text exactly (small images and long texts are hard to read); the file was written anyway.\n');
   }

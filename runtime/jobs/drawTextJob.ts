@@ -40,7 +40,7 @@ export function reusableScore(record: LegibilityRecord | null, target: string): 
 }
 
 /** The input PNG's bytes; anything a user can get wrong becomes a 'userError' that names the file. */
-async function readInputPng(input: string): Promise<Buffer> {
+export async function readInputPng(input: string): Promise<Buffer> {
   const name = basename(input);
   let data: Buffer;
   try {
@@ -63,7 +63,7 @@ async function readInputPng(input: string): Promise<Buffer> {
   return data;
 }
 
-async function imageSize(data: Buffer, name: string): Promise<{ width: number; height: number }> {
+export async function imageSize(data: Buffer, name: string): Promise<{ width: number; height: number }> {
   // The header's size first: a pixel bomb is refused before anything is decoded.
   const header = pngHeaderSize(data);
   if (header) checkDrawSize(header.width, header.height, name);
@@ -92,7 +92,7 @@ function checkDrawSize(width: number, height: number, name: string): void {
   }
 }
 
-function textChunksOf(data: Buffer, name: string): Record<string, string> {
+export function textChunksOf(data: Buffer, name: string): Record<string, string> {
   try {
     return readPngTextChunks(data);
   } catch (error) {

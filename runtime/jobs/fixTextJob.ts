@@ -1,0 +1,133 @@
+// "Fix text" with the model: the image's text region — OCR's box, or the layout's box from its
+// record — gets the target drawn in and is inpainted, with the image's own prompt and settings, a
+// few candidates ranked by OCR; the plate (drawTextOnImage) only when none reads exactly. The input
+// file is only read; the result is a new PNG like the plate's.
+import { basename } from 'node:path';
+import type { CandidateGenerator } from '../legibility/bestOfN.ts';
+import { generateBestOfN } from '../legibility/bestOfN.ts';
+import { autoCandidateCount, describeScore } from '../legibility/legibleJob.ts';
+import type { LegibilityScore } from '../legibility/legibilityScore.ts';
+import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
+import type { OcrReader } from '../legibility/ocrReader.ts';
+import { defaultRepairStrength, repairRegion, repairStart } from '../layout/textRepair.ts';
+import { schedulerForA1111Sampler } from '../png/a1111Samplers.ts';
+import { parseGenerationParameters } from '../png/generationParameters.ts';
+import { withStartImageData } from '../pipeline/imageGenerator.ts';
+import type { DeviceSetting, GenerateOptions, ProgressListener, TextPosition } from '../protocol/generationTypes.ts';
+import { limits, withinLimit } from '../protocol/limits.ts';
+import { drawTextOnImage, imageSize, readInputPng, reusableScore, textChunksOf, type DrawnTextImage } from './drawTextJob.ts';
+
+/** The model a repair runs (the host's or the CLI's model setting, resolved to a folder). */
+export interface RepairModel {
+  modelDir: string;
+  modelName?: string;
+  device?: DeviceSetting;
+  fp16?: boolean;
+  /** Inpainting candidates; 0 = auto (4 on a GPU, 1 on the CPU). */
+  candidates: number;
+  /** Default defaultRepairStrength. */
+  strength?: number;
+}
+
+export interface FixedTextImage extends DrawnTextImage {
+  /** How the text was fixed: inpainted by the model, or drawn on a plate because no repair read. */
+  mode: 'repair' | 'plate';
+  /** Repair candidates made (0 when the image could not be repaired at all). */
+  candidateCount: number;
+}
+
+/**
+ * The generation options of a repair of an image made with `parameters` (A1111 infotext), or why
+ * the image cannot be repaired by the model (then the plate serves).
+ */
+export function repairOptions(parameters: string | undefined, width: number, height: number, model: RepairModel): GenerateOptions | string {
+  if (!parameters) return 'it has no generation parameters (its prompt is needed to repaint the text)';
+  const parsed = parseGenerationParameters(parameters);
+  if (!parsed.prompt.trim()) return 'its generation parameters have no prompt';
+  if (!withinLimit(limits.side, width) || !withinLimit(limits.side, height)) {
+    return `it is ${width}×${height}; the model takes sides that are multiples of ${limits.side.multipleOf} from ${limits.side.min} to ${limits.side.max}`;
+  }
+  const scheduler = parsed.sampler ? schedulerForA1111Sampler(parsed.sampler, parsed.scheduleType) : undefined;
+  const steps = withinLimit(limits.steps, parsed.steps) ? parsed.steps : 25;
+  return {
+    modelDir: model.modelDir,
+    ...(model.modelName ? { modelName: model.modelName } : {}),
+    prompt: parsed.prompt,
+    negativePrompt: parsed.negativePrompt,
+    steps,
+    guidanceScale: withinLimit(limits.guidanceScale, parsed.cfgScale) ? parsed.cfgScale : 7.5,
+    ...(scheduler ? { scheduler } : {}),
+    width,
+    height,
+    // The image's own seed, one on: each repair candidate takes the next.
+    seed: withinLimit(limits.seed, parsed.seed) && parsed.seed < limits.seed.max ? parsed.seed + 1 : 0,
+    numImages: 1,
+    ...(model.device ? { device: model.device } : {}),
+    ...(model.fp16 !== undefined ? { fp16: model.fp16 } : {}),
+  };
+}
+
+export async function fixTextOnImage(
+  generator: CandidateGenerator,
+  reader: OcrReader,
+  inputPath: string,
+  target: string,
+  position: TextPosition | undefined,
+  model: RepairModel,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
+): Promise<FixedTextImage> {
+  const { signal, onProgress, log } = hooks;
+  const input = await readInputPng(inputPath);
+  const name = basename(inputPath);
+  const { width, height } = await imageSize(input, name);
+  const chunks = textChunksOf(input, name);
+  const record = parseLegibilityChunk(chunks[legibilityChunkKey] ?? '');
+  const options = repairOptions(chunks.parameters, width, height, model);
+  const plate = async (candidateCount: number): Promise<FixedTextImage> => ({
+    ...(await drawTextOnImage(reader, inputPath, target, position, hooks)),
+    mode: 'plate',
+    candidateCount,
+  });
+  if (typeof options === 'string') {
+    log(`${name} cannot be repaired by the model: ${options}; drawing the text on a plate instead`);
+    return plate(0);
+  }
+  signal.throwIfAborted();
+
+  let score: LegibilityScore | null = reusableScore(record, target);
+  if (!score) {
+    onProgress({ status: 'legibility', phase: 'read', candidate: 0, candidates: 1 });
+    score = await scoreImage(reader, input, target);
+    log(`${name} before the repair: ${describeScore(score)}`);
+  }
+  const region = repairRegion({ score, record: (record ?? undefined) as unknown as Record<string, unknown> | undefined });
+  const strength = model.strength ?? defaultRepairStrength;
+  const result = await generateBestOfN({
+    generator,
+    reader,
+    options,
+    target,
+    candidates: model.candidates === 0 ? autoCandidateCount : model.candidates,
+    phases: [
+      {
+        mode: 'repair',
+        async prepare(base) {
+          const start = await repairStart(input, target, region, position);
+          return {
+            options: withStartImageData(base, { png: start.png, strength, mask: start.mask, kind: 'image' }),
+            record: { repair: { strength, from: name, box: start.maskBox } },
+          };
+        },
+      },
+    ],
+    onProgress,
+    signal,
+    onCandidate: (candidate) => log(`repair seed ${candidate.seed}: ${describeScore(candidate.score)}`),
+  });
+  if (result.score.exactMatch) {
+    log(`repaired the text of ${name} (seed ${result.seed}): ${describeScore(result.score)}`);
+    return { png: result.png, score: result.score, width, height, mode: 'repair', candidateCount: result.ranked.length };
+  }
+  log(`no repair of ${name} reads exactly (best: ${describeScore(result.score)}); drawing the text on a plate instead`);
+  return plate(result.ranked.length);
+}
