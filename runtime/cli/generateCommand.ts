@@ -1,19 +1,25 @@
-// `letterpress generate`: one text-to-image job from the command line, written as PNG files with
-// the generation parameters embedded (and optionally the raw float image as safetensors).
+// `letterpress generate`: one text-to-image, image-to-image or inpainting job from the command line,
+// written as PNG files with the generation parameters embedded (and optionally the raw float image
+// as safetensors).
 import { randomInt } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
-import { deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../protocol/generationTypes.ts';
+import { defaultStrength, deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../protocol/generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
 import { describeScore, legiblePhases, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
 import { resolveTargetText } from '../protocol/targetText.ts';
-import { ImageGenerator, type GeneratedImage } from '../pipeline/imageGenerator.ts';
+import { ImageGenerator, stepsForStrength, type GeneratedImage } from '../pipeline/imageGenerator.ts';
+import { GenerationError } from '../pipeline/generationError.ts';
+import { defaultSizeFor, encodedImageSize, prepareMask, readImageBytes } from '../pipeline/startImage.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
 import { pathExists } from '../files/newFiles.ts';
 import { writeCliOutput } from './cliOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
+
+/** Largest side the pipeline takes; a larger start image's default size is scaled down to it. */
+const maxSide = 4096;
 
 const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]
 
@@ -29,8 +35,17 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
   --num-images <n>           images from one prompt (default 1); files are named <out>-1.png, <out>-2.png…
   --batch-size <n>           most images denoised together in one UNet call (default 1 on the CPU, up to
                              4 on a GPU); the images do not depend on it, only speed and memory do
+  --init-image <img>         image-to-image: start from this PNG, JPEG or WebP (transparency on white),
+                             stretched to --width x --height (default: its own size, rounded down to
+                             multiples of 8, scaled down to fit ${maxSide}x${maxSide})
+  --strength <0..1>          how much of the start image is repainted (default ${defaultStrength}); the run
+                             does int(steps x strength) of the steps
+  --mask <img>               inpainting: white = repaint, black = keep (stretched to the image's size)
   --latents <file#tensor>    start from this unscaled noise [n,4,H/8,W/8] in a safetensors file
-                             (size and number of images default to the tensor's)
+                             (size and number of images default to the tensor's); with --init-image,
+                             the noise added to its latents (reference runs)
+  --encoder-noise <file#tensor>  with --init-image: the eps of the start image's VAE posterior sample
+                             [n,4,H/8,W/8] instead of noise from the seed (reference runs)
   --device <d>               ${deviceSettings.join(', ')} (default auto)
   --fp16                     float16 graphs on a GPU provider
   --out <file.png>           where to write the image (required)
@@ -82,10 +97,10 @@ interface InitialLatents {
   shape: [number, number, number, number];
 }
 
-async function readLatents(spec: string): Promise<InitialLatents> {
+async function readLatents(spec: string, option = 'latents'): Promise<InitialLatents> {
   const hash = spec.lastIndexOf('#');
   if (hash <= 0 || hash === spec.length - 1) {
-    throw new CliError(`--latents expects <file.safetensors>#<tensor name>, got "${spec}"`);
+    throw new CliError(`--${option} expects <file.safetensors>#<tensor name>, got "${spec}"`);
   }
   const file = spec.slice(0, hash);
   const name = spec.slice(hash + 1);
@@ -93,7 +108,7 @@ async function readLatents(spec: string): Promise<InitialLatents> {
   try {
     tensors = await openSafetensors(file);
   } catch (error) {
-    throw new CliError(`cannot read --latents file ${file}: ${(error as Error).message}`);
+    throw new CliError(`cannot read --${option} file ${file}: ${(error as Error).message}`);
   }
   try {
     if (!tensors.tensors.has(name)) {
@@ -103,7 +118,7 @@ async function readLatents(spec: string): Promise<InitialLatents> {
     const shape = tensors.tensors.get(name)!.shape;
     const nchw = shape.length === 3 ? [1, ...shape] : shape;
     if (nchw.length !== 4) {
-      throw new CliError(`--latents tensor "${name}" has shape [${shape.join(', ')}]; expected [images, 4, height/8, width/8]`);
+      throw new CliError(`--${option} tensor "${name}" has shape [${shape.join(', ')}]; expected [images, 4, height/8, width/8]`);
     }
     return { data: await tensors.readFloat32(name), shape: nchw as InitialLatents['shape'] };
   } finally {
@@ -181,6 +196,10 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
       'num-images': { type: 'string' },
       'batch-size': { type: 'string' },
       latents: { type: 'string' },
+      'init-image': { type: 'string' },
+      strength: { type: 'string' },
+      mask: { type: 'string' },
+      'encoder-noise': { type: 'string' },
       device: { type: 'string' },
       fp16: { type: 'boolean' },
       out: { type: 'string' },
@@ -205,18 +224,52 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   if (v.device !== undefined && !deviceSettings.includes(v.device as DeviceSetting)) {
     throw new CliError(`unknown device "${v.device}"; valid devices: ${deviceSettings.join(', ')}`);
   }
+  const initImage = v['init-image'];
+  const strength = parseNumberOption('strength', v.strength, false);
+  if (strength !== undefined && initImage === undefined) throw new CliError('--strength needs --init-image <img>');
+  if (v.mask !== undefined && initImage === undefined) throw new CliError('--mask needs --init-image <img> (the image to repaint)');
+  if (v['encoder-noise'] !== undefined && initImage === undefined) throw new CliError('--encoder-noise needs --init-image <img>');
+  if (strength !== undefined && !(strength >= 0 && strength <= 1)) throw new CliError(`--strength must be a number from 0 to 1, got ${v.strength}`);
   const latents = v.latents ? await readLatents(v.latents) : undefined;
-  // Size and count default to those of the given latents; explicit ones must agree with them.
-  const numImages = parseNumberOption('num-images', v['num-images'], true) ?? latents?.shape[0] ?? 1;
-  const width = parseNumberOption('width', v.width, true) ?? (latents ? latents.shape[3] * 8 : 512);
-  const height = parseNumberOption('height', v.height, true) ?? (latents ? latents.shape[2] * 8 : 512);
-  if (latents) {
-    const [n, , h, w] = latents.shape;
+  const encoderNoise = v['encoder-noise'] ? await readLatents(v['encoder-noise'], 'encoder-noise') : undefined;
+  // The start image's own size (read from its header, bounded) is the default size.
+  let imageSize: { width: number; height: number } | undefined;
+  if (initImage !== undefined) {
+    try {
+      const own = await encodedImageSize(await readImageBytes(initImage), initImage);
+      const scale = Math.min(1, maxSide / Math.max(own.width, own.height));
+      imageSize = defaultSizeFor({ width: Math.floor(own.width * scale), height: Math.floor(own.height * scale) });
+    } catch (error) {
+      throw error instanceof GenerationError ? new CliError(error.message) : error;
+    }
+  }
+  // Size and count default to those of the given latents, else the start image's; explicit ones must agree.
+  const givenNoise = latents ?? encoderNoise;
+  const numImages = parseNumberOption('num-images', v['num-images'], true) ?? givenNoise?.shape[0] ?? 1;
+  const width = parseNumberOption('width', v.width, true) ?? (givenNoise ? givenNoise.shape[3] * 8 : (imageSize?.width ?? 512));
+  const height = parseNumberOption('height', v.height, true) ?? (givenNoise ? givenNoise.shape[2] * 8 : (imageSize?.height ?? 512));
+  for (const [option, tensor] of [['latents', latents], ['encoder-noise', encoderNoise]] as const) {
+    if (!tensor) continue;
+    const [n, , h, w] = tensor.shape;
     if (n !== numImages || h * 8 !== height || w * 8 !== width) {
       throw new CliError(
-        `--latents holds ${n} image(s) of ${w * 8}x${h * 8} (shape [${latents.shape.join(', ')}]), ` +
+        `--${option} holds ${n} image(s) of ${w * 8}x${h * 8} (shape [${tensor.shape.join(', ')}]), ` +
           `but ${numImages} image(s) of ${width}x${height} were asked for`,
       );
+    }
+  }
+  const steps = parseNumberOption('steps', v.steps, true) ?? 25;
+  if (initImage !== undefined && Number.isInteger(steps) && steps >= 1 && stepsForStrength(steps, strength ?? defaultStrength) < 1) {
+    throw new CliError(`--strength ${strength ?? defaultStrength} with ${steps} steps leaves no step to run (int(steps x strength) = 0): raise --strength or --steps`);
+  }
+  if (v.mask !== undefined && width % 8 === 0 && height % 8 === 0 && width > 0 && height > 0) {
+    // A mask with nothing to repaint would only give the start image back through the VAE.
+    try {
+      const mask = await prepareMask(v.mask, width, height, 8);
+      if (mask.whitePixels === 0) throw new CliError(`the mask ${v.mask} has no white pixel: paint what to repaint white (black is kept)`);
+      if (mask.repaintedCells === 0) throw new CliError(`the mask ${v.mask} has too little white: paint at least an 8x8-pixel area`);
+    } catch (error) {
+      throw error instanceof GenerationError ? new CliError(error.message) : error;
     }
   }
   const batchSize = parseNumberOption('batch-size', v['batch-size'], true);
@@ -230,7 +283,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     exactFallback: v['exact-fallback'],
     position: v['text-position'],
     numImages,
-    fixedLatents: v.latents !== undefined,
+    fixedLatents: v.latents !== undefined || v['encoder-noise'] !== undefined,
     layout: v.layout,
     layoutStrength: parseNumberOption('layout-strength', v['layout-strength'], false),
   });
@@ -271,7 +324,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
         modelName,
         prompt: v.prompt,
         negativePrompt: v['negative-prompt'],
-        steps: parseNumberOption('steps', v.steps, true) ?? 25,
+        steps,
         guidanceScale: parseNumberOption('guidance', v.guidance, false) ?? 7.5,
         scheduler: v.scheduler as SchedulerName | undefined,
         width,
@@ -281,6 +334,8 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
         batchSize,
         device: (v.device as DeviceSetting | undefined) ?? 'auto',
         fp16: v.fp16 ?? false,
+        ...(initImage !== undefined ? { initImage, strength: strength ?? defaultStrength } : {}),
+        ...(v.mask !== undefined ? { mask: v.mask } : {}),
     };
     if (plan.request) {
       const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -290,7 +345,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
       // With the text drawn, the model's own best image is a candidate worth keeping too.
       if (v['keep-candidates']) losers = best.fallbackUsed ? best.ranked : best.ranked.slice(1);
     } else {
-      const result = await generator.generate(generateOptions, { onProgress, latents: latents?.data });
+      const result = await generator.generate(generateOptions, { onProgress, latents: latents?.data, encoderNoise: encoderNoise?.data });
       images = result.images;
       const t = result.timingsMs;
       const batching = images.length > 1 ? `, up to ${result.batchSize} images per UNet call` : '';

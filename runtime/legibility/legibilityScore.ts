@@ -1,6 +1,6 @@
 // One image's legibility: what OCR read, how far that is from the target, and where the text sits.
 // Stored as JSON in the PNG's `letterpress` tEXt chunk for the gallery and the result notification.
-import type { CandidateMode } from '../protocol/generationTypes.ts';
+import type { CandidateMode, StartImageRecord } from '../protocol/generationTypes.ts';
 import type { ImageLegibility } from '../protocol/runtimeProtocol.ts';
 import type { OcrReader, OcrReading, TextBox } from './ocrReader.ts';
 import { keptWords, readingText, unionBox } from './ocrText.ts';
@@ -80,6 +80,8 @@ export const legibilityChunkKey = 'letterpress';
 
 export interface LegibilityRecord {
   legibility: LegibilityScore;
+  /** Image-to-image / inpainting: the start image (runtime/png/startImageRecord.ts). */
+  source?: StartImageRecord;
   /** How this image was made; absent in records written before layout-first and repair existed. */
   mode?: CandidateMode;
   /** True when the exact text was composited over the generated image. */

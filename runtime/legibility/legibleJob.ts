@@ -2,7 +2,8 @@
 // asked for sensibly, run best of N (with the fallback) or just score the images, and describe the
 // outcome in one line for people.
 import { textPositions, type GenerateOptions, type ProgressListener, type TextPosition } from '../protocol/generationTypes.ts';
-import { addPngTextChunk } from '../png/pngTextChunks.ts';
+import { addPngTextChunk, readPngTextChunks } from '../png/pngTextChunks.ts';
+import { keptSourceOf } from '../png/startImageRecord.ts';
 import type { CandidateGenerator, CandidatePhase, ScoredCandidate } from './bestOfN.ts';
 import { generateBestOfN, textToImagePhase } from './bestOfN.ts';
 import { layoutPhase, pipelineStartImage, type WithStartImage } from '../layout/layoutPhase.ts';
@@ -185,7 +186,9 @@ export async function scoreGeneratedPngs(
     const out = [];
     for (const png of pngs) {
       const score = await scoreImage(reader, png, target);
-      out.push({ png: addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ legibility: score })), score });
+      // The record joins what the pipeline wrote there (the start image of image-to-image).
+      const earlier = readPngTextChunks(png)[legibilityChunkKey];
+      out.push({ png: addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ ...keptSourceOf(earlier), legibility: score })), score });
     }
     return out;
   } finally {
