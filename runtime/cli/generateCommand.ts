@@ -14,12 +14,14 @@ import { defaultSizeFor, encodedImageSize, prepareMask, readImageBytes } from '.
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
+import { limits } from '../protocol/limits.ts';
 import { pathExists } from '../files/newFiles.ts';
 import { writeCliOutput } from './cliOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
-/** Largest side the pipeline takes; a larger start image's default size is scaled down to it. */
-const maxSide = 4096;
+/** A start image's default size stays within the limits table's sides (scaled, keeping its shape). */
+const maxSide = limits.side.max;
+const minSide = limits.side.min;
 
 const usage = `usage: letterpress generate --prompt <text> --out <file.png> [options]
 
@@ -37,7 +39,7 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
                              4 on a GPU); the images do not depend on it, only speed and memory do
   --init-image <img>         image-to-image: start from this PNG, JPEG or WebP (transparency on white),
                              stretched to --width x --height (default: its own size, rounded down to
-                             multiples of 8, scaled down to fit ${maxSide}x${maxSide})
+                             multiples of 8, scaled to fit ${minSide}..${maxSide} px a side)
   --strength <0..1>          how much of the start image is repainted (default ${defaultStrength}); the run
                              does int(steps x strength) of the steps
   --mask <img>               inpainting: white = repaint, black = keep (stretched to the image's size)
@@ -237,8 +239,10 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   if (initImage !== undefined) {
     try {
       const own = await encodedImageSize(await readImageBytes(initImage), initImage);
-      const scale = Math.min(1, maxSide / Math.max(own.width, own.height));
-      imageSize = defaultSizeFor({ width: Math.floor(own.width * scale), height: Math.floor(own.height * scale) });
+      const scale = Math.min(maxSide / Math.max(own.width, own.height), Math.max(1, minSide / Math.min(own.width, own.height)));
+      const fitted = defaultSizeFor({ width: Math.floor(own.width * scale), height: Math.floor(own.height * scale) });
+      const clamp = (v: number) => Math.min(maxSide, Math.max(minSide, v));
+      imageSize = { width: clamp(fitted.width), height: clamp(fitted.height) };
     } catch (error) {
       throw error instanceof GenerationError ? new CliError(error.message) : error;
     }

@@ -10,17 +10,20 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { GenerationError } from './generationError.ts';
+import { limits } from '../protocol/limits.ts';
+import { maxInputPixels, oversizeReason, pngHeaderSize } from '../png/imageLimits.ts';
 
 /** A file path, or the encoded bytes of an image made in memory (layout pictures, drawn glyphs). */
 export type ImageInput = string | Uint8Array;
 
 /** Largest start image or mask file read. */
-export const maxStartImageBytes = 64 * 1024 * 1024;
-/** Largest start image or mask decoded (sharp's limitInputPixels): 8192 x 8192. */
-export const maxStartImagePixels = 8192 * 8192;
+export const maxStartImageBytes = limits.startImageBytes.maxBytes;
+/** Largest start image or mask decoded (sharp's limitInputPixels): the bound of every image Letterpress reads. */
+export const maxStartImagePixels = maxInputPixels;
 
-function describe(input: ImageInput): string {
-  return typeof input === 'string' ? input : 'the start image data';
+/** "the start image photo.png", or "the start image (made in memory)". */
+function describe(input: ImageInput, role: string): string {
+  return typeof input === 'string' ? `the ${role} ${input}` : `the ${role} (made in memory)`;
 }
 
 /** The encoded bytes, read with the size bound. */
@@ -55,12 +58,14 @@ function decoder(bytes: Uint8Array) {
   return sharp(bytes, { limitInputPixels: maxStartImagePixels, failOn: 'error' });
 }
 
-function decodeError(input: ImageInput, role: string, error: unknown): GenerationError {
+function decodeError(input: ImageInput, role: string, error: unknown, bytes?: Uint8Array): GenerationError {
   const message = (error as Error)?.message ?? String(error);
   if (/pixel limit/i.test(message)) {
-    return new GenerationError(`the ${role} ${describe(input)} has more than ${maxStartImagePixels} pixels (8192x8192); scale it down first`);
+    const header = bytes ? pngHeaderSize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) : undefined;
+    const reason = header && oversizeReason(header.width, header.height, describe(input, role));
+    return new GenerationError(reason ?? `${describe(input, role)} has more than the ${Math.round(maxStartImagePixels / 1e6)} megapixels Letterpress decodes: scale it down first`);
   }
-  return new GenerationError(`cannot read the ${role} ${describe(input)} as an image (PNG, JPEG or WebP): ${message.split('\n')[0]}`);
+  return new GenerationError(`cannot read ${describe(input, role)} as an image (PNG, JPEG or WebP): ${message.split('\n')[0]}`);
 }
 
 export interface ImageSize {
@@ -73,11 +78,12 @@ export async function encodedImageSize(bytes: Uint8Array, input: ImageInput = by
   try {
     const meta = await decoder(bytes).metadata();
     if (!meta.width || !meta.height) throw new Error('no image size in the file');
-    if (meta.width * meta.height > maxStartImagePixels) throw new Error('Input image exceeds pixel limit');
+    const oversize = oversizeReason(meta.width, meta.height, describe(input, role));
+    if (oversize) throw new GenerationError(oversize);
     const turned = (meta.orientation ?? 1) >= 5;
     return turned ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
   } catch (error) {
-    throw error instanceof GenerationError ? error : decodeError(input, role, error);
+    throw error instanceof GenerationError ? error : decodeError(input, role, error, bytes);
   }
 }
 
@@ -101,7 +107,7 @@ async function decodeRgb(bytes: Uint8Array, input: ImageInput, role: string, wid
     }
     return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), resized, original };
   } catch (error) {
-    throw decodeError(input, role, error);
+    throw decodeError(input, role, error, bytes);
   }
 }
 
