@@ -132,6 +132,8 @@ describe('download resume', () => {
       // Well above what a loaded machine takes between two chunks on loopback, so that only the
       // stalled connection counts as one (the watchdog ignores our own disk writes, see blobDownload.ts).
       stallTimeoutMs: 500,
+      // Only silence counts here; a trickle is downloadHostile.int.test.ts's.
+      minBytesPerWindow: 1,
       onProgress: (e) => e.status === 'message' && messages.push(e.text),
     });
     assertSameAsFixture(result.modelDir);

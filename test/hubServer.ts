@@ -29,8 +29,10 @@ export type HubFault =
   | { kind: 'rangeNotSatisfiable' }
   /** Sends this many body bytes, then destroys the connection. */
   | { kind: 'dropConnection'; afterBytes: number }
-  /** Sends this many body bytes, then nothing more while keeping the connection open. */
-  | { kind: 'stall'; afterBytes: number }
+  /** Sends this many body bytes, then nothing more while keeping the connection open (ignoreRange: answering 200 from byte 0). */
+  | { kind: 'stall'; afterBytes: number; ignoreRange?: boolean }
+  /** Sends the file up to byte `afterBytes`, then one byte every `intervalMs`, keeping the connection open. */
+  | { kind: 'trickle'; afterBytes: number; intervalMs: number }
   /** Gzips the body despite `Accept-Encoding: identity`, as some proxies do. */
   | { kind: 'gzip' };
 
@@ -62,6 +64,10 @@ export interface HubServerOptions {
   bytesPerSecond?: number;
   /** An earlier name of the repository: its URLs answer 307 with a relative Location, as the hub does after a rename. */
   renamedFrom?: string;
+  /** ETags that are not content hashes ("v1-…"), as plain web servers send; the file list keeps its hashes unless `listHashes` is false. */
+  opaqueEtags?: boolean;
+  /** False: the model-info listing carries no blobId and no lfs entry (sizes only). */
+  listHashes?: boolean;
 }
 
 const lfsSuffixes = ['.safetensors', '.bin', '.ckpt', '.pt', '.onnx', '.msgpack', '.h5'];
@@ -136,6 +142,8 @@ export class HubServer {
   bytesPerSecond: number;
   /** Names added to the model-info listing (to serve hostile file names). */
   extraSiblings: string[] = [];
+  /** Bytes of padding streamed inside the model-info JSON (an API answer that never ends). */
+  modelInfoPadding = 0;
   /** The next requests to each host answer with these statuses (a hub or file store hiccup). */
   readonly failures: Record<'hub' | 'cdn', (number | { status: number; code: string })[]> = { hub: [], cdn: [] };
   /** Called as a file body starts to be served (GET), e.g. to move `main` mid-download. */
@@ -182,6 +190,11 @@ export class HubServer {
       .digest('hex');
     this.commits.set(id, files);
     return id;
+  }
+
+  /** The ETag a file is served with: its hash, or with opaqueEtags a version tag derived from it. */
+  etagOf(hash: string): string {
+    return this.options.opaqueEtags ? `v1-${hash.slice(0, 12)}` : hash;
   }
 
   main(): string {
@@ -293,7 +306,7 @@ export class HubServer {
       res.writeHead(302, {
         location,
         'x-repo-commit': commit,
-        'x-linked-etag': `"${file.sha256}"`,
+        'x-linked-etag': `"${this.etagOf(file.sha256)}"`,
         'x-linked-size': String(file.content.length),
         // The hub's own ETag on the redirect is not the content hash; clients must prefer X-Linked-Etag.
         etag: `W/"${gitBlobSha1(Buffer.from(body)).slice(0, 24)}"`,
@@ -303,7 +316,7 @@ export class HubServer {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    await this.serveBytes(req, res, path, commit, file, { etag: `"${file.gitSha1}"`, 'x-repo-commit': commit });
+    await this.serveBytes(req, res, path, commit, file, { etag: `"${this.etagOf(file.gitSha1)}"`, 'x-repo-commit': commit });
   }
 
   private async serveCdn(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -342,14 +355,15 @@ export class HubServer {
     }
     let body = file.content;
     let status = 200;
+    let start = 0;
     const extra: Record<string, string> = {};
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (range && fault?.kind === 'rangeNotSatisfiable') {
       res.writeHead(416, { ...base, 'content-range': `bytes */${size}` }).end();
       return;
     }
-    if (range && fault?.kind !== 'ignoreRange') {
-      const start = Number(range[1]);
+    if (range && fault?.kind !== 'ignoreRange' && !(fault?.kind === 'stall' && fault.ignoreRange)) {
+      start = Number(range[1]);
       const end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
       if (start >= size || start > end) {
         res.writeHead(416, { ...base, 'content-range': `bytes */${size}` }).end();
@@ -370,9 +384,24 @@ export class HubServer {
     }
     res.writeHead(status, { ...base, ...extra, 'content-length': String(body.length) });
     // The connection fails mid-body, so the client has the headers before it does.
-    if (fault?.kind === 'dropConnection' || fault?.kind === 'stall') res.flushHeaders();
+    if (fault?.kind === 'dropConnection' || fault?.kind === 'stall' || fault?.kind === 'trickle') res.flushHeaders();
+    // The trickle starts at a byte of the file, whatever the range asked for.
+    if (fault?.kind === 'trickle') return this.trickle(res, path, body, Math.max(0, fault.afterBytes - start), fault.intervalMs);
     const stopAfter = fault?.kind === 'dropConnection' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
     await this.writeBody(res, path, body, stopAfter, fault?.kind === 'stall');
+  }
+
+  private async trickle(res: ServerResponse, path: string, body: Buffer, afterBytes: number, intervalMs: number): Promise<void> {
+    const count = (bytes: number) => this.bodyBytes.set(path, (this.bodyBytes.get(path) ?? 0) + bytes);
+    res.write(body.subarray(0, afterBytes));
+    count(Math.min(afterBytes, body.length));
+    for (let offset = afterBytes; offset < body.length && !res.destroyed; offset++) {
+      await sleep(intervalMs);
+      if (res.destroyed) return;
+      res.write(body.subarray(offset, offset + 1));
+      count(1);
+    }
+    if (!res.destroyed) res.end();
   }
 
   private async writeBody(res: ServerResponse, path: string, body: Buffer, stopAfter: number, stall = false): Promise<void> {
@@ -404,6 +433,7 @@ export class HubServer {
     const blobs = url.searchParams.get('blobs') === 'true';
     const siblings: unknown[] = [...this.commits.get(commit)!].map(([path, file]) => {
       if (!blobs) return { rfilename: path };
+      if (this.options.listHashes === false) return { rfilename: path, size: file.content.length };
       const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.content.length}\n`;
       return file.lfs
         ? {
@@ -416,7 +446,19 @@ export class HubServer {
     });
     for (const name of this.extraSiblings) siblings.push({ rfilename: name, size: 1, blobId: '0'.repeat(40) });
     const body = JSON.stringify({ _id: commit.slice(0, 24), id: this.repoId, modelId: this.repoId, sha: commit, siblings });
+    if (this.modelInfoPadding > 0) return void this.streamPaddedInfo(res, body);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+  }
+
+  /** The listing with megabytes of padding in front, streamed without a Content-Length. */
+  private async streamPaddedInfo(res: ServerResponse, body: string): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.write('{"padding":"');
+    const block = Buffer.alloc(64 * 1024, 0x78);
+    for (let sent = 0; sent < this.modelInfoPadding && !res.destroyed; sent += block.length) {
+      if (!res.write(block)) await drainOrClose(res);
+    }
+    if (!res.destroyed) res.end(`",${body.slice(1)}`);
   }
 }
 

@@ -28,8 +28,14 @@ export interface BlobDownloadContext {
   /** False for a blob that was complete when the download was planned: the progress total leaves it out. */
   inProgressTotal?: boolean;
   signal?: AbortSignal;
-  /** A connection that sends nothing for this long counts as dropped (and is resumed). */
+  /**
+   * The window progress is judged over: a connection that delivers less than `minBytesPerWindow` in
+   * this long counts as dropped (and is resumed), whether it sends nothing or trickles a byte now
+   * and then.
+   */
   stallTimeoutMs?: number;
+  /** Bytes a connection must deliver per stall window; 64 KiB by default (about 1 KB/s over 60 s). */
+  minBytesPerWindow?: number;
   /** Automatic resumes after a dropped connection, per file, before giving up. */
   maxResumes?: number;
   lock?: Omit<FileLockOptions, 'signal' | 'onWait'>;
@@ -69,7 +75,7 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
   const alreadyDone = () => {
     if (context.inProgressTotal !== false) context.progress.fileAlreadyDone(file.path, file.size);
   };
-  if ((await sizeOf(blobPath)) === file.size) {
+  if ((await sizeOf(blobPath)) === file.size && (await blobTrusted(file, blobPath, context))) {
     alreadyDone();
     return blobPath;
   }
@@ -84,7 +90,7 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
   });
   try {
     const existing = await sizeOf(blobPath);
-    if (existing === file.size) {
+    if (existing === file.size && (await blobTrusted(file, blobPath, context))) {
       alreadyDone();
       return blobPath;
     }
@@ -99,6 +105,7 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
     try {
       const { hasher, contentType } = await fetchIntoFile(file, incomplete, offset, progress, context);
       await verify(file, incomplete, hasher, contentType);
+      if (!file.sha256 && !file.gitSha1) context.onMessage?.(sizeOnlyNote(file));
       await rename(incomplete, blobPath);
     } catch (error) {
       progress.stop();
@@ -109,6 +116,38 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
   } finally {
     await lock.release();
   }
+}
+
+/** Whether the blob's name is a content hash this download can check against. */
+function namedByHash(file: RemoteFile): boolean {
+  return file.etag === file.sha256 || file.etag === file.gitSha1;
+}
+
+function sizeOnlyNote(file: RemoteFile): string {
+  return `${file.path} could only be checked by its size: the hub gave no hash for it (its ETag "${file.etag}" is not one), so its content is unverified.`;
+}
+
+/**
+ * Whether a blob already in the cache, of the right size, can be used as it is. One named by its
+ * content hash (sha256 or git blob id, as the hub names them) was only placed there once verified.
+ * One named by anything else (a server whose ETag is not a hash) is hashed now against what the file
+ * list says; when it lists nothing, the size is all there is to check, and the user is told.
+ */
+async function blobTrusted(file: RemoteFile, blobPath: string, context: BlobDownloadContext): Promise<boolean> {
+  if (namedByHash(file)) return true;
+  if (!file.sha256 && !file.gitSha1) {
+    context.onMessage?.(sizeOnlyNote(file));
+    return true;
+  }
+  const hasher = newHasher(file);
+  await hasher.updateFromFile(blobPath, file.size);
+  const digest = hasher.digest();
+  if ((file.sha256 && digest.sha256 !== file.sha256) || (file.gitSha1 && digest.gitSha1 !== file.gitSha1)) {
+    context.onMessage?.(`${file.path}: the cached copy does not match the hub's hash; downloading it again.`);
+    await rm(blobPath, { force: true });
+    return false;
+  }
+  return true;
 }
 
 async function partialSize(incomplete: string): Promise<number> {
@@ -170,6 +209,11 @@ async function fetchIntoFile(
   const what = `downloading ${file.path}`;
   let hasher = newHasher(file);
   let resumes = 0;
+  // The most bytes of the file ever held: only going past it counts as progress. A server that
+  // ignores Range sends the start again each time, and must not earn fresh retries for it.
+  let highWater = startOffset;
+  const stallMs = context.stallTimeoutMs ?? 60_000;
+  const minBytes = context.minBytesPerWindow ?? 64 * 1024;
   let startOver = false;
   let rangeRefused = false;
   let contentType = '';
@@ -188,8 +232,7 @@ async function fetchIntoFile(
 
     const stall = new AbortController();
     const attemptSignal = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
-    const stallMs = context.stallTimeoutMs ?? 60_000;
-    const watchdog = new StallWatchdog(stallMs, () => stall.abort());
+    const watchdog = new StallWatchdog(stallMs, minBytes, () => stall.abort());
     try {
       let response: Response;
       try {
@@ -254,7 +297,7 @@ async function fetchIntoFile(
           // Only the wait for the network counts: a slow disk on a busy machine is not a stall.
           watchdog.pause();
           await handle.write(chunk);
-          watchdog.restart();
+          watchdog.received(chunk.byteLength);
           hasher.update(chunk);
           progress.addReceived(chunk.byteLength);
           if (hasher.bytes > file.size) {
@@ -269,7 +312,11 @@ async function fetchIntoFile(
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
           throw new ModelStoreError('disk-space', `The disk filled up while ${what}. Free some space and run it again to resume.`);
         }
-        const detail = stall.signal.aborted ? `no data for ${stallMs / 1000} s` : String((error as Error)?.message ?? error);
+        const detail = !stall.signal.aborted
+          ? String((error as Error)?.message ?? error)
+          : minBytes <= 1
+            ? `no data for ${stallMs / 1000} s`
+            : `less than ${describe(minBytes)} in ${stallMs / 1000} s`;
         throw new DroppedConnection(detail, { cause: error });
       } finally {
         await handle.close();
@@ -277,11 +324,17 @@ async function fetchIntoFile(
       return { hasher, contentType };
     } catch (error) {
       if (!(error instanceof DroppedConnection)) throw error;
-      const before = offset;
       offset = await partialSize(incomplete);
-      // As huggingface_hub does: a connection that delivered data earns a fresh set of retries.
-      if (offset > before) resumes = 0;
-      else await sleep(1_000, undefined, { signal }).catch(() => undefined);
+      // As huggingface_hub does: a connection that brought new data earns a fresh set of retries —
+      // new meaning at least a window's worth past anything held before: not the same first
+      // kilobyte sent once more by a server that ignores Range, nor a byte trickled now and then.
+      if (offset - highWater >= minBytes) {
+        highWater = offset;
+        resumes = 0;
+      } else {
+        highWater = Math.max(highWater, offset);
+        await sleep(1_000, undefined, { signal }).catch(() => undefined);
+      }
       if (resumes >= maxResumes) {
         throw new ModelStoreError(
           'network',
@@ -298,35 +351,54 @@ async function fetchIntoFile(
 }
 
 /**
- * Fires when nothing restarted it for `ms` while running. A timer that falls due while the event
- * loop was blocked runs before the I/O that arrived meanwhile is read, so the verdict waits for one
- * turn of the loop (setImmediate comes after the poll phase): data that was already there restarts
- * the watchdog instead of the connection being dropped.
+ * Judges a connection by its progress per window: it fires when fewer than `minBytes` arrived in
+ * `ms` of waiting for the network (time spent writing to disk is not counted). A timer that falls
+ * due while the event loop was blocked runs before the I/O that arrived meanwhile is read, so the
+ * verdict waits for one turn of the loop (setImmediate comes after the poll phase): data that was
+ * already there counts before the connection is dropped.
  */
 class StallWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private generation = 0;
+  private windowBytes = 0;
+  /** Waiting time left in the current window when paused. */
+  private remainingMs: number;
+  private armedAt = 0;
 
   constructor(
     private readonly ms: number,
+    private readonly minBytes: number,
     private readonly onStall: () => void,
   ) {
-    this.restart();
+    this.remainingMs = ms;
+    this.arm();
   }
 
-  restart(): void {
-    this.pause();
-    const generation = this.generation;
-    this.timer = setTimeout(() => {
-      setImmediate(() => {
-        if (generation === this.generation) this.onStall();
-      });
-    }, this.ms);
+  /** `bytes` arrived: resumes the clock, and a window that reached its quota starts afresh. */
+  received(bytes: number): void {
+    this.windowBytes += bytes;
+    if (this.windowBytes >= this.minBytes) {
+      this.windowBytes = 0;
+      this.remainingMs = this.ms;
+    }
+    this.arm();
   }
 
   pause(): void {
+    if (this.timer !== undefined) this.remainingMs = Math.max(0, this.remainingMs - (performance.now() - this.armedAt));
     this.generation++;
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private arm(): void {
+    this.pause();
+    const generation = this.generation;
+    this.armedAt = performance.now();
+    this.timer = setTimeout(() => {
+      setImmediate(() => {
+        if (generation === this.generation && this.windowBytes < this.minBytes) this.onStall();
+      });
+    }, this.remainingMs);
   }
 }

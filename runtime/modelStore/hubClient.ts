@@ -34,6 +34,34 @@ export interface HubClientOptions {
   metadataTimeoutMs?: number;
   /** Pauses before each retry of a failed request; [500, 2000] by default. */
   retryDelaysMs?: number[];
+  /**
+   * Largest API answer read (the file list): a repository's listing is kilobytes, and a server that
+   * sends gigabytes must not have them read into memory. 16 MiB by default.
+   */
+  maxApiResponseBytes?: number;
+}
+
+export const defaultMaxApiResponseBytes = 16 * 1024 * 1024;
+
+/** The body as text, read only up to `maxBytes`: past it the rest is not received. */
+export async function readBodyCapped(response: Response, maxBytes: number, what: string): Promise<string> {
+  const declared = parseSize(response.headers.get('content-length'));
+  if (declared !== undefined && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new ModelStoreError('http', `${what}: the server announced ${declared.toLocaleString('en-US')} bytes, more than the ${maxBytes.toLocaleString('en-US')} accepted; not read.`);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw new ModelStoreError('http', `${what}: the answer runs past ${maxBytes.toLocaleString('en-US')} bytes; not read further.`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const maxRedirects = 10;
@@ -166,9 +194,10 @@ export class HubClient {
       break;
     }
     if (!response.ok) throw await httpError(response, repoId, revision);
+    const text = await readBodyCapped(response, this.options.maxApiResponseBytes ?? defaultMaxApiResponseBytes, `${this.endpoint}'s file list for ${repoId}`);
     let body: unknown;
     try {
-      body = await response.json();
+      body = JSON.parse(text);
     } catch (error) {
       throw new ModelStoreError('http', `${this.endpoint} sent a file list for ${repoId} that is not JSON.`, { cause: error });
     }

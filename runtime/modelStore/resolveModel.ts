@@ -44,8 +44,16 @@ export interface ResolveModelOptions {
   refresh?: boolean;
   /** Free bytes at the cache folder; tests replace it to simulate a full disk. */
   freeDiskSpace?: (dir: string) => Promise<number>;
-  /** A download that receives nothing for this long counts as dropped and is resumed. */
+  /**
+   * The window a download's progress is judged over (60 s by default): a connection that brings
+   * less than `minBytesPerWindow` (64 KiB by default) in it counts as dropped and is resumed.
+   */
   stallTimeoutMs?: number;
+  minBytesPerWindow?: number;
+  /** Resumes of one file without new data before giving up; 3 by default. */
+  maxResumes?: number;
+  /** Largest answer read from the hub's API (the file list); 16 MiB by default. */
+  maxApiResponseBytes?: number;
   /** Limit for each metadata request (HEAD, file list); 30 s by default. */
   metadataTimeoutMs?: number;
   /** Files fetched at once; 3 by default (defaultParallelDownloads), 1 fetches one after another. */
@@ -115,6 +123,7 @@ async function lookUpRepo(options: ResolveModelOptions): Promise<RepoLookup> {
     token: options.token || process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined,
     signal: options.signal,
     metadataTimeoutMs: options.metadataTimeoutMs,
+    maxApiResponseBytes: options.maxApiResponseBytes,
   });
   const pinned = await client.fileMetadata(model, revision, requiredModelFiles[0], !cached);
   return { kind: 'remote', client, paths, model, revision, pinned, cached };
@@ -362,6 +371,8 @@ async function downloadSnapshot(repo: Extract<RepoLookup, { kind: 'remote' }>, p
       inProgressTotal: !plan.blobComplete.has(file.path),
       signal,
       stallTimeoutMs: options.stallTimeoutMs,
+      minBytesPerWindow: options.minBytesPerWindow,
+      maxResumes: options.maxResumes,
       onMessage: message,
     });
     const how = await linkBlobIntoSnapshot(blobPath, paths.snapshotFile(commit, file.path));
