@@ -70,6 +70,9 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
 /** Errors of the runtime's modules that describe a problem with the request or the model files. */
 const userFixableErrors = new Set([
   'GenerationError',
+  'NonFiniteOutputError',
+  'SchedulerConfigError',
+  'FileReadError',
   'ExecutionProviderError',
   'ClipTokenizerError',
   'ModelFilesError',

@@ -40,6 +40,7 @@ import { vaeSampleToImage } from './decodedImage.ts';
 import { denoiseLatents, type DenoisedImage } from './denoiseLoop.ts';
 import { chooseExecutionProvider, probeProvider, providerDisplayName, shortenOrtError } from './executionProvider.ts';
 import { GenerationError, throwIfAborted } from './generationError.ts';
+import { checkFinite, isAllBlack, NonFiniteOutputError } from './outputCheck.ts';
 import { checkModelConfigs, checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
@@ -205,6 +206,35 @@ export function samplePosterior(mean: Float32Array, logvar: Float32Array, eps: F
   return out;
 }
 
+/**
+ * Runs a job; when a float16 graph produced NaN or Inf (float16 overflows on real SD 2 weights), runs
+ * it once more in float32 and says so. A second failure, or one in float32, names the component.
+ */
+export async function runWithFloat32Retry<T>(
+  options: GenerateOptions,
+  hooks: GenerateHooks,
+  runJob: (options: GenerateOptions) => Promise<T>,
+): Promise<T> {
+  try {
+    return await runJob(options);
+  } catch (error) {
+    if (!(error instanceof NonFiniteOutputError) || !error.float16 || !options.fp16) throw error;
+    hooks.onProgress?.({
+      status: 'message',
+      level: 'warning',
+      text: `the float16 ${error.component} produced NaN or infinite values; running the job again in float32 (slower, more memory)`,
+    });
+    try {
+      return await runJob({ ...options, fp16: false });
+    } catch (retryError) {
+      if (retryError instanceof NonFiniteOutputError) {
+        throw new NonFiniteOutputError(`${retryError.message} (in float16, and again in float32)`, retryError.component, false);
+      }
+      throw retryError;
+    }
+  }
+}
+
 export class ImageGenerator {
   private readonly idleUnloadMs: number;
   private loaded: LoadedModel | undefined;
@@ -291,7 +321,7 @@ export class ImageGenerator {
     if (this.disposed) throw new Error('ImageGenerator was disposed');
     clearTimeout(this.idleTimer);
     try {
-      return await this.runJob(options, hooks);
+      return await runWithFloat32Retry(options, hooks, (attempt) => this.runJob(attempt, hooks));
     } finally {
       if (this.idleUnloadMs <= 0) await this.release();
       else this.scheduleIdleUnload();
@@ -362,6 +392,7 @@ export class ImageGenerator {
     const prompts = await time('textEncoder', () =>
       encodePrompts(model.tokenizer, sessions.encodeText, options.prompt, options.negativePrompt ?? '', guidance, onProgress),
     );
+    checkFinite(prompts.embeddings, 'text encoder', { float16: sessions.fp16, what: 'prompt embeddings' });
 
     let posterior: { mean: Float32Array; logvar: Float32Array } | undefined;
     if (source) {
@@ -439,11 +470,20 @@ export class ImageGenerator {
         const index = first + offset;
         const seed = options.seed + index;
         throwIfAborted(signal);
+        checkFinite(latents, 'UNet', { float16: sessions.fp16, guidanceScale: options.guidanceScale, what: `denoised latents of image ${index + 1}` });
         onProgress?.({ status: 'decode', image: index });
         const pixels = await time('decode', async () => {
           const unscaled = Float32Array.from(latents, (v) => v / latentSpace.scalingFactor);
-          return vaeSampleToImage(await sessions.decodeLatents(unscaled, latentShape), options.width, options.height);
+          const sample = await sessions.decodeLatents(unscaled, latentShape);
+          checkFinite(sample, 'VAE decoder', { float16: sessions.fp16 && !sessions.vaeUpcast, what: `decoded pixels of image ${index + 1}` });
+          return vaeSampleToImage(sample, options.width, options.height);
         });
+        if (isAllBlack(pixels)) {
+          throw new GenerationError(
+            `image ${index + 1} (seed ${seed}) came out all black: the VAE decoder's output collapsed, so no image was written. ` +
+              'Try another seed or scheduler; if every image is black, the model files are damaged',
+          );
+        }
         const parameters = formatGenerationParameters({
           prompt: options.prompt,
           negativePrompt: options.negativePrompt,
