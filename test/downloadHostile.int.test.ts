@@ -83,48 +83,49 @@ describe('downloads that never end', () => {
   });
 });
 
+/** A hub stand-in with `options` and an empty cache for one test; resolveModel's messages collected. */
+async function withHub(
+  options: Parameters<typeof startHubServer>[0],
+  use: (server: HubServer, cacheDir: string, download: () => Promise<{ modelDir: string; messages: string[] }>) => Promise<void>,
+): Promise<void> {
+  const server = await startHubServer(options);
+  const cache = makeTempDir();
+  const download = async () => {
+    const messages: string[] = [];
+    const result = await resolveModel({
+      model: server.repoId,
+      cacheDir: cache.dir,
+      endpoint: server.endpoint,
+      onProgress: (e) => e.status === 'message' && messages.push(e.text),
+    });
+    return { modelDir: result.modelDir, messages };
+  };
+  try {
+    await use(server, cache.dir, download);
+  } finally {
+    await server.close();
+    cache.remove();
+  }
+}
+
 describe('ETags that are not hashes', () => {
-  it('a cached blob under such a name is checked against the file list\'s hash, and a wrong one fetched again', async () => {
-    const server = await startHubServer({ opaqueEtags: true });
-    const cache = makeTempDir();
-    try {
+  it('a cached blob under such a name is checked against the file list\'s hash, and a wrong one fetched again', () =>
+    withHub({ opaqueEtags: true }, async (server, cacheDir, download) => {
       // A blob of the right size under the name the server's ETag gives, but not the file's bytes.
       const right = server.file(smallFile).content;
-      const blobs = join(cache.dir, 'models--letterpress-test--tiny-sd2', 'blobs');
+      const blobs = join(cacheDir, 'models--letterpress-test--tiny-sd2', 'blobs');
       mkdirSync(blobs, { recursive: true });
       writeFileSync(join(blobs, server.etagOf(server.file(smallFile).gitSha1)), Buffer.alloc(right.length, 0x20));
-      const messages: string[] = [];
-      const result = await resolveModel({
-        model: server.repoId,
-        cacheDir: cache.dir,
-        endpoint: server.endpoint,
-        onProgress: (e) => e.status === 'message' && messages.push(e.text),
-      });
-      assertSameAsFixture(result.modelDir);
-      assert.deepEqual(readFileSync(join(result.modelDir, smallFile)), right);
+      const { modelDir, messages } = await download();
+      assertSameAsFixture(modelDir);
+      assert.deepEqual(readFileSync(join(modelDir, smallFile)), right);
       assert.match(messages.join('\n'), /scheduler_config\.json: the cached copy does not match the hub's hash; downloading it again/);
-    } finally {
-      await server.close();
-      cache.remove();
-    }
-  });
+    }));
 
-  it('without any hash from the hub, says which files could only be checked by size', async () => {
-    const server = await startHubServer({ opaqueEtags: true, listHashes: false });
-    const cache = makeTempDir();
-    try {
-      const messages: string[] = [];
-      const result = await resolveModel({
-        model: server.repoId,
-        cacheDir: cache.dir,
-        endpoint: server.endpoint,
-        onProgress: (e) => e.status === 'message' && messages.push(e.text),
-      });
-      assertSameAsFixture(result.modelDir);
+  it('without any hash from the hub, says which files could only be checked by size', () =>
+    withHub({ opaqueEtags: true, listHashes: false }, async (_server, _cacheDir, download) => {
+      const { modelDir, messages } = await download();
+      assertSameAsFixture(modelDir);
       assert.match(messages.join('\n'), /unet\/diffusion_pytorch_model\.safetensors could only be checked by its size: the hub gave no hash for it/);
-    } finally {
-      await server.close();
-      cache.remove();
-    }
-  });
+    }));
 });

@@ -329,6 +329,20 @@ export function unetArchitecture(config: JsonConfig): UnetArchitecture {
 
 // ---------- VAE decoder (diffusers AutoencoderKL.decoder + post_quant_conv) ----------
 
+/** What the VAE's encoder and decoder both read from vae/config.json, checked. */
+function vaeBlocks(config: JsonConfig, typesKey: string, blockType: string) {
+  requireAbsentOrEqual(config, 'act_fn', ['silu', null]);
+  const file = 'vae/config.json';
+  const normGroups = int(config, file, 'norm_num_groups', configBounds.normGroups, 32);
+  const blockOut = blockChannels(config, file, normGroups);
+  const types = (config[typesKey] as string[] | undefined) ?? blockOut.map(() => blockType);
+  if (!Array.isArray(types) || types.length !== blockOut.length || types.some((t) => t !== blockType)) {
+    throw new UnsupportedModelError(`${file}: "${typesKey}" must list one ${blockType} per block (the only kind supported)`);
+  }
+  const layersPerBlock = int(config, file, 'layers_per_block', configBounds.layersPerBlock, 1);
+  return { file, normGroups, blockOut, layersPerBlock };
+}
+
 export interface VaeDecoderArchitecture {
   latentChannels: number;
   outChannels: number;
@@ -341,15 +355,7 @@ export interface VaeDecoderArchitecture {
 }
 
 export function vaeDecoderArchitecture(config: JsonConfig): VaeDecoderArchitecture {
-  requireAbsentOrEqual(config, 'act_fn', ['silu', null]);
-  const file = 'vae/config.json';
-  const normGroups = int(config, file, 'norm_num_groups', configBounds.normGroups, 32);
-  const blockOut = blockChannels(config, file, normGroups);
-  const upTypes = (config.up_block_types as string[] | undefined) ?? blockOut.map(() => 'UpDecoderBlock2D');
-  if (upTypes.length !== blockOut.length || upTypes.some((t) => t !== 'UpDecoderBlock2D')) {
-    throw new UnsupportedModelError('vae/config.json: only UpDecoderBlock2D decoders are supported');
-  }
-  const layersPerBlock = int(config, file, 'layers_per_block', configBounds.layersPerBlock, 1);
+  const { file, normGroups, blockOut, layersPerBlock } = vaeBlocks(config, 'up_block_types', 'UpDecoderBlock2D');
   const reversed = [...blockOut].reverse();
   const up: VaeDecoderArchitecture['up'] = [];
   let outputChannel = reversed[0]!;
@@ -389,16 +395,8 @@ export interface VaeEncoderArchitecture {
 }
 
 export function vaeEncoderArchitecture(config: JsonConfig): VaeEncoderArchitecture {
-  requireAbsentOrEqual(config, 'act_fn', ['silu', null]);
-  const file = 'vae/config.json';
-  const normGroups = int(config, file, 'norm_num_groups', configBounds.normGroups, 32);
-  const blockOut = blockChannels(config, file, normGroups);
-  const downTypes = (config.down_block_types as string[] | undefined) ?? blockOut.map(() => 'DownEncoderBlock2D');
-  if (downTypes.length !== blockOut.length || downTypes.some((t) => t !== 'DownEncoderBlock2D')) {
-    throw new UnsupportedModelError('vae/config.json: only DownEncoderBlock2D encoders are supported');
-  }
   // AutoencoderKL always builds its encoder with double_z: mean and log-variance side by side.
-  const layersPerBlock = int(config, file, 'layers_per_block', configBounds.layersPerBlock, 1);
+  const { file, normGroups, blockOut, layersPerBlock } = vaeBlocks(config, 'down_block_types', 'DownEncoderBlock2D');
   const down: VaeEncoderArchitecture['down'] = [];
   let outputChannel = blockOut[0]!;
   for (let i = 0; i < blockOut.length; i++) {
