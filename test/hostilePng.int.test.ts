@@ -207,3 +207,14 @@ describe('hostile files on the command line: one line, exit 2', () => {
     assert.match(drawn.stderr, /not a regular file/);
   });
 });
+
+describe('FIFOs where generate reads a file', () => {
+  it('--latents naming a FIFO is refused, not waited on', { skip: process.platform === 'win32', timeout: 60_000 }, async () => {
+    const fifo = join(dir, 'pipe.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    const base = ['generate', '--model', tinyModelDir, '--prompt', 'a sign', '--steps', '1', '--width', '64', '--height', '64', '--device', 'cpu'];
+    const latents = await runLetterpress([...base, '--latents', `${fifo}#noise`, '--out', join(dir, 'fifo-latents.png')]);
+    assert.equal(latents.code, 2, latents.stderr);
+    assert.match(latents.stderr, /not a regular file/);
+  });
+});

@@ -30,15 +30,20 @@ function sizeText(bytes: number): string {
 }
 
 /**
+ * Flags to open a file for reading without waiting: opening a FIFO with no writer would otherwise
+ * block forever (O_NONBLOCK is absent on Windows, which has no FIFOs in the file system). Callers
+ * still check that what they opened is a regular file.
+ */
+export const readOnlyNoWait = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
  * Opens `path` for reading only if it is a regular file (links to one are followed; a FIFO is opened
  * without blocking and refused). The caller closes the handle.
  */
 export async function openRegularFile(path: string, what = 'file'): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
   try {
-    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever. Absent on Windows,
-    // where there are no FIFOs in the file system.
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    handle = await open(path, readOnlyNoWait);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new FileReadError(`${what} ${path} does not exist`, 'missing', path);

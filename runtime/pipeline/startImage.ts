@@ -8,6 +8,7 @@
 // bounded: the file's size before reading and the pixel count before decoding.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { readOnlyNoWait } from '../files/readRegularFile.ts';
 import sharp from 'sharp';
 import { GenerationError } from './generationError.ts';
 import { limits } from '../protocol/limits.ts';
@@ -36,7 +37,7 @@ export async function readImageBytes(input: ImageInput, role = 'start image'): P
   }
   let handle;
   try {
-    handle = await open(input, 'r');
+    handle = await open(input, readOnlyNoWait);
   } catch (error) {
     throw new GenerationError(`cannot read the ${role} ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }

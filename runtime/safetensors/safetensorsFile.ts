@@ -2,6 +2,7 @@
 // reader (plus duplicate keys, which serde would also reject), then reads one tensor at a time
 // with positional reads, so a multi-GB checkpoint never sits in memory whole.
 import { open } from 'node:fs/promises';
+import { readOnlyNoWait } from '../files/readRegularFile.ts';
 import type { FileHandle } from 'node:fs/promises';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from './float16.ts';
 import {
@@ -53,12 +54,14 @@ const readChunkBytes = 1 << 30;
 export async function openSafetensors(path: string): Promise<SafetensorsFile> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, readOnlyNoWait);
   } catch (error) {
     throw new SafetensorsError(path, `cannot open the file (${describeIoError(error)})`);
   }
   try {
-    const fileSize = (await handle.stat()).size;
+    const info = await handle.stat();
+    if (!info.isFile()) throw new SafetensorsError(path, 'it is not a regular file (a folder, pipe or device)');
+    const fileSize = info.size;
     if (fileSize < headerLengthBytes) {
       throw new SafetensorsError(
         path,
