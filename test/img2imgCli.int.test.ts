@@ -15,6 +15,7 @@ import { letterpressChunkKey, parseStartImageRecord } from '../runtime/png/start
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 import { runLetterpress as letterpress } from './cliProcess.ts';
+import { pixelErrors } from './floatDifference.ts';
 
 let dir: string;
 before(async () => {
@@ -47,14 +48,8 @@ test('--init-image --mask --strength with --latents / --encoder-noise reproduce 
     const expected = await reference.readFloat32(`${key}.image`);
     const actual = await ours.readFloat32('image');
     assert.deepEqual(ours.tensors.get('image')!.shape, [1, 128, 192, 3]);
-    let max = 0;
-    let sum = 0;
-    for (let i = 0; i < expected.length; i++) {
-      const d = Math.abs(actual[i]! - expected[i]!);
-      sum += d;
-      max = Math.max(max, d);
-    }
-    assert.ok(max <= 2e-3 && sum / expected.length <= 2e-4, `max ${max}, mean ${sum / expected.length}`);
+    const { max, mean } = pixelErrors(actual, expected);
+    assert.ok(max <= 2e-3 && mean <= 2e-4, `max ${max}, mean ${mean}`);
   } finally {
     await reference.close();
     await ours.close();

@@ -10,6 +10,7 @@ import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { openSafetensors, type SafetensorsFile } from '../runtime/safetensors/safetensorsFile.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
+import { pixelErrors } from './floatDifference.ts';
 
 interface Img2ImgCase {
   key: string;
@@ -70,17 +71,7 @@ async function errorAgainstReference(c: Img2ImgCase, copies = 1): Promise<{ max:
     { latents: await repeat('noise'), encoderNoise: await repeat('encoder_noise') },
   );
   assert.equal(result.images.length, copies);
-  return result.images.map((image) => {
-    assert.equal(image.pixels.length, expected.length);
-    let max = 0;
-    let sum = 0;
-    for (let i = 0; i < expected.length; i++) {
-      const d = Math.abs(image.pixels[i]! - expected[i]!);
-      sum += d;
-      if (d > max) max = d;
-    }
-    return { max, mean: sum / expected.length };
-  });
+  return result.images.map((image) => pixelErrors(image.pixels, expected));
 }
 
 for (const c of cases) {
