@@ -20,9 +20,8 @@
 const hostStillImports = [
   // The `letterpress` PNG chunk (its key, parser and record) is PNG vocabulary for runtime/png/.
   '^runtime/legibility/legibilityScore[.]ts$',
-  // Exports (sharp) and the hub plan become `runtime/image/export` and `runtime/model/plan` requests.
+  // Exports (sharp) become a `runtime/image/export` request.
   '^runtime/export/exportPresets[.]ts$',
-  '^runtime/modelStore/resolveModel[.]ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

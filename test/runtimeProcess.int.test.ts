@@ -3,14 +3,15 @@
 // cancellation.
 import { limits } from '../runtime/protocol/limits.ts';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, realpath } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { countTokensRequest, listCacheRequest, removeCacheRequest, resolveModelRequest } from '../runtime/protocol/runtimeProtocol.ts';
+import { countTokensRequest, listCacheRequest, planModelRequest, removeCacheRequest, resolveModelRequest } from '../runtime/protocol/runtimeProtocol.ts';
+import { requiredModelFiles } from '../runtime/modelStore/requiredModelFiles.ts';
 import { referenceDir } from './fixturePaths.ts';
 import { useRuntimeHarness } from './runtimeHarness.ts';
 import { rejection } from './runtimeRejection.ts';
@@ -47,6 +48,17 @@ test('model lookup: a local folder as is; a hub model that is not cached is repo
   assert.equal(missing.code, 'modelMissing');
   const broken = await rejection(supervisor.request(resolveModelRequest, { jobId: 'broken', model: referenceDir, offline: true }));
   assert.equal(broken.code, 'userError', 'a local folder that is not a model says why');
+});
+
+test('download plan through the runtime (the host asks instead of calling the hub): a local folder needs nothing', async () => {
+  let bytes = 0;
+  for (const file of requiredModelFiles) bytes += (await stat(join(harness.modelDir, ...file.split('/')))).size;
+  const plan = await supervisor.request(planModelRequest, { model: harness.modelDir });
+  assert.deepEqual(plan, { source: 'local', revision: undefined, totalBytes: bytes, cachedBytes: bytes, bytesToFetch: 0 });
+  assert.ok(bytes > 0);
+  // Checked at the boundary, before any look-up.
+  const relative = await rejection(supervisor.request(planModelRequest, { model: harness.modelDir, cacheDir: 'not/absolute' }));
+  assert.equal(relative.code, 'invalidParams');
 });
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {

@@ -1,7 +1,7 @@
 // The size in the first-run download offer, from the model store's dry run (what the hub says the
 // needed files weigh, less what the cache already holds), with a plain estimate when the hub could
 // not be asked.
-import type { ModelDownloadPlan } from '../../runtime/modelStore/resolveModel.ts';
+import type { ModelDownloadPlan } from '../../runtime/protocol/runtimeProtocol.ts';
 import { formatBytes } from '../../runtime/protocol/byteSize.ts';
 
 /** Below this, what is already cached (config files, a few kB) is not worth a mention. */

@@ -4,8 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
-import { planModelDownload, type ModelDownloadPlan } from '../../runtime/modelStore/resolveModel.ts';
-import { countTokensRequest, isRuntimeError, resolveModelRequest, type CountTokensResult } from '../../runtime/protocol/runtimeProtocol.ts';
+import {
+  countTokensRequest,
+  isRuntimeError,
+  planModelRequest,
+  resolveModelRequest,
+  type CountTokensResult,
+  type ModelDownloadPlan,
+} from '../../runtime/protocol/runtimeProtocol.ts';
 import { downloadSizeText, downloadStatusText, formatEta } from './downloadOffer.ts';
 import { formatBytes } from '../../runtime/protocol/byteSize.ts';
 import type { JobQueue } from '../runtime/jobQueue.ts';
@@ -150,14 +156,14 @@ export class ModelManager {
   }
 
   /**
-   * What the download would fetch, from the hub's file sizes and the cache (the model store's dry
-   * run, here in the host: the runtime child shares its environment, hence its cache). Undefined
-   * when the hub cannot be asked in time (offline, unreachable): the offer then gives an estimate.
+   * What the download would fetch, from the hub's file sizes and the cache: the model store's dry
+   * run, asked of the runtime (the host makes no hub calls). Undefined when the hub cannot be asked
+   * in time (offline, unreachable) or the runtime cannot answer: the offer then gives an estimate.
    */
   private async planDownload(model: string | undefined, repo: string): Promise<ModelDownloadPlan | undefined> {
     const token = (await this.context.secrets.get(tokenSecretKey)) ?? undefined;
     try {
-      return await planModelDownload({ model, token, signal: AbortSignal.timeout(sizeLookupMs), metadataTimeoutMs: sizeLookupMs });
+      return await this.supervisor.request(planModelRequest, { model: model || undefined, token }, { timeoutMs: sizeLookupMs });
     } catch (error) {
       this.log.info(`Could not ask the hub how big ${repo} is: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;

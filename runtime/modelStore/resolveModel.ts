@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve, win32 } from 'node:path';
 import type { ProgressListener } from '../protocol/generationTypes.ts';
+import type { ModelDownloadPlan } from '../protocol/runtimeProtocol.ts';
 import { downloadBlob, type RemoteFile } from './blobDownload.ts';
 import { freeDiskSpace } from './diskSpace.ts';
 import { formatBytes } from '../protocol/byteSize.ts';
@@ -159,21 +160,8 @@ async function cachedSnapshot(options: ResolveModelOptions): Promise<ResolvedMod
   return cached ? { modelDir: paths.snapshot(cached), source: 'cache', revision: cached } : undefined;
 }
 
-/** What resolveModel would fetch, found without fetching any file: the sizes come from the hub. */
-export interface ModelDownloadPlan {
-  source: 'local' | 'cache' | 'download';
-  /** The commit the revision points to (hub models). */
-  revision?: string;
-  /** Bytes of the files the pipeline needs. */
-  totalBytes: number;
-  /** Of those, bytes already on disk: files in the snapshot, verified blobs, partial downloads that resume. */
-  cachedBytes: number;
-  /** What the download still has to transfer. */
-  bytesToFetch: number;
-}
-
 /**
- * A dry run of resolveModel: the same look-ups (the revision's commit, the file list, a HEAD per
+ * What resolveModel would fetch, found without fetching any file: the sizes come from the hub. A dry run of resolveModel: the same look-ups (the revision's commit, the file list, a HEAD per
  * missing file) and the same reading of the cache, but nothing is downloaded or written. A model
  * that is on disk needs nothing; one that is partly cached needs only the rest.
  */

@@ -9,11 +9,14 @@ import {
   drawTextRequest,
   generateImageRequest,
   jobProgressNotification,
+  planModelRequest,
   resolveModelRequest,
   RuntimeError,
   logNotification,
   unloadModelRequest,
   type GenerateImageResult,
+  type ModelDownloadPlan,
+  type PlanModelParams,
   type ResolveModelParams,
   type ResolveModelResult,
 } from '../protocol/runtimeProtocol.ts';
@@ -25,6 +28,7 @@ import type { OcrReader } from '../legibility/ocrReader.ts';
 
 export interface RuntimeServices {
   createGenerator(options: { idleUnloadMs?: number }): ImageGeneratorLike;
+  planModel(options: PlanModelParams & { signal?: AbortSignal }): Promise<ModelDownloadPlan>;
   resolveModel(
     options: Omit<ResolveModelParams, 'jobId'> & { onProgress?: ProgressListener; signal?: AbortSignal },
   ): Promise<ResolveModelResult>;
@@ -124,6 +128,8 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
       );
     }),
   );
+
+  server.onRequest(planModelRequest, (params, { signal }) => services.planModel({ ...params, signal }));
 
   server.onRequest(resolveModelRequest, async (params, { signal, notify }) => {
     const { jobId, ...options } = params;

@@ -1,7 +1,7 @@
 // Entry point of the runtime child process (dist/runtime.js), forked by the extension host's
 // supervisor. It speaks runtime/protocol/runtimeProtocol.ts over the IPC channel and exits with its parent.
 import { OcrReader } from '../legibility/ocrReader.ts';
-import { resolveModel } from '../modelStore/resolveModel.ts';
+import { planModelDownload, resolveModel } from '../modelStore/resolveModel.ts';
 import { ImageGenerator } from '../pipeline/imageGenerator.ts';
 import { registerRuntimeHandlers, type RuntimeServices } from './runtimeHandlers.ts';
 import { watchParent } from './parentWatch.ts';
@@ -10,6 +10,7 @@ import { loadClipTokenizer } from '../tokenizer/clipTokenizer.ts';
 
 const services: RuntimeServices = {
   createGenerator: (options) => new ImageGenerator(options),
+  planModel: (options) => planModelDownload(options),
   resolveModel: (options) => resolveModel(options),
   loadTokenizer: (modelDir) => loadClipTokenizer(modelDir),
   createOcrReader: () => new OcrReader(),

@@ -430,6 +430,40 @@ export const resolveModelRequest = request<ResolveModelParams, ResolveModelResul
   }),
 );
 
+export interface PlanModelParams {
+  /** Local folder or hub repo id; the default model when absent. */
+  model?: string;
+  revision?: string;
+  token?: string;
+  cacheDir?: string;
+}
+/** What resolving the model would download (the model store's dry run: nothing fetched or written). */
+export interface ModelDownloadPlan {
+  source: 'local' | 'cache' | 'download';
+  /** The commit the revision points to (hub models). */
+  revision?: string;
+  /** Bytes of the files the pipeline needs. */
+  totalBytes: number;
+  /** Of those, bytes already on disk: files in the snapshot, verified blobs, partial downloads that resume. */
+  cachedBytes: number;
+  /** What the download still has to transfer. */
+  bytesToFetch: number;
+}
+/**
+ * Sizes for the download offer: the hub's file list and a HEAD per missing file, read against the
+ * cache. Asked of the runtime so that the host makes no hub calls of its own.
+ */
+export const planModelRequest = request<PlanModelParams, ModelDownloadPlan>(
+  'runtime/model/plan',
+  minute,
+  record<PlanModelParams>({
+    model: optional(text({ limit: pathText })),
+    revision: optional(text({ limit: pathText })),
+    token: optional(text({ limit: pathText })),
+    cacheDir: optional(absolutePath),
+  }),
+);
+
 export const unloadModelRequest = request<Record<string, never>, { unloaded: boolean }>('runtime/model/unload', minute, record({}));
 
 // ---- prompt -------------------------------------------------------------------------------------
