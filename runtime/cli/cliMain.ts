@@ -2,6 +2,7 @@
 // `letterpress` command line. Each subcommand lives in runtime/cli/<name>Command.ts; users get a
 // one-line message for their mistakes (CliError) and a stack trace only for our own bugs.
 import { CliError } from './cliError.ts';
+import { limits } from '../protocol/limits.ts';
 import { FileReadError } from '../files/readRegularFile.ts';
 
 type CommandRunner = (args: string[]) => Promise<void>;
@@ -44,6 +45,14 @@ function usage(): string {
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
+  // Checked before anything else: onnxruntime-node crashes the whole process (SIGSEGV) on a command
+  // line much longer than this, so a 30,000-character prompt must be refused, not run.
+  const commandLine = process.argv.slice(2).join(' ').length;
+  if (commandLine > limits.commandLineChars) {
+    throw new CliError(
+      `the command line is ${commandLine} characters long; at most ${limits.commandLineChars} (prompts up to ${limits.prompt.maxChars} characters each fit)`,
+    );
+  }
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage() + '\n');
     return;

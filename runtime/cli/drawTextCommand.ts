@@ -1,6 +1,5 @@
 // `letterpress draw-text --image in.png --text "OPEN 24/7" --out out.png`: the runtime's
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
-import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
 import { drawTextOnImage } from '../jobs/drawTextJob.ts';
@@ -11,13 +10,13 @@ import { deviceSettings, textPositions, type DeviceSetting, type ProgressEvent, 
 import { limits, withinLimit } from '../protocol/limits.ts';
 import { resolveCliModel } from './cliModel.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
-import { targetTextValidator } from '../protocol/runtimeProtocol.ts';
+import { drawTextRequest, type DrawTextParams } from '../protocol/runtimeProtocol.ts';
 import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import { OcrReader } from '../legibility/ocrReader.ts';
 import { RuntimeError } from '../protocol/runtimeProtocol.ts';
 import { CliError } from './cliError.ts';
-import { pathExists } from '../files/newFiles.ts';
+import { checkCliOutput } from './cliOutputChecks.ts';
 import { writeCliOutput } from './cliOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
@@ -97,15 +96,17 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   if (values.device !== undefined && !(deviceSettings as readonly string[]).includes(values.device)) {
     throw new CliError(`unknown device "${values.device}"; valid devices: ${deviceSettings.join(', ')}`);
   }
-  const problem = validateParams(targetTextValidator, values.text);
-  if (problem) throw new CliError(formatProblem(problem, () => '--text'));
-  const target = normaliseTargetText(values.text);
   const image = resolve(values.image);
   const out = resolve(values.out);
   if (extname(out).toLowerCase() !== '.png') throw new CliError(`--out must name a .png file, not ${values.out}`);
+  // The runtime's request for a drawing, checked by the same validator as the host's.
+  const params: DrawTextParams = { jobId: 'cli', input: image, target: values.text, position, outputDir: dirname(out) };
+  const problem = validateParams(drawTextRequest.validate, params);
+  if (problem) throw new CliError(formatProblem(problem, (path) => drawTextFlags[path.join('.')] ?? path.join('.')));
+  const target = normaliseTargetText(values.text);
   const force = values.force ?? false;
   // Checked before the minutes of OCR work, and again when the file is moved into place.
-  if (!force && (await pathExists(out))) throw new CliError(`${out} already exists; use --force to overwrite it`);
+  await checkCliOutput('--out', out, force);
 
   const reader = new OcrReader();
   const hooks = {
@@ -135,7 +136,6 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
     await generator?.dispose();
   }
 
-  await mkdir(dirname(out), { recursive: true });
   await writeCliOutput(out, drawn.png, force);
   const how = 'mode' in drawn ? (drawn.mode === 'repair' ? ', text repaired by the model' : ', text drawn on a plate') : '';
   process.stdout.write(`${out} (${drawn.width}x${drawn.height}${how})\n${describeScore(drawn.score)}\n`);
@@ -143,3 +143,6 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
     process.stderr.write('letterpress: OCR does not read the drawn text exactly (small images and long texts are hard to read); the file was written anyway.\n');
   }
 }
+
+/** The CLI flag behind each field of DrawTextParams, for the validator's messages. */
+const drawTextFlags: Record<string, string> = { input: '--image', target: '--text', position: '--text-position', outputDir: '--out' };

@@ -2,11 +2,13 @@
 // written as PNG files with the generation parameters embedded (and optionally the raw float image
 // as safetensors).
 import { randomInt } from 'node:crypto';
-import { basename, dirname, extname, join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
 import { defaultStrength, deviceSettings, schedulerNames, type DeviceSetting, type ProgressEvent, type SchedulerName } from '../protocol/generationTypes.ts';
 import { defaultModelId, resolveModel } from '../modelStore/resolveModel.ts';
-import { describeScore, legiblePhases, planLegibleJob, runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
+import { describeScore, legiblePhases, planLegibleJob } from '../legibility/legibleJob.ts';
 import { resolveTargetText } from '../protocol/targetText.ts';
 import { ImageGenerator, stepsForStrength, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { GenerationError } from '../pipeline/generationError.ts';
@@ -14,8 +16,11 @@ import { defaultSizeFor, encodedImageSize, prepareMask, readImageBytes } from '.
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
-import { limits } from '../protocol/limits.ts';
-import { pathExists } from '../files/newFiles.ts';
+import { limits, sizeCostFactor, sizeCostNote } from '../protocol/limits.ts';
+import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
+import { formatProblem, validateParams, type FieldPath } from '../protocol/paramsValidation.ts';
+import { generateImageRequest, RuntimeError, type GenerateImageParams, type GenerateImageResult } from '../protocol/runtimeProtocol.ts';
+import { checkCliOutputs } from './cliOutputChecks.ts';
 import { writeCliOutput } from './cliOutputFile.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
@@ -223,18 +228,11 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   if (!v) return;
   if (v.prompt === undefined) throw new CliError(`--prompt is required\n\n${usage}`);
   if (!v.out) throw new CliError(`--out is required\n\n${usage}`);
-  if (v.scheduler !== undefined && !schedulerNames.includes(v.scheduler as SchedulerName)) {
-    throw new CliError(`unknown scheduler "${v.scheduler}"; valid schedulers: ${schedulerNames.join(', ')}`);
-  }
-  if (v.device !== undefined && !deviceSettings.includes(v.device as DeviceSetting)) {
-    throw new CliError(`unknown device "${v.device}"; valid devices: ${deviceSettings.join(', ')}`);
-  }
   const initImage = v['init-image'];
   const strength = parseNumberOption('strength', v.strength, false);
   if (strength !== undefined && initImage === undefined) throw new CliError('--strength needs --init-image <img>');
   if (v.mask !== undefined && initImage === undefined) throw new CliError('--mask needs --init-image <img> (the image to repaint)');
   if (v['encoder-noise'] !== undefined && initImage === undefined) throw new CliError('--encoder-noise needs --init-image <img>');
-  if (strength !== undefined && !(strength >= 0 && strength <= 1)) throw new CliError(`--strength must be a number from 0 to 1, got ${v.strength}`);
   const latents = v.latents ? await readLatents(v.latents) : undefined;
   const encoderNoise = v['encoder-noise'] ? await readLatents(v['encoder-noise'], 'encoder-noise') : undefined;
   // The start image's own size (read from its header, bounded) is the default size.
@@ -280,8 +278,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     }
   }
   const batchSize = parseNumberOption('batch-size', v['batch-size'], true);
-  if (batchSize !== undefined && batchSize < 1) throw new CliError(`--batch-size must be 1 or more, got ${batchSize}`);
-  const seed = parseNumberOption('seed', v.seed, true) ?? randomInt(0, 2 ** 32);
+  const seed = parseNumberOption('seed', v.seed, true) ?? randomInt(limits.seed.min, limits.seed.max + 1);
   const force = v.force ?? false;
   const target = resolveTargetText({ prompt: v.prompt, text: v.text });
   const plan = planLegibleJob({
@@ -297,6 +294,52 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   if ('error' in plan) throw new CliError(plan.error);
   if (plan.request && v.raw) throw new CliError('--raw cannot be combined with --candidates or --exact-fallback');
   if (v['keep-candidates'] && !plan.request) throw new CliError('--keep-candidates needs --candidates (or --exact-fallback)');
+
+  // The same request the host sends to the runtime process, checked by the same validator; the model
+  // folder and the job's scratch folder are filled in once known.
+  const modelName = v.model ?? defaultModelId;
+  const params: GenerateImageParams = {
+    jobId: 'cli',
+    outputDir: resolve(dirname(v.out)),
+    options: {
+      modelDir: modelName,
+      modelName,
+      prompt: v.prompt,
+      negativePrompt: v['negative-prompt'],
+      steps,
+      guidanceScale: parseNumberOption('guidance', v.guidance, false) ?? 7.5,
+      scheduler: v.scheduler as SchedulerName | undefined,
+      width,
+      height,
+      seed,
+      numImages,
+      batchSize,
+      device: (v.device as DeviceSetting | undefined) ?? 'auto',
+      fp16: v.fp16 ?? false,
+      ...(initImage !== undefined ? { initImage, strength: strength ?? defaultStrength } : {}),
+      ...(v.mask !== undefined ? { mask: v.mask } : {}),
+    },
+    // Scoring alone (a quoted prompt, one candidate) is the runtime's candidates: 1.
+    legibility: plan.request
+      ? {
+          target: plan.request.target,
+          candidates: plan.request.candidates,
+          exactFallback: plan.request.exactFallback,
+          position: plan.request.position,
+          layout: plan.request.layout,
+          layoutStrength: plan.request.layoutStrength,
+          keepCandidates: v['keep-candidates'] ?? false,
+        }
+      : target
+        ? { target, candidates: 1, exactFallback: false, keepCandidates: false }
+        : undefined,
+  };
+  const problem = validateParams(generateImageRequest.validate, params);
+  if (problem) {
+    const quoted = v.text === undefined && problem.path.join('.') === 'legibility.target';
+    throw new CliError(formatProblem(problem, (path) => (quoted ? 'the text the prompt quotes' : generateFlagOf(path))));
+  }
+
   const pngPaths = outputPaths(v.out, Math.max(1, numImages));
   // The candidates' seeds are known up front, so their names can be checked before any work.
   const out = v.out;
@@ -305,12 +348,19 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   const phases = plan.request ? legiblePhases(plan.request).length : 0;
   const candidatePaths =
     v['keep-candidates'] && plan.request ? Array.from({ length: (plan.request.candidates || 4) * phases }, (_, i) => candidatePath(seed + i)) : [];
-  for (const path of [...pngPaths, ...candidatePaths, ...(v.raw ? [v.raw] : [])]) {
-    if (!force && (await pathExists(path))) throw new CliError(`${path} already exists; use --force to overwrite it`);
-  }
+  await checkCliOutputs(
+    [
+      ...pngPaths.map((path) => ({ flag: '--out', path })),
+      ...candidatePaths.map((path) => ({ flag: '--keep-candidates', path })),
+      ...(v.raw ? [{ flag: '--raw', path: v.raw }] : []),
+    ],
+    force,
+  );
+  const device = params.options.device ?? 'auto';
+  const cost = device === 'cpu' || device === 'auto' ? sizeCostNote(width, height) : undefined;
+  if (cost && sizeCostFactor(width, height) > 4) process.stderr.write(`note: ${cost}\n`);
 
   const onProgress = progressPrinter();
-  const modelName = v.model ?? defaultModelId;
   let modelDir: string;
   try {
     ({ modelDir } = await resolveModel({ model: modelName, onProgress }));
@@ -322,71 +372,98 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   // error log for each of them would only bury it.
   ortEnv.logLevel = 'fatal';
   const generator = new ImageGenerator({ idleUnloadMs: 0 });
-  let images: GeneratedImage[] = [];
-  let pngs: Array<{ png: Buffer; seed: number }>;
-  let losers: Array<{ png: Buffer; seed: number }> = [];
+  // The runtime's job (runtime/jobs/generateImageJob.ts) runs it, as for the extension; the CLI only
+  // adds the start noise of --latents and keeps the float images for --raw.
+  let raw: GeneratedImage[] = [];
+  let batchUsed = 1;
+  const cliGenerator: ImageGeneratorLike = {
+    generate: async (options, hooks) => {
+      const result = await generator.generate(options, { ...hooks, latents: latents?.data, encoderNoise: encoderNoise?.data });
+      raw = result.images;
+      batchUsed = result.batchSize;
+      return result;
+    },
+    unload: () => generator.unload(),
+    dispose: () => generator.dispose(),
+  };
+  const scratch = await mkdtemp(join(tmpdir(), 'letterpress-generate-'));
   try {
-    const generateOptions = {
-        modelDir,
-        modelName,
-        prompt: v.prompt,
-        negativePrompt: v['negative-prompt'],
-        steps,
-        guidanceScale: parseNumberOption('guidance', v.guidance, false) ?? 7.5,
-        scheduler: v.scheduler as SchedulerName | undefined,
-        width,
-        height,
-        seed,
-        numImages,
-        batchSize,
-        device: (v.device as DeviceSetting | undefined) ?? 'auto',
-        fp16: v.fp16 ?? false,
-        ...(initImage !== undefined ? { initImage, strength: strength ?? defaultStrength } : {}),
-        ...(v.mask !== undefined ? { mask: v.mask } : {}),
-    };
-    if (plan.request) {
-      const log = (line: string) => process.stderr.write(`${line}\n`);
-      // The batch size also sets how many candidates each generation makes at once.
-      const best = await runLegibleJob(generator, generateOptions, { ...plan.request, batchSize }, { onProgress, log });
-      pngs = [{ png: best.png, seed: best.seed }];
-      // With the text drawn, the model's own best image is a candidate worth keeping too.
-      if (v['keep-candidates']) losers = best.fallbackUsed ? best.ranked : best.ranked.slice(1);
-    } else {
-      const result = await generator.generate(generateOptions, { onProgress, latents: latents?.data, encoderNoise: encoderNoise?.data });
-      images = result.images;
+    let result: GenerateImageResult;
+    try {
+      result = await runGenerateImageJob(
+        cliGenerator,
+        { ...params, outputDir: scratch, options: { ...params.options, modelDir } },
+        {
+          signal: new AbortController().signal,
+          onProgress,
+          log: (line) => process.stderr.write(`${line}\n`),
+          batchSize,
+        },
+      );
+    } catch (error) {
+      if (userFixableErrors.has((error as Error)?.name)) throw new CliError((error as Error).message);
+      if (error instanceof RuntimeError && (error.code === 'userError' || error.code === 'invalidParams')) throw new CliError(error.message);
+      throw error;
+    } finally {
+      await generator.dispose();
+    }
+    if (!plan.request) {
       const t = result.timingsMs;
-      const batching = images.length > 1 ? `, up to ${result.batchSize} images per UNet call` : '';
+      const batching = result.images.length > 1 ? `, up to ${batchUsed} images per UNet call` : '';
       process.stderr.write(
         `done in ${(t.total / 1000).toFixed(1)} s (load ${(t.load / 1000).toFixed(1)} s, denoise ${(t.denoise / 1000).toFixed(1)} s, decode ${(t.decode / 1000).toFixed(1)} s${batching})\n`,
       );
-      pngs = await Promise.all(images.map(async (image) => ({ png: await image.png(), seed: image.seed })));
-      if (target) {
-        const scored = await scoreGeneratedPngs(pngs.map((p) => p.png), target);
-        pngs = pngs.map((p, i) => ({ png: scored[i].png, seed: p.seed }));
-        for (const { score } of scored) process.stderr.write(`${describeScore(score)}\n`);
-      }
+      for (const image of result.images) if (image.legibility) process.stderr.write(`${describeScore(image.legibility)}\n`);
     }
-  } catch (error) {
-    if (userFixableErrors.has((error as Error)?.name)) throw new CliError((error as Error).message);
-    throw error;
-  } finally {
-    await generator.dispose();
-  }
 
-  for (const [i, image] of pngs.entries()) {
-    await writeCliOutput(pngPaths[i], image.png, force);
-    process.stdout.write(`${pngPaths[i]} (seed ${image.seed})\n`);
+    for (const [i, image] of result.images.entries()) {
+      await writeCliOutput(pngPaths[i], { copyOf: image.file }, force);
+      process.stdout.write(`${pngPaths[i]} (seed ${image.seed})\n`);
+    }
+    for (const candidate of result.candidates ?? []) {
+      const path = candidatePath(candidate.seed);
+      await writeCliOutput(path, { copyOf: candidate.file }, force);
+      process.stdout.write(`${path} (candidate, seed ${candidate.seed})\n`);
+    }
+    if (v.raw) {
+      const { width, height } = raw[0];
+      const data = new Float32Array(raw.length * width * height * 3);
+      raw.forEach((image, i) => data.set(image.pixels, i * image.pixels.length));
+      await writeCliOutput(v.raw, safetensorsTensorsWriter(v.raw, { image: { dtype: 'F32', shape: [raw.length, height, width, 3], data } }), force);
+      process.stdout.write(`${v.raw}\n`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
-  for (const loser of losers) {
-    const path = candidatePath(loser.seed);
-    await writeCliOutput(path, loser.png, force);
-    process.stdout.write(`${path} (candidate, seed ${loser.seed})\n`);
-  }
-  if (v.raw) {
-    const { width, height } = images[0];
-    const data = new Float32Array(images.length * width * height * 3);
-    images.forEach((image, i) => data.set(image.pixels, i * image.pixels.length));
-    await writeCliOutput(v.raw, safetensorsTensorsWriter(v.raw, { image: { dtype: 'F32', shape: [images.length, height, width, 3], data } }), force);
-    process.stdout.write(`${v.raw}\n`);
-  }
+}
+
+/** The CLI flag behind each field of GenerateImageParams, for the validator's messages. */
+const generateFlags: Record<string, string> = {
+  'options.modelDir': '--model',
+  'options.modelName': '--model',
+  'options.prompt': '--prompt',
+  'options.negativePrompt': '--negative-prompt',
+  'options.steps': '--steps',
+  'options.guidanceScale': '--guidance',
+  'options.scheduler': '--scheduler',
+  'options.width': '--width',
+  'options.height': '--height',
+  'options.seed': '--seed',
+  'options.numImages': '--num-images',
+  'options.batchSize': '--batch-size',
+  'options.device': '--device',
+  'options.initImage': '--init-image',
+  'options.strength': '--strength',
+  'options.mask': '--mask',
+  'legibility.target': '--text',
+  'legibility.candidates': '--candidates',
+  'legibility.position': '--text-position',
+  'legibility.layout': '--layout',
+  'legibility.layoutStrength': '--layout-strength',
+  outputDir: '--out',
+};
+
+export function generateFlagOf(path: FieldPath): string {
+  const key = path.join('.');
+  return generateFlags[key] ?? key;
 }

@@ -109,7 +109,7 @@ export function planLegibleJob(input: {
   };
 }
 
-export function describeScore(score: LegibilityScore): string {
+export function describeScore(score: Pick<LegibilityScore, 'target' | 'ocrText' | 'exactMatch' | 'cer' | 'ocrConfidence'>): string {
   const read = JSON.stringify(score.ocrText.replace(/\s+/g, ' ').slice(0, 80));
   const verdict = score.exactMatch ? 'exact' : `CER ${score.cer.toFixed(2)}`;
   return `OCR: ${JSON.stringify(score.target)} read as ${read} (${verdict}, confidence ${Math.round(score.ocrConfidence)})`;
