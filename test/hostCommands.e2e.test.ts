@@ -40,7 +40,9 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
     session = await CodeServerSession.start({
       name: 'host',
       files,
-      env: { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(modelCopy, 'hub-cache') },
+      // A graph cache of this session's own: the suite's shared one holds other files' graphs, and the
+      // cache pick lists rows lazily, so a row far down its list would never be drawn.
+      env: { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(modelCopy, 'hub-cache'), LETTERPRESS_CACHE: join(modelCopy, 'graph-cache') },
       settings: {
         'letterpress.model': join(modelCopy, 'tiny-sd2'),
         'letterpress.steps': 2,
@@ -95,7 +97,7 @@ describe('Letterpress commands in real VS Code', { timeout: 10 * minute }, () =>
   test('Manage Model Cache… lists the converted graphs and removes the one picked', () =>
     session.step('manage-model-cache', async () => {
       const model = await realpath(join(modelCopy, 'tiny-sd2'));
-      const graphs = async () => (await listCachedGraphs()).graphs.filter((g) => g.model === model);
+      const graphs = async () => (await listCachedGraphs({ ...process.env, LETTERPRESS_CACHE: join(modelCopy, 'graph-cache') })).graphs.filter((g) => g.model === model);
       const before = await graphs();
       const unet = before.find((g) => g.component === 'unet' && g.provider === 'cpu');
       assert.ok(unet, `the generation above left a UNet graph: ${JSON.stringify(before)}`);

@@ -301,12 +301,24 @@ export class CodeServerSession {
    * context menu; `screenshot` names a screenshot taken while the menu is open.
    */
   async contextMenu(target: Locator, item: string, screenshot?: string): Promise<void> {
-    await target.click({ button: 'right' });
-    const entry = this.page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
-    await entry.waitFor({ state: 'visible' });
-    if (screenshot) await this.screenshot(screenshot);
-    await entry.click();
-    await this.page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden' });
+    const menu = this.page.locator('.context-view .monaco-menu');
+    // On a busy machine a click can land while the menu is still laying itself out and do nothing; the
+    // menu then stays open. A menu closes when its action runs, so an open one means: not run, try again.
+    for (let attempt = 1; ; attempt++) {
+      await target.click({ button: 'right' });
+      const entry = this.page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
+      await entry.waitFor({ state: 'visible' });
+      if (screenshot && attempt === 1) await this.screenshot(screenshot);
+      await entry.click();
+      try {
+        await menu.waitFor({ state: 'hidden', timeout: 10_000 });
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        await this.page.keyboard.press('Escape');
+        await menu.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+      }
+    }
   }
 
   /** A notification toast containing `text` (regular expression or substring). */
