@@ -303,21 +303,24 @@ export class CodeServerSession {
   async contextMenu(target: Locator, item: string, screenshot?: string): Promise<void> {
     const menu = this.page.locator('.context-view .monaco-menu');
     // On a busy machine a click can land while the menu is still laying itself out and do nothing; the
-    // menu then stays open. A menu closes when its action runs, so an open one means: not run, try again.
+    // menu then stays open. A menu closes when its action runs, so an open one means: not run. Then the
+    // item is taken with the keyboard (hover focuses it, Enter runs it), and after that the menu is
+    // opened afresh.
     for (let attempt = 1; ; attempt++) {
       await target.click({ button: 'right' });
       const entry = this.page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
       await entry.waitFor({ state: 'visible' });
+      // The menu fades in; a click during the fade can be dropped by the workbench.
+      await this.page.waitForTimeout(400);
       if (screenshot && attempt === 1) await this.screenshot(screenshot);
       await entry.click();
-      try {
-        await menu.waitFor({ state: 'hidden', timeout: 10_000 });
-        return;
-      } catch (error) {
-        if (attempt === 3) throw error;
-        await this.page.keyboard.press('Escape');
-        await menu.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-      }
+      if (await menu.waitFor({ state: 'hidden', timeout: 5_000 }).then(() => true, () => false)) return;
+      await entry.hover().catch(() => undefined);
+      await this.page.keyboard.press('Enter');
+      if (await menu.waitFor({ state: 'hidden', timeout: 5_000 }).then(() => true, () => false)) return;
+      if (attempt === 3) throw new Error(`the context menu stayed open after picking "${item}" three times`);
+      await this.page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     }
   }
 
