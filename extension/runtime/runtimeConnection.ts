@@ -82,15 +82,7 @@ export class RuntimeConnection implements Disposable {
   }
 
   onNotification<P>(type: NotificationType<P>, listener: (params: P) => void): Disposable {
-    let emitter = this.notificationEmitters.get(type.method);
-    if (!emitter) {
-      emitter = new Emitter<unknown>();
-      this.notificationEmitters.set(type.method, emitter);
-    }
-    // The runtime is ours, but a version skew must not reach the listeners: drop what does not validate.
-    return emitter.event((value) => {
-      if (isValid(type.validate, value)) listener(value);
-    });
+    return listenValidated(this.notificationEmitters, type, listener);
   }
 
   /** Rejects everything pending with `error` (the child exited); later requests reject at once. */
@@ -160,4 +152,19 @@ export function formatDuration(ms: number): string {
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
   if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
   return `${Math.round(ms / 3_600_000)} h`;
+}
+
+/**
+ * Subscribes `listener` to `type`'s notifications through a per-method emitter kept in `emitters`.
+ * The runtime is ours, but a version skew must not reach the listeners: drop what does not validate.
+ */
+export function listenValidated<P>(emitters: Map<string, Emitter<unknown>>, type: NotificationType<P>, listener: (params: P) => void): Disposable {
+  let emitter = emitters.get(type.method);
+  if (!emitter) {
+    emitter = new Emitter<unknown>();
+    emitters.set(type.method, emitter);
+  }
+  return emitter.event((value) => {
+    if (isValid(type.validate, value)) listener(value);
+  });
 }

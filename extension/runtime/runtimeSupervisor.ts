@@ -3,9 +3,8 @@
 // process tree on dispose. Free of `vscode` so the integration tests drive it with real processes.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { configureRequest, logNotification, parentPidEnv, RuntimeError, type NotificationType, type RequestType } from '../../runtime/protocol/runtimeProtocol.ts';
-import { isValid } from '../../runtime/protocol/paramsValidation.ts';
 import { Emitter, type Disposable } from './emitter.ts';
-import { RuntimeConnection, type RequestOptions } from './runtimeConnection.ts';
+import { listenValidated, RuntimeConnection, type RequestOptions } from './runtimeConnection.ts';
 
 export interface RuntimeLog {
   info(message: string): void;
@@ -98,15 +97,7 @@ export class RuntimeSupervisor implements Disposable {
   }
 
   onNotification<P>(type: NotificationType<P>, listener: (params: P) => void): Disposable {
-    let emitter = this.notificationEmitters.get(type.method);
-    if (!emitter) {
-      emitter = new Emitter<unknown>();
-      this.notificationEmitters.set(type.method, emitter);
-    }
-    // The runtime is ours, but a version skew must not reach the listeners: drop what does not validate.
-    return emitter.event((value) => {
-      if (isValid(type.validate, value)) listener(value);
-    });
+    return listenValidated(this.notificationEmitters, type, listener);
   }
 
   /** The live connection; starts the runtime when none runs. Rejects once given up or disposed. */
