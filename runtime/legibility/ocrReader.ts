@@ -1,6 +1,7 @@
 // Reads the text in a generated image with tesseract.js, fully offline: the English LSTM model comes
 // from the @tesseract.js-data/eng package, never from the network. Starting a worker costs about half
 // a second and reading an image a few hundred milliseconds, so one worker is kept and reused.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
@@ -42,6 +43,16 @@ export function englishLangPath(): string {
   return join(dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int');
 }
 
+/**
+ * The OCR worker thread's script. The bundles (dist/runtime.js, dist/cli.js) hold tesseract.js, whose
+ * default worker path is relative to its own sources, so they start the worker bundled beside them
+ * (dist/tesseractWorker.js, built by esbuild.mjs); from the sources, tesseract.js finds its own.
+ */
+export function bundledOcrWorkerPath(): string | undefined {
+  const bundled = join(__dirname, 'tesseractWorker.js');
+  return existsSync(bundled) ? bundled : undefined;
+}
+
 export class OcrReader {
   #worker: Promise<Tesseract.Worker> | null = null;
   readonly #pageMode: OcrPageMode;
@@ -55,7 +66,9 @@ export class OcrReader {
   #getWorker(): Promise<Tesseract.Worker> {
     if (!this.#worker) {
       const starting = (async () => {
+        const workerPath = bundledOcrWorkerPath();
         const worker = await Tesseract.createWorker('eng', 1 /* LSTM only */, {
+          ...(workerPath ? { workerPath } : {}),
           langPath: englishLangPath(),
           gzip: true,
           // The default caches the model as ./eng.traineddata in the working directory: not in a user's workspace.
