@@ -253,7 +253,7 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     await row.locator('.job-prompt', { hasText: 'Fix text on sign.png: “FIX ME”' }).waitFor({ state: 'visible', timeout: 30_000 });
     await gallery.locator('.job[data-kind="drawText"][data-state="done"], .job[data-kind="drawText"][data-state="failed"]').waitFor({ state: 'visible', timeout: 2 * minute });
     assert.equal(await row.getAttribute('data-state'), 'done', (await row.textContent()) ?? '');
-    assert.equal(await session.page.locator('.notification-toast', { hasText: 'drawing “FIX ME”' }).count(), 0, 'no progress notification');
+    assert.equal(await session.page.locator('.notification-toast', { hasText: 'fixing the text “FIX ME”' }).count(), 0, 'no progress notification');
     const details = await gallery.locator('body').evaluate(() => (window as any).__drawDetails as string[]);
     assert.ok(details.includes('Drawing “FIX ME”…'), `the row said: ${details.join(' | ')}`);
     const drawn = join(session.workspace, 'assets/generated/sign-text.png');

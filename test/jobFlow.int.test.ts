@@ -14,6 +14,7 @@ import type { LetterpressSettings } from '../extension/settings.ts';
 import { OutputPathError } from '../extension/workspace/workspacePaths.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
+import type { FixTextParams } from '../runtime/protocol/runtimeProtocol.ts';
 import { useRuntimeHarness } from './runtimeHarness.ts';
 import { rejection } from './runtimeRejection.ts';
 
@@ -39,10 +40,11 @@ const settings: LetterpressSettings = {
 };
 
 /** The services a job uses, with the real queue; records what was queued and where the runtime wrote. */
-function services(ensure: () => Promise<string | undefined> = async () => harness.modelDir) {
+function services(ensure: () => Promise<string | undefined> = async () => harness.modelDir, locate: () => Promise<string | undefined> = ensure) {
   const queuedIds: string[] = [];
   const outputDirs: string[] = [];
   const providers: string[] = [];
+  const fixes: Omit<FixTextParams, 'jobId'>[] = [];
   const flow: FlowServices = {
     jobs: {
       generate: (label, params, id) => {
@@ -57,12 +59,19 @@ function services(ensure: () => Promise<string | undefined> = async () => harnes
         queuedIds.push(job.id);
         return job;
       },
+      fixText: (label, params, id) => {
+        outputDirs.push(params.outputDir);
+        fixes.push(params);
+        const job = harness.queue.fixText(label, params, id);
+        queuedIds.push(job.id);
+        return job;
+      },
     },
-    models: { ensure },
+    models: { ensure, locate },
     statusBar: { setProvider: (provider) => providers.push(provider) },
     log: { info: () => undefined },
   };
-  return { flow, queuedIds, outputDirs, providers };
+  return { flow, queuedIds, outputDirs, providers, fixes };
 }
 
 async function workspace(overrides: Partial<LetterpressSettings> = {}): Promise<JobWorkspace> {
@@ -143,15 +152,32 @@ test('a declined model or an output folder outside the workspace stops the job b
   assert.ok(!existsSync(join(ws.root, '..', 'elsewhere')));
 });
 
-test('a drawing lands beside its image as <stem>-text.png, then -text-2.png', async () => {
+test('Fix text: the model repaints the text region (steps, repair read by OCR), the plate when none reads; <stem>-text.png beside its image, then -text-2.png; without a model on disk, the plate alone', async () => {
   const ws = await workspace();
   const s = services();
   const source = (await startGeneration(s.flow, request(ws)).result).images[0]!.path;
-  const first = await startDrawing(s.flow, { workspace: ws, imagePath: source, target: 'OPEN' }).result;
+  const original = await readFile(source);
+  const events: ProgressEvent[] = [];
+  const fixing = startDrawing(s.flow, { workspace: ws, imagePath: source, target: 'OPEN' });
+  fixing.onProgress((event) => events.push(event));
+  const first = await fixing.result;
   assert.equal(first.path, join(ws.root, 'assets', 'generated', 'open-24-7-icon-text.png'));
   assert.equal(first.result.legibility.target, 'OPEN');
-  const second = await startDrawing(s.flow, { workspace: ws, imagePath: source, target: 'OPEN' }).result;
+  assert.deepEqual(s.fixes[0]?.model, { modelDir: harness.modelDir, device: 'cpu', fp16: false, candidates: 1 }, 'the repair runs the settings’ model, device and candidates');
+  assert.ok(events.some((e) => e.status === 'step'), 'the inpainting steps reached the follower');
+  assert.ok(events.some((e) => e.status === 'legibility' && e.mode === 'repair' && e.phase === 'scored'), 'the repair was read by OCR');
+  // The tiny model's random weights spell nothing: the plate follows the repair.
+  assert.equal(first.result.mode, 'plate');
+  assert.equal(first.result.repairCandidates, 1);
+  assert.equal(first.result.legibility.exactTextFallback, true);
+  assert.deepEqual(await readFile(source), original, 'the original is only read');
+
+  const noModel = services(async () => harness.modelDir, async () => undefined);
+  const second = await startDrawing(noModel.flow, { workspace: ws, imagePath: source, target: 'OPEN' }).result;
   assert.equal(second.path, join(ws.root, 'assets', 'generated', 'open-24-7-icon-text-2.png'));
-  assert.equal(s.queuedIds.length, 3);
-  for (const dir of s.outputDirs) assert.ok(!existsSync(dir), `temp folder ${dir} removed`);
+  assert.equal(noModel.fixes[0]?.model, undefined, 'no model on disk: Fix text never offers a download');
+  assert.equal(second.result.mode, 'plate');
+  assert.equal(second.result.repairCandidates, 0);
+  assert.equal(s.queuedIds.length, 2);
+  for (const dir of [...s.outputDirs, ...noModel.outputDirs]) assert.ok(!existsSync(dir), `temp folder ${dir} removed`);
 });

@@ -12,10 +12,12 @@ import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
 import {
   cancelRequestNotification,
   drawTextRequest,
+  fixTextRequest,
   generateImageRequest,
   type GenerateImageParams,
   type WireMessage,
 } from '../runtime/protocol/runtimeProtocol.ts';
+import { isPixelBox } from '../runtime/protocol/paramsValidation.ts';
 import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
 import { createScheduler } from '../runtime/schedulers/createScheduler.ts';
 import { isGenerationRequest, type GenerationRequest } from '../webview/protocol.ts';
@@ -201,6 +203,22 @@ test('draw text: the target within the table passes, one character more is refus
   assert.equal(drawTextRequest.validate(params, []), undefined);
   assert.match(drawTextRequest.validate({ ...params, target: `${params.target}A` }, [])?.problem ?? '', /at most 200/);
   assert.match(drawTextRequest.validate({ ...params, input: 'a.png' }, [])?.problem ?? '', /absolute path/);
+});
+
+test('fix text: the model part within the table passes; candidates, strength, device and a relative model folder outside it are refused; a box is four non-negative numbers', () => {
+  const params = { jobId: 'j', input: '/tmp/a.png', outputDir: '/tmp', target: 'OPEN', model: { modelDir: '/models/sd2', candidates: limits.candidates.max, strength: limits.layoutStrength.max } };
+  assert.equal(fixTextRequest.validate(params, []), undefined);
+  assert.equal(fixTextRequest.validate({ ...params, model: undefined }, []), undefined, 'no model: the plate alone');
+  const refused = (model: Record<string, unknown>) => fixTextRequest.validate({ ...params, model: { ...params.model, ...model } }, []);
+  assert.deepEqual(refused({ candidates: limits.candidates.max + 1 })?.path, ['model', 'candidates']);
+  assert.deepEqual(refused({ strength: limits.layoutStrength.min / 2 })?.path, ['model', 'strength']);
+  assert.deepEqual(refused({ device: 'tpu' })?.path, ['model', 'device']);
+  assert.match(refused({ modelDir: 'sd2' })?.problem ?? '', /absolute path/);
+  assert.match(fixTextRequest.validate({ ...params, target: ' ' }, [])?.problem ?? '', /is empty/);
+  assert.ok(isPixelBox({ left: 0, top: 2.5, width: 10, height: 4 }));
+  for (const bad of [null, [], { left: 0, top: 0, width: 10 }, { left: -1, top: 0, width: 10, height: 4 }, { left: 0, top: 0, width: Number.NaN, height: 4 }, { left: '0', top: 0, width: 1, height: 1 }]) {
+    assert.ok(!isPixelBox(bad), JSON.stringify(bad));
+  }
 });
 
 test('every scheduler runs the largest step count on the 1000-timestep fixture schedule, with finite samples', async () => {

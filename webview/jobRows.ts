@@ -24,8 +24,12 @@ export function jobProgressText(job: JobView, images: readonly GalleryImage[]): 
   if (job.state === 'loading') return job.detail ?? 'Loading the model…';
   if (job.state === 'done') return jobLegibilitySummary(job, images as GalleryImage[]);
   if (job.state !== 'running') return job.error ?? '';
-  // A drawing has no steps to count; its detail says what it is doing ("Drawing “OPEN”…").
-  if (job.kind === 'drawText') return job.detail ?? '';
+  // Fix text: its detail says what it is doing ("Reading repair 1/2…", "Drawing “OPEN”…"); between
+  // them the model repaints the text region, step by step.
+  if (job.kind === 'drawText') {
+    if (job.detail || job.totalSteps <= 0) return job.detail ?? '';
+    return `Repainting the text · Step ${job.step}/${job.totalSteps} · ${formatDuration(job.elapsedMs)} elapsed`;
+  }
   // Between the steps: decoding, reading the text with OCR, drawing it.
   if (job.detail) return `${jobImageLabel(job)}${job.detail} · ${formatDuration(job.elapsedMs)} elapsed`;
   const imagePart = jobImageLabel(job);
@@ -85,8 +89,8 @@ class JobRow {
       this.bar = el('progress');
       this.body.insertBefore(this.bar, this.cancelButton ?? null);
     }
-    if (job.kind === 'drawText') {
-      // No steps: an indeterminate bar.
+    if (job.kind === 'drawText' && (job.detail || job.totalSteps <= 0)) {
+      // Reading or drawing: no steps to count, an indeterminate bar.
       this.bar.removeAttribute('value');
       setAttr(this.bar, 'aria-label', 'Drawing the text');
     } else {

@@ -186,8 +186,13 @@ export class GalleryJobs {
   }
 }
 
-/** The job row's line while the runtime works on a drawing: "Drawing “OPEN”…". */
+/** The job row's line while the runtime fixes an image's text: "Reading repair 1/2…", "Drawing “OPEN”…". */
 export function drawTextDetail(info: DrawTextJobInfo, event: Extract<ProgressEvent, { status: 'legibility' }>): string {
+  if (event.mode === 'repair') {
+    const which = event.candidates > 1 ? ` ${event.candidate + 1}/${event.candidates}` : '';
+    if (event.phase === 'read') return `Reading repair${which}…`;
+    if (event.phase === 'scored') return `Repair${which}: ${event.exactMatch ? '✓ exact' : `CER ${(event.cer ?? 1).toFixed(2)}`}`;
+  }
   if (event.phase === 'read') return `Reading the text of ${info.source.split('/').pop()}…`;
   if (event.phase === 'draw') return `Drawing ${quotedTarget(info.target)}…`;
   return `Drawn: ${event.exactMatch ? '✓ exact' : `CER ${(event.cer ?? 1).toFixed(2)}`}`;

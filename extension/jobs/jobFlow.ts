@@ -16,8 +16,8 @@ import type { GenerateOptions, ProgressEvent, SchedulerName } from '../../runtim
 import { limits } from '../../runtime/protocol/limits.ts';
 import {
   RuntimeError,
-  type DrawTextParams,
-  type DrawTextResult,
+  type FixTextParams,
+  type FixTextResult,
   type GenerateImageResult,
   type ImageLegibility,
 } from '../../runtime/protocol/runtimeProtocol.ts';
@@ -32,8 +32,9 @@ import { legibilityOptionsFor } from './legibilityOptions.ts';
 
 /** What a job needs of the extension's services. */
 export interface FlowServices {
-  jobs: Pick<JobQueue, 'generate' | 'drawText'>;
-  models: { ensure(): Promise<string | undefined> };
+  jobs: Pick<JobQueue, 'generate' | 'drawText' | 'fixText'>;
+  /** `ensure` may offer the download; `locate` only finds a model already on disk. */
+  models: { ensure(): Promise<string | undefined>; locate(): Promise<string | undefined> };
   statusBar: { setProvider(provider: string, note: string): void };
   log: { info(line: string): void };
 }
@@ -117,7 +118,7 @@ export interface DrawingJobRequest {
 
 export interface DrawingOutcome {
   path: string;
-  result: DrawTextResult;
+  result: FixTextResult;
 }
 
 export function shortPrompt(prompt: string, max = 40): string {
@@ -232,29 +233,39 @@ export function startGeneration(services: FlowServices, request: GenerationJobRe
   });
 }
 
-/** Draws the exact text on an image and places `<stem>-text.png` beside it (else in the output folder). */
+/**
+ * Fix text: the model repaints the image's text region over the drawn glyphs (inpainting, OCR-ranked
+ * candidates), the plate only when no candidate reads exactly or no model is on disk (Fix text never
+ * starts a download); places `<stem>-text.png` beside the image (else in the output folder).
+ */
 export function startDrawing(services: FlowServices, request: DrawingJobRequest): FlowJob<DrawingOutcome> {
   return startFlow({
     async prepare() {
       const { root, settings, roots, trusted } = request.workspace;
       const outputFolder = await resolveOutputFolder(root, settings.outputFolder);
+      const modelDir = await services.models.locate().catch(() => undefined);
+      if (!modelDir) services.log.info(`Letterpress: no model on disk; the text on ${request.imagePath} is drawn on a plate`);
       return {
         plan: undefined,
         submit: (id, outputDir) => {
-          const params: Omit<DrawTextParams, 'jobId'> = {
+          const params: Omit<FixTextParams, 'jobId'> = {
             input: request.imagePath,
             target: request.target,
             outputDir,
             ...(settings.exactTextPosition ? { position: settings.exactTextPosition } : {}),
+            ...(modelDir
+              ? { model: { modelDir, ...(settings.model ? { modelName: settings.model } : {}), device: settings.device, fp16: settings.fp16, candidates: settings.candidates } }
+              : {}),
           };
-          return services.jobs.drawText(`draw text on ${basename(request.imagePath)}`, params, id);
+          return services.jobs.fixText(`fix the text of ${basename(request.imagePath)}`, params, id);
         },
-        async place(result: DrawTextResult): Promise<DrawingOutcome> {
+        async place(result: FixTextResult): Promise<DrawingOutcome> {
           const wanted = drawnImageFolder({ imagePath: request.imagePath, workspaceRoots: roots, outputFolder, trusted });
           // Checked now, after the job: a folder that leads out of the workspace through a link gets nothing.
           const folder = await confined(wanted, roots).catch(() => resolveOutputFolder(root, settings.outputFolder));
           const path = await writeAtFreeName(folder, drawnBaseName(request.imagePath), '.png', { copyOf: result.file });
-          services.log.info(`Letterpress: drew “${result.legibility.target}” on ${request.imagePath} → ${path}; OCR reads ${JSON.stringify(result.legibility.ocrText)}`);
+          const how = result.mode === 'repair' ? `repaired by the model (best of ${result.repairCandidates})` : `drawn on a plate${result.plateReason ? ` (${result.plateReason})` : result.repairCandidates > 0 ? ` (no repair of ${result.repairCandidates} read exactly)` : ''}`;
+          services.log.info(`Letterpress: “${result.legibility.target}” on ${request.imagePath} ${how} → ${path}; OCR reads ${JSON.stringify(result.legibility.ocrText)}`);
           return { path, result };
         },
       };

@@ -4,7 +4,7 @@
 import { basename, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { ProgressEvent } from '../../runtime/protocol/generationTypes.ts';
-import { isRuntimeError, type DrawTextResult } from '../../runtime/protocol/runtimeProtocol.ts';
+import { isRuntimeError, type FixTextResult } from '../../runtime/protocol/runtimeProtocol.ts';
 import type { LetterpressServices } from '../services.ts';
 import { OutputPathError, resolveOutputFolder } from '../workspace/workspacePaths.ts';
 import {
@@ -110,12 +110,15 @@ export function followGeneration(plan: GenerationPlan, progress: NotificationPro
   };
 }
 
-/** A drawing's progress: reading the text already there, then drawing and reading it back. */
+/** Fix text's progress: reading the text already there, repainting it (steps), reading each repair, or drawing it. */
 export function followDrawing(_plan: void, progress: NotificationProgress): (event: ProgressEvent) => void {
   return (event) => {
+    if (event.status === 'step') progress.report({ message: `repainting the text: step ${event.step}/${event.total}` });
+    if (event.status === 'load') progress.report({ message: `loading ${event.component} on ${event.provider}` });
     if (event.status !== 'legibility') return;
-    if (event.phase === 'read') progress.report({ message: 'reading the text in the image' });
-    if (event.phase === 'draw') progress.report({ message: 'drawing the text and reading it back' });
+    const of = event.candidates > 1 ? ` ${event.candidate + 1}/${event.candidates}` : '';
+    if (event.phase === 'read') progress.report({ message: event.mode === 'repair' ? `reading repair${of}` : 'reading the text in the image' });
+    if (event.phase === 'draw') progress.report({ message: 'no repair reads exactly: drawing the text and reading it back' });
   };
 }
 
@@ -183,8 +186,8 @@ export async function drawWithNotification(
 ): Promise<string | undefined> {
   const name = basename(request.imagePath);
   const outcome = await showInNotification(services, startDrawing(services, { ...request, workspace: jobWorkspace(request.workspaceFolder) }), {
-    title: `Letterpress: drawing “${shortPrompt(request.target.replace(/\n/g, ' / '))}” on ${name}`,
-    cancelled: 'Letterpress: drawing the text was cancelled; nothing was written.',
+    title: `Letterpress: fixing the text “${shortPrompt(request.target.replace(/\n/g, ' / '))}” on ${name}`,
+    cancelled: 'Letterpress: fixing the text was cancelled; nothing was written.',
     follow: followDrawing,
     failed: (error) => {
       if (!isRuntimeError(error, 'userError')) return reportJobFailure(services, `drawing the text on ${name}`, error);
@@ -197,11 +200,12 @@ export async function drawWithNotification(
   return outcome.path;
 }
 
-function reportDrawn(root: string, placed: string, result: DrawTextResult): void {
+function reportDrawn(root: string, placed: string, result: FixTextResult): void {
   const placedName = relative(root, placed).split(sep).join('/');
   const target = `“${result.legibility.target.replace(/\n/g, ' / ')}”`;
   if (result.legibility.exactMatch) {
-    void vscode.window.showInformationMessage(`Letterpress: ${placedName}: ${target} drawn, and it reads exactly.`, 'Open Gallery').then((choice) => {
+    const how = result.mode === 'repair' ? 'repainted by the model' : 'drawn';
+    void vscode.window.showInformationMessage(`Letterpress: ${placedName}: ${target} ${how}, and it reads exactly.`, 'Open Gallery').then((choice) => {
       if (choice) void vscode.commands.executeCommand('letterpress.openGallery');
     });
     return;

@@ -6,12 +6,15 @@ import { randomUUID } from 'node:crypto';
 import type { ProgressEvent } from '../../runtime/protocol/generationTypes.ts';
 import {
   drawTextRequest,
+  fixTextRequest,
   generateImageRequest,
   jobProgressNotification,
   resolveModelRequest,
   RuntimeError,
   type DrawTextParams,
   type DrawTextResult,
+  type FixTextParams,
+  type FixTextResult,
   type GenerateImageParams,
   type GenerateImageResult,
   type ResolveModelParams,
@@ -123,6 +126,11 @@ export class JobQueue implements Disposable {
   /** Draws exact text on an existing image: queued like generation, since it shares the runtime's OCR worker. */
   drawText(label: string, params: Omit<DrawTextParams, 'jobId'>, id?: string): JobHandle<DrawTextResult> {
     return this.submit('drawText', label, ({ jobId, signal, supervisor }) => supervisor.request(drawTextRequest, { ...params, jobId }, { signal }), id);
+  }
+
+  /** Fixes the text of an existing image with the model (inpainting), the plate as its fallback. */
+  fixText(label: string, params: Omit<FixTextParams, 'jobId'>, id?: string): JobHandle<FixTextResult> {
+    return this.submit('fixText', label, ({ jobId, signal, supervisor }) => supervisor.request(fixTextRequest, { ...params, jobId }, { signal }), id);
   }
 
   resolveModel(label: string, params: Omit<ResolveModelParams, 'jobId'>): JobHandle<ResolveModelResult> {

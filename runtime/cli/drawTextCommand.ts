@@ -1,16 +1,18 @@
 // `letterpress draw-text --image in.png --text "OPEN 24/7" --out out.png`: the runtime's
 // runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
-import { dirname, extname, resolve } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
 import { drawTextOnImage } from '../jobs/drawTextJob.ts';
-import { fixTextOnImage } from '../jobs/fixTextJob.ts';
+import { runFixTextJob } from '../jobs/fixTextJob.ts';
 import { defaultModelId } from '../modelStore/resolveModel.ts';
 import { ImageGenerator } from '../pipeline/imageGenerator.ts';
 import { deviceSettings, textPositions, type DeviceSetting, type ProgressEvent, type TextPosition } from '../protocol/generationTypes.ts';
 import { limits, withinLimit } from '../protocol/limits.ts';
 import { resolveCliModel } from './cliModel.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
-import { drawTextRequest, type DrawTextParams } from '../protocol/runtimeProtocol.ts';
+import { drawTextRequest, fixTextRequest, type DrawTextParams, type FixTextParams } from '../protocol/runtimeProtocol.ts';
 import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import { OcrReader } from '../legibility/ocrReader.ts';
@@ -117,7 +119,7 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
     },
     log: (line: string) => process.stderr.write(`${line}\n`),
   };
-  let drawn;
+  let drawn: { png: Buffer; width: number; height: number; score: Parameters<typeof describeScore>[0]; how: string };
   const generator = repair ? new ImageGenerator({ idleUnloadMs: 0 }) : undefined;
   try {
     if (generator) {
@@ -125,11 +127,18 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
       const modelDir = await resolveCliModel(modelName);
       ortEnv.logLevel = 'fatal';
       const device = values.device as DeviceSetting | undefined;
-      drawn = await userErrorsAsCliErrors(() =>
-        fixTextOnImage(generator, reader, image, target, position, { modelDir, modelName, candidates, ...(device ? { device } : {}) }, hooks),
-      );
+      // The extension's runtime/image/fixText request, run here: the same params, validator and job function.
+      const fixParams: FixTextParams = { ...params, model: { modelDir, modelName, candidates, ...(device ? { device } : {}) } };
+      const fixProblem = validateParams(fixTextRequest.validate, fixParams);
+      if (fixProblem) throw new CliError(formatProblem(fixProblem, (path) => drawTextFlags[path.join('.')] ?? path.join('.')));
+      drawn = await inScratchFolder(async (outputDir) => {
+        const result = await userErrorsAsCliErrors(() => runFixTextJob(generator, reader, { ...fixParams, outputDir }, hooks));
+        const how = result.mode === 'repair' ? ', text repaired by the model' : ', text drawn on a plate';
+        return { png: await readFile(result.file), width: result.width, height: result.height, score: result.legibility, how };
+      });
     } else {
-      drawn = await userErrorsAsCliErrors(() => drawTextOnImage(reader, image, target, position, hooks));
+      const plain = await userErrorsAsCliErrors(() => drawTextOnImage(reader, image, target, position, hooks));
+      drawn = { ...plain, how: '' };
     }
   } finally {
     await reader.close();
@@ -137,10 +146,19 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   }
 
   await writeCliOutput(out, drawn.png, force);
-  const how = 'mode' in drawn ? (drawn.mode === 'repair' ? ', text repaired by the model' : ', text drawn on a plate') : '';
-  process.stdout.write(`${out} (${drawn.width}x${drawn.height}${how})\n${describeScore(drawn.score)}\n`);
+  process.stdout.write(`${out} (${drawn.width}x${drawn.height}${drawn.how})\n${describeScore(drawn.score)}\n`);
   if (!drawn.score.exactMatch) {
     process.stderr.write('letterpress: OCR does not read the drawn text exactly (small images and long texts are hard to read); the file was written anyway.\n');
+  }
+}
+
+/** Runs `work` with an empty private folder for the job's output, removed afterwards. */
+async function inScratchFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {
+  const folder = await mkdtemp(join(tmpdir(), 'letterpress-draw-text-'));
+  try {
+    return await work(folder);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
   }
 }
 

@@ -14,18 +14,13 @@ import { limits } from '../protocol/limits.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
 import type { LegibilityRecord, LegibilityScore } from '../legibility/legibilityScore.ts';
 import { imageLegibility, legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
-import type { OcrReader, TextBox } from '../legibility/ocrReader.ts';
+import type { OcrReader } from '../legibility/ocrReader.ts';
+import { isPixelBox } from '../protocol/paramsValidation.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
 import { addPngTextChunks, checkCompletePng, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
 import { RuntimeError, type DrawTextParams, type DrawTextResult } from '../protocol/runtimeProtocol.ts';
 
 const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function isBox(value: unknown): value is TextBox {
-  if (typeof value !== 'object' || value === null) return false;
-  const box = value as Record<string, unknown>;
-  return ['left', 'top', 'width', 'height'].every((key) => typeof box[key] === 'number' && Number.isFinite(box[key]));
-}
 
 /**
  * The image's stored score when it is one for this very text and complete enough to place the drawing
@@ -35,7 +30,7 @@ export function reusableScore(record: LegibilityRecord | null, target: string): 
   const score = record?.legibility;
   if (!score || score.target !== target) return null;
   if (typeof score.ocrText !== 'string' || typeof score.ocrConfidence !== 'number' || typeof score.wholeCer !== 'number') return null;
-  if (score.bbox !== null && !isBox(score.bbox)) return null;
+  if (score.bbox !== null && !isPixelBox(score.bbox)) return null;
   return score;
 }
 

@@ -13,27 +13,26 @@ import { defaultRepairStrength, repairRegion, repairStart } from '../layout/text
 import { schedulerForA1111Sampler } from '../png/a1111Samplers.ts';
 import { parseGenerationParameters } from '../png/generationParameters.ts';
 import { withStartImageData } from '../pipeline/imageGenerator.ts';
-import type { DeviceSetting, GenerateOptions, ProgressListener, TextPosition } from '../protocol/generationTypes.ts';
+import type { GenerateOptions, ProgressListener, TextPosition } from '../protocol/generationTypes.ts';
 import { limits, withinLimit } from '../protocol/limits.ts';
-import { drawTextOnImage, imageSize, readInputPng, reusableScore, textChunksOf, type DrawnTextImage } from './drawTextJob.ts';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileExistsError, writeNewFiles } from '../files/newFiles.ts';
+import { imageLegibility } from '../legibility/legibilityScore.ts';
+import { normaliseTargetText } from '../protocol/targetText.ts';
+import { RuntimeError, type FixTextParams, type FixTextResult, type RepairModelParams } from '../protocol/runtimeProtocol.ts';
+import { drawnFileName, drawTextOnImage, imageSize, readInputPng, reusableScore, textChunksOf, type DrawnTextImage } from './drawTextJob.ts';
 
 /** The model a repair runs (the host's or the CLI's model setting, resolved to a folder). */
-export interface RepairModel {
-  modelDir: string;
-  modelName?: string;
-  device?: DeviceSetting;
-  fp16?: boolean;
-  /** Inpainting candidates; 0 = auto (4 on a GPU, 1 on the CPU). */
-  candidates: number;
-  /** Default defaultRepairStrength. */
-  strength?: number;
-}
+export type RepairModel = RepairModelParams;
 
 export interface FixedTextImage extends DrawnTextImage {
   /** How the text was fixed: inpainted by the model, or drawn on a plate because no repair read. */
   mode: 'repair' | 'plate';
   /** Repair candidates made (0 when the image could not be repaired at all). */
   candidateCount: number;
+  /** Why the model did not try (no model, no generation parameters); absent when it did. */
+  plateReason?: string;
 }
 
 /**
@@ -67,13 +66,22 @@ export function repairOptions(parameters: string | undefined, width: number, hei
   };
 }
 
+/** What repairs with the model: the loaded pipeline and the model's settings. */
+export interface TextRepairer {
+  generator: CandidateGenerator;
+  model: RepairModel;
+}
+
+/**
+ * The fixed image, not yet written: repaired by `repairer` when it can (the plate when a candidate
+ * reads no better, or without a repairer), from `inputPath`, which is only read.
+ */
 export async function fixTextOnImage(
-  generator: CandidateGenerator,
   reader: OcrReader,
   inputPath: string,
   target: string,
   position: TextPosition | undefined,
-  model: RepairModel,
+  repairer: TextRepairer | undefined,
   hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
 ): Promise<FixedTextImage> {
   const { signal, onProgress, log } = hooks;
@@ -82,16 +90,19 @@ export async function fixTextOnImage(
   const { width, height } = await imageSize(input, name);
   const chunks = textChunksOf(input, name);
   const record = parseLegibilityChunk(chunks[legibilityChunkKey] ?? '');
-  const options = repairOptions(chunks.parameters, width, height, model);
-  const plate = async (candidateCount: number): Promise<FixedTextImage> => ({
+  const options = repairer ? repairOptions(chunks.parameters, width, height, repairer.model) : 'no model is on this machine yet';
+  const plate = async (candidateCount: number, plateReason?: string): Promise<FixedTextImage> => ({
     ...(await drawTextOnImage(reader, inputPath, target, position, hooks)),
     mode: 'plate',
     candidateCount,
+    ...(plateReason ? { plateReason } : {}),
   });
-  if (typeof options === 'string') {
-    log(`${name} cannot be repaired by the model: ${options}; drawing the text on a plate instead`);
-    return plate(0);
+  if (typeof options === 'string' || !repairer) {
+    const reason = typeof options === 'string' ? options : 'no model';
+    log(`${name} cannot be repaired by the model: ${reason}; drawing the text on a plate instead`);
+    return plate(0, reason);
   }
+  const { generator, model } = repairer;
   signal.throwIfAborted();
 
   let score: LegibilityScore | null = reusableScore(record, target);
@@ -130,4 +141,43 @@ export async function fixTextOnImage(
   }
   log(`no repair of ${name} reads exactly (best: ${describeScore(result.score)}); drawing the text on a plate instead`);
   return plate(result.ranked.length);
+}
+
+/**
+ * One `runtime/image/fixText` request (the extension's Fix text) or `letterpress draw-text
+ * --model-repair`: the repaired (or plated) image as `<stem>-text.png` in `params.outputDir`, never
+ * replacing a file; the input is only read. `generator` (the loaded pipeline) is only used with `params.model`.
+ */
+export async function runFixTextJob(
+  generator: CandidateGenerator | undefined,
+  reader: OcrReader,
+  params: FixTextParams,
+  hooks: { signal: AbortSignal; onProgress: ProgressListener; log: (line: string) => void },
+): Promise<FixTextResult> {
+  // The params passed fixTextRequest's validator (the server's, or the CLI's call of it).
+  const target = normaliseTargetText(params.target);
+  const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
+  if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
+
+  const repairer = generator && params.model ? { generator, model: params.model } : undefined;
+  const fixed = await fixTextOnImage(reader, params.input, target, params.position, repairer, hooks);
+  hooks.signal.throwIfAborted();
+  const file = join(params.outputDir, drawnFileName(params.input));
+  try {
+    await writeNewFiles([{ path: file, data: fixed.png }]);
+  } catch (error) {
+    if (error instanceof FileExistsError) throw new RuntimeError('userError', `${file} already exists; it was left as it is`);
+    throw error;
+  }
+  hooks.onProgress({ status: 'done' });
+  const plate = fixed.mode === 'plate';
+  return {
+    file,
+    width: fixed.width,
+    height: fixed.height,
+    legibility: imageLegibility(fixed.score, { exactTextFallback: plate, candidateCount: Math.max(1, fixed.candidateCount), ...(plate ? {} : { mode: 'repair' as const }) }),
+    mode: fixed.mode,
+    repairCandidates: fixed.candidateCount,
+    ...(fixed.plateReason ? { plateReason: fixed.plateReason } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import type { CandidatePhase, ScoredCandidate } from '../legibility/bestOfN.ts';
 import type { TextPosition } from '../protocol/generationTypes.ts';
 import { overlayExactText, overlayStyles } from '../legibility/exactTextFallback.ts';
 import type { TextBox } from '../legibility/ocrReader.ts';
+import { isPixelBox } from '../protocol/paramsValidation.ts';
 import type { WithStartImage } from './layoutPhase.ts';
 
 /**
@@ -22,18 +23,12 @@ const latentCell = 8;
 /** A model region only guides placement when OCR found something like the target there (as for the plate). */
 const regionCerLimit = 0.5;
 
-function isBox(value: unknown): value is TextBox {
-  if (typeof value !== 'object' || value === null) return false;
-  const box = value as Record<string, unknown>;
-  return ['left', 'top', 'width', 'height'].every((key) => typeof box[key] === 'number' && Number.isFinite(box[key]) && (box[key] as number) >= 0);
-}
-
 /** Where the text to repair is: OCR's box when it read something like the target, else the layout's box. */
 export function repairRegion(candidate: Pick<ScoredCandidate, 'score' | 'record'> | { score: ScoredCandidate['score']; record?: Record<string, unknown> }): TextBox | null {
   const { score } = candidate;
   if (score.bbox && score.cer < regionCerLimit) return score.bbox;
   const layout = candidate.record?.layout as { box?: unknown } | undefined;
-  return isBox(layout?.box) ? layout.box : null;
+  return isPixelBox(layout?.box) ? layout.box : null;
 }
 
 /** `box` grown by `growth` of the shorter side on every edge, snapped outwards to the latent grid, inside the image. */

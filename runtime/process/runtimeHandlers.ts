@@ -7,6 +7,7 @@ import {
   listCacheRequest,
   removeCacheRequest,
   drawTextRequest,
+  fixTextRequest,
   generateImageRequest,
   jobProgressNotification,
   planModelRequest,
@@ -23,6 +24,7 @@ import {
 import type { RuntimeServer } from './runtimeServer.ts';
 import { listCachedGraphs, removeCachedGraphs } from '../graphCache/graphCache.ts';
 import { runDrawTextJob } from '../jobs/drawTextJob.ts';
+import { runFixTextJob } from '../jobs/fixTextJob.ts';
 import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 
@@ -121,6 +123,22 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
       if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
       return withOcrKept(true, () =>
         runDrawTextJob(ocr!, params, {
+          signal,
+          onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
+          log: (text) => notify(logNotification, { level: 'info', text }),
+        }),
+      );
+    }),
+  );
+
+  // Fix text with the model: generation and OCR, so it waits its turn like a generation job.
+  server.onRequest(fixTextRequest, (params, { signal, notify }) =>
+    queued(async () => {
+      if (signal.aborted) throw new RuntimeError('cancelled', 'Cancelled.');
+      if (params.model) generator ??= services.createGenerator({ idleUnloadMs: generatorIdleUnloadMs(idleUnloadMs) });
+      const current = params.model ? generator : undefined;
+      return withOcrKept(true, () =>
+        runFixTextJob(current, ocr!, params, {
           signal,
           onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }),
           log: (text) => notify(logNotification, { level: 'info', text }),

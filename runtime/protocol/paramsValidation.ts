@@ -118,3 +118,27 @@ export const absolutePath = validator<string>((v, path) => {
   if (v.includes('\0')) return at(path, 'must not contain a NUL character');
   return /^(?:\/|[A-Za-z]:[\\/]|\\\\)/.test(v) ? undefined : at(path, `must be an absolute path, got ${describe(v)}`);
 });
+
+/** A rectangle in pixels (an OCR box, a layout's box, a drawn mask): whole or fractional, never negative. */
+export interface PixelBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** A PixelBox: four finite, non-negative numbers. */
+export const pixelBox = validator<PixelBox>((v, path) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return at(path, `must be a box {left, top, width, height}, got ${describe(v)}`);
+  const box = v as Record<string, unknown>;
+  for (const key of ['left', 'top', 'width', 'height']) {
+    const n = box[key];
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return at([...path, key], `must be a number of pixels from 0, got ${describe(n)}`);
+  }
+  return undefined;
+});
+
+/** True for a box as OCR and the layout records write it (records read back from files are checked with this). */
+export function isPixelBox(value: unknown): value is PixelBox {
+  return pixelBox(value, []) === undefined;
+}

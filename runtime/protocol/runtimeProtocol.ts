@@ -8,6 +8,7 @@ import {
   schedulerNames,
   textPositions,
   type CandidateMode,
+  type DeviceSetting,
   type GenerateOptions,
   type ProgressEvent,
   type TextPosition,
@@ -400,6 +401,58 @@ export const drawTextRequest = request<DrawTextParams, DrawTextResult>(
     outputDir: absolutePath,
   }),
 );
+
+/** The model a text repair runs: the host's or the CLI's model setting, resolved to a folder on disk. */
+export interface RepairModelParams {
+  modelDir: string;
+  /** How the model is named in the image's parameters (a repo id). */
+  modelName?: string;
+  device?: DeviceSetting;
+  fp16?: boolean;
+  /** Inpainting candidates, each read by OCR; 0 = auto (4 on a GPU, 1 on the CPU). */
+  candidates: number;
+  /** How much of the text region is repainted (default: the repair's own, 0.6). */
+  strength?: number;
+}
+
+export interface FixTextParams extends DrawTextParams {
+  /**
+   * Repair the text with the model first: the target drawn over the image's text region (OCR's
+   * box, or its layout's box), only that region — dilated — inpainted with the image's own prompt
+   * and settings, candidates ranked by OCR. Absent (no model on disk): the plate alone.
+   */
+  model?: RepairModelParams;
+}
+export interface FixTextResult extends DrawTextResult {
+  /** How the text was fixed: repainted by the model, or drawn on a plate because no repair read exactly. */
+  mode: 'repair' | 'plate';
+  /** Repair candidates made (0 when the model could not repair this image at all). */
+  repairCandidates: number;
+  /** Why the model did not repair it, when it did not try (no generation parameters, no model). */
+  plateReason?: string;
+}
+export const fixTextParamsValidator = record<FixTextParams>({
+  jobId,
+  input: absolutePath,
+  target: targetTextValidator,
+  position: optional(oneOf(textPositions)),
+  outputDir: absolutePath,
+  model: optional(
+    record<RepairModelParams>({
+      modelDir: absolutePath,
+      modelName: optional(text({ limit: pathText })),
+      device: optional(oneOf(deviceSettings)),
+      fp16: optional(boolean),
+      candidates: numberIn(limits.candidates),
+      strength: optional(numberIn(limits.layoutStrength)),
+    }),
+  ),
+});
+/**
+ * "Fix text" on an image that already exists, with the model (issue 12): inpainting candidates over
+ * the drawn glyphs, the plate only as the fallback. Long: each candidate is a generation.
+ */
+export const fixTextRequest = request<FixTextParams, FixTextResult>('runtime/image/fixText', 2 * hour, fixTextParamsValidator);
 
 // ---- model --------------------------------------------------------------------------------------
 
