@@ -28,9 +28,11 @@ if (files.length === 0) {
 // One converted-graph cache for the whole run (the fixture model is converted once, not per file),
 // never the user's own.
 const ownCache = process.env.LETTERPRESS_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'letterpress-test-cache-'));
+// A test that hangs fails after 10 minutes (the slowest passes in about 3 on a loaded 2-core
+// machine) instead of holding the whole run until CI's limit.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=600000', ...files],
   { stdio: 'inherit', env: ownCache ? { ...process.env, LETTERPRESS_CACHE: ownCache } : process.env },
 );
 if (ownCache) rmSync(ownCache, { recursive: true, force: true });

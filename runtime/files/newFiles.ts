@@ -247,7 +247,10 @@ export async function openKeptFile(path: string, mode: 'append' | 'truncate'): P
     if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularFileError(path, 'a symbolic link');
     throw error;
   }
-  const info = await handle.stat();
+  const info = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
   if (!info.isFile() || info.nlink > 1) {
     await handle.close();
     throw new NotRegularFileError(path, describeEntry(info));

@@ -1,6 +1,7 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keptFileSize, NotRegularFileError, openKeptFile } from '../files/newFiles.ts';
+import { readBodyChunks } from './bodyChunks.ts';
 import { ContentHasher } from './contentHasher.ts';
 import type { DownloadProgress, FileDownloadProgress } from './downloadProgress.ts';
 import { acquireFileLock, type FileLockOptions } from './fileLock.ts';
@@ -293,7 +294,7 @@ async function fetchIntoFile(
 
       const handle = await openPartial(incomplete, 'append');
       try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        for await (const chunk of readBodyChunks(response.body, attemptSignal)) {
           // Only the wait for the network counts: a slow disk on a busy machine is not a stall.
           watchdog.pause();
           await handle.write(chunk);
@@ -301,8 +302,8 @@ async function fetchIntoFile(
           hasher.update(chunk);
           progress.addReceived(chunk.byteLength);
           if (hasher.bytes > file.size) {
-            // More than the file's size: no need to receive the rest of whatever this is.
-            await response.body.cancel().catch(() => undefined);
+            // More than the file's size: no need to receive the rest of whatever this is (leaving
+            // the loop cancels the body).
             break;
           }
         }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readBodyChunks } from './bodyChunks.ts';
 import { abortError, isAbortError, ModelStoreError } from './modelStoreError.ts';
 
 /** What a HEAD on `/<repo>/resolve/<revision>/<file>` tells about one file (huggingface_hub's HfFileMetadata). */
@@ -44,7 +45,7 @@ export interface HubClientOptions {
 export const defaultMaxApiResponseBytes = 16 * 1024 * 1024;
 
 /** The body as text, read only up to `maxBytes`: past it the rest is not received. */
-export async function readBodyCapped(response: Response, maxBytes: number, what: string): Promise<string> {
+export async function readBodyCapped(response: Response, maxBytes: number, what: string, signal?: AbortSignal): Promise<string> {
   const declared = parseSize(response.headers.get('content-length'));
   if (declared !== undefined && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -53,10 +54,9 @@ export async function readBodyCapped(response: Response, maxBytes: number, what:
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of readBodyChunks(response.body, signal)) {
     total += chunk.byteLength;
     if (total > maxBytes) {
-      await response.body.cancel().catch(() => undefined);
       throw new ModelStoreError('http', `${what}: the answer runs past ${maxBytes.toLocaleString('en-US')} bytes; not read further.`);
     }
     chunks.push(chunk);
@@ -194,7 +194,7 @@ export class HubClient {
       break;
     }
     if (!response.ok) throw await httpError(response, repoId, revision);
-    const text = await readBodyCapped(response, this.options.maxApiResponseBytes ?? defaultMaxApiResponseBytes, `${this.endpoint}'s file list for ${repoId}`);
+    const text = await readBodyCapped(response, this.options.maxApiResponseBytes ?? defaultMaxApiResponseBytes, `${this.endpoint}'s file list for ${repoId}`, this.options.signal);
     let body: unknown;
     try {
       body = JSON.parse(text);
