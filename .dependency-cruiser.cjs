@@ -11,7 +11,8 @@
 //                     the `parameters` and `letterpress` chunks of images on disk);
 //   runtime/files/**  Node file helpers (writes that never overwrite, pathExists), one copy for both.
 // Everything else in runtime/ (pipeline, onnx, schedulers, legibility, export, modelStore, jobs,
-// process) is the runtime's own: the host asks for it with a request instead.
+// process) is the runtime's own: the host asks for it with a request instead (exports, for one, are
+// runtime/image/export: the host never loads sharp for them).
 //
 // Parsed with swc: dependency-cruiser reads TypeScript with the `typescript` package only up to 6.x,
 // and this project's is 7 (the native compiler, without the JavaScript API).
@@ -20,8 +21,6 @@
 const hostStillImports = [
   // The `letterpress` PNG chunk (its key, parser and record) is PNG vocabulary for runtime/png/.
   '^runtime/legibility/legibilityScore[.]ts$',
-  // Exports (sharp) become a `runtime/image/export` request.
-  '^runtime/export/exportPresets[.]ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

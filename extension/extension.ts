@@ -17,7 +17,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerGenerateImageCommand(context, services);
   registerGenerateFromCommentCommand(context, services);
   registerDrawExactTextCommand(context, services);
-  registerExportImageCommand(context);
+  registerExportImageCommand(context, services);
   registerGallery(context, services);
 }
 

@@ -1,17 +1,25 @@
-// Export presets on real image files in a temporary folder, and the `letterpress export` command
-// run as a real process.
+// Export presets on real image files in a temporary folder, through the runtime's export job (the
+// function the runtime/image/export request and the CLI both call), and the `letterpress export`
+// command run as a real process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { removeUniformBackground } from '../runtime/export/backgroundRemoval.ts';
-import { ExportInputError, runExport } from '../runtime/export/exportPresets.ts';
-import { FileExistsError } from '../runtime/files/newFiles.ts';
+import { runExportImageJob } from '../runtime/jobs/exportImageJob.ts';
+import type { CropStrategy, ExportPresetName } from '../runtime/protocol/exportPresets.ts';
+import { isRuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'letterpress-export-'));
+// Real paths: the job writes only into the very folder it is given.
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'letterpress-export-')));
+
+function runExport(request: { preset: ExportPresetName; input: string; outDir: string; crop?: CropStrategy; transparent?: boolean }) {
+  const { outDir, ...rest } = request;
+  return runExportImageJob({ jobId: 'test', outputDir: outDir, ...rest }, { signal: new AbortController().signal, onProgress: () => {} });
+}
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A red ring on a flat light-blue backdrop; the ring's hole shows the backdrop colour too. */
@@ -72,8 +80,8 @@ test('an existing file stops the export before anything is written; no temporary
   writeFileSync(join(outDir, 'banner-1500x500.png'), 'mine');
   rmSync(join(outDir, 'social-card-1200x630.png'));
   await assert.rejects(runExport({ preset: 'banners', input, outDir }), (error: unknown) => {
-    assert.ok(error instanceof FileExistsError);
-    assert.equal(error.paths.length, 2);
+    assert.ok(isRuntimeError(error, 'userError'));
+    assert.match(error.message, /^files already exist: \S*banner-1500x500\.png, \S*leaderboard-728x90\.png; nothing was written$/);
     return true;
   });
   assert.equal(readFileSync(join(outDir, 'banner-1500x500.png'), 'utf8'), 'mine');
@@ -101,7 +109,7 @@ test('background removal leaves images with differing or busy corners alone and 
   assert.match(result.reason!, /corner/);
   const input = join(dir, 'gradient.png');
   writeFileSync(input, gradient);
-  await assert.rejects(runExport({ preset: 'transparent', input, outDir: join(dir, 't') }), ExportInputError);
+  await assert.rejects(runExport({ preset: 'transparent', input, outDir: join(dir, 't') }), (error: unknown) => isRuntimeError(error, 'userError') && /corner/.test(error.message));
   const icons = await runExport({ preset: 'icons', input, outDir: join(dir, 'gradient-icons'), transparent: true });
   assert.match(icons.notes.join('\n'), /background kept/);
 });
@@ -129,4 +137,25 @@ test('letterpress export: writes the transparent PNG, then refuses to overwrite 
   assert.match(missing.stderr, /no such file/);
   const badPreset = cli('--input', input, '--preset', 'poster', '--out-dir', outDir);
   assert.match(badPreset.stderr, /unknown preset "poster"/);
+  // The request's validator, with the CLI's flag names; the largest tolerance passes.
+  const tolerance = cli('--input', input, '--preset', 'icons', '--transparent', '--tolerance', '441.5', '--out-dir', join(dir, 'cli-t'));
+  assert.equal(tolerance.status, 2);
+  assert.match(tolerance.stderr, /--tolerance must be a number from 0 to 441, got 441\.5/);
+  const banners = cli('--input', input, '--preset', 'banners', '--transparent', '--out-dir', join(dir, 'cli-t'));
+  assert.equal(banners.status, 2);
+  assert.match(banners.stderr, /--transparent does not go with the banners preset/);
+  const widest = cli('--input', input, '--preset', 'icons', '--transparent', '--tolerance', '441', '--out-dir', join(dir, 'cli-t'));
+  assert.equal(widest.status, 0, widest.stderr);
+});
+
+test('letterpress export into a folder reached through a link writes into the folder the link leads to', { skip: process.platform === 'win32' }, async () => {
+  const input = join(dir, 'linked.png');
+  writeFileSync(input, await ringIcon(96, 96));
+  const real = join(dir, 'real-out');
+  mkdirSync(real);
+  symlinkSync(real, join(dir, 'link-out'));
+  const result = cli('--input', input, '--preset', 'transparent', '--out-dir', join(dir, 'link-out', 'inner'));
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(readdirSync(join(real, 'inner')), ['linked-transparent.png']);
+  assert.match(result.stdout, new RegExp(`^${join(real, 'inner', 'linked-transparent.png').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(96x96\\)$`, 'm'));
 });

@@ -33,7 +33,6 @@ import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, Sc
 import { samplerDisplayName, schedulerNames } from '../../runtime/protocol/generationTypes.ts';
 import { schedulerForA1111Sampler } from '../../runtime/png/a1111Samplers.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
-import { exportImageInteractively } from '../commands/exportImageCommand.ts';
 
 export const galleryViewType = 'letterpress.gallery';
 const galleryPollMs = 5000;
@@ -49,6 +48,8 @@ export interface GalleryServices {
   /** The text that references `image` from `document` (Markdown `![]()`, HTML `<img>`, …). */
   referenceFor?(document: vscode.TextDocument, image: vscode.Uri, altText: string): string;
   log?: vscode.LogOutputChannel;
+  /** Asks for a preset and exports the image (runtime/image/export). */
+  exportImage?(request: { imagePath: string; workspaceRoot: string; outputFolder: string }): Promise<void>;
 }
 
 /** The editor the user last typed in: the webview takes focus, so activeTextEditor is gone by then. */
@@ -368,7 +369,7 @@ export class GalleryPanel implements vscode.Disposable {
   private async exportImage(image: IndexedImage): Promise<void> {
     const location = this.location;
     if (!location) return;
-    await exportImageInteractively({ imagePath: image.path, workspaceRoot: location.workspaceFolder.uri.fsPath, outputFolder: location.uri.fsPath });
+    await this.services.exportImage?.({ imagePath: image.path, workspaceRoot: location.workspaceFolder.uri.fsPath, outputFolder: location.uri.fsPath });
   }
 
   /** What references `image` from `document`: Markdown `![prompt](path)`, HTML `<img>`, … */

@@ -2,6 +2,7 @@
 // the panel back after a window reload.
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { exportImageInteractively } from '../commands/exportImageCommand.ts';
 import { referenceText } from '../workspace/referenceInsertion.ts';
 import type { LetterpressServices } from '../services.ts';
 import { relativeReference } from '../workspace/workspacePaths.ts';
@@ -22,6 +23,7 @@ export function galleryServicesFrom(services: LetterpressServices): GalleryServi
     referenceFor: (document, image, alt) =>
       referenceText({ languageId: document.languageId, relativePath: relativeReference(dirname(document.uri.fsPath), image.fsPath), alt }),
     log: services.log,
+    exportImage: (request) => exportImageInteractively(services.supervisor, request),
   };
 }
 

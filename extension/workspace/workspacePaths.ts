@@ -3,6 +3,7 @@
 // through a symbolic link (checked on real paths, of the deepest part that exists).
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { deepestExisting } from '../../runtime/files/realPaths.ts';
 
 export class OutputPathError extends Error {
   override readonly name = 'OutputPathError';
@@ -34,6 +35,14 @@ export function resolveInside(workspaceRoot: string, setting: string): string {
  * links. The folder itself need not exist yet.
  */
 export async function resolveOutputFolder(workspaceRoot: string, setting: string): Promise<string> {
+  return (await confineOutputFolder(workspaceRoot, setting)).path;
+}
+
+/**
+ * resolveOutputFolder's check, returning the folder's real path too (links followed), which is
+ * what the host hands the runtime to write into: the runtime writes only when it finds that very folder.
+ */
+export async function confineOutputFolder(workspaceRoot: string, setting: string): Promise<{ path: string; realPath: string }> {
   const target = resolveInside(workspaceRoot, setting);
   const realRoot = await realpath(resolve(workspaceRoot));
   const existing = await deepestExisting(target);
@@ -44,25 +53,7 @@ export async function resolveOutputFolder(workspaceRoot: string, setting: string
       `The output folder "${setting}" leads outside the workspace folder through a symbolic link (${existing.path} → ${realExisting}). Choose a folder inside the workspace.`,
     );
   }
-  return target;
-}
-
-async function deepestExisting(path: string): Promise<{ path: string; missing: string[] }> {
-  const missing: string[] = [];
-  let current = path;
-  for (;;) {
-    try {
-      await realpath(current);
-      return { path: current, missing };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      const parent = resolve(current, '..');
-      if (parent === current) throw error;
-      missing.unshift(relative(parent, current));
-      current = parent;
-    }
-  }
+  return { path: target, realPath: realTarget };
 }
 
 /** Forward-slash path of `target` relative to `fromDir`, as Markdown, HTML and CSS want it. */

@@ -1,24 +1,32 @@
-// `letterpress export --input <image> --preset icons|banners|transparent --out-dir <dir>`
-import type { CropStrategy } from '../export/iconSet.ts';
-import type { ExportPresetName } from '../export/exportPresets.ts';
-import { ExportInputError, exportPresetNames, runExport } from '../export/exportPresets.ts';
-import { FileExistsError } from '../files/newFiles.ts';
+// `letterpress export --input <image> --preset <name> --out-dir <dir>`: the runtime's
+// runtime/image/export job (runExportImageJob) from the command line, into the folder the user names.
+import { resolve } from 'node:path';
+import { realPathAllowingMissing } from '../files/realPaths.ts';
+import { runExportImageJob } from '../jobs/exportImageJob.ts';
+import { cropStrategies, exportPresetNames, exportPresets, type CropStrategy, type ExportPresetName } from '../protocol/exportPresets.ts';
+import { limits } from '../protocol/limits.ts';
+import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
+import { exportImageRequest, RuntimeError, type ExportImageParams } from '../protocol/runtimeProtocol.ts';
 import { CliError } from './cliError.ts';
 import { parseCliOptions } from './cliOptions.ts';
 
-const help = `usage: letterpress export --input <image> --preset icons|banners|transparent --out-dir <dir> [options]
+const presetLines = exportPresetNames.map((name) => `  ${name.padEnd(12)} ${exportPresets[name].summary}`).join('\n');
+const transparentPresets = exportPresetNames.filter((name) => (exportPresets[name] as { takesTransparent?: boolean }).takesTransparent);
+
+const help = `usage: letterpress export --input <image> --preset ${exportPresetNames.join('|')} --out-dir <dir> [options]
 
 presets:
-  icons        icon-16x16.png … icon-512x512.png and favicon.ico (16–256)
-  banners      social-card-1200x630.png, banner-1500x500.png, leaderboard-728x90.png
-  transparent  <name>-transparent.png: a flat background (same colour in all four corners) removed
+${presetLines}
 
 options:
-  --crop attention|centre   how non-matching shapes are cropped (icons: centre, banners: attention)
-  --transparent             icons: remove a flat background first
-  --tolerance <0-441>       colour distance still counted as background (default 40)
+  --crop ${cropStrategies.join('|')}   how non-matching shapes are cropped (icons: centre, banners: attention)
+  --transparent             ${transparentPresets.join(', ')}: remove a flat background first
+  --tolerance <${limits.exportTolerance.min}-${limits.exportTolerance.max}>       colour distance still counted as background (default 40)
 
-Existing files are never replaced: the export stops before writing anything.`;
+--out-dir is made when missing. Existing files are never replaced: the export stops before writing anything.`;
+
+/** The CLI flag behind each field of ExportImageParams, for the validator's messages. */
+const exportFlags: Record<string, string> = { input: '--input', preset: '--preset', outputDir: '--out-dir', crop: '--crop', transparent: '--transparent', tolerance: '--tolerance' };
 
 export async function runExportCommand(args: string[]): Promise<void> {
   const values = parseCliOptions(
@@ -40,30 +48,35 @@ export async function runExportCommand(args: string[]): Promise<void> {
     throw new CliError(`unknown preset "${values.preset}": use one of ${exportPresetNames.join(', ')}`);
   }
   if (!values['out-dir']) throw new CliError('export needs --out-dir <folder> (created if missing)');
-  if (values.crop !== undefined && values.crop !== 'attention' && values.crop !== 'centre') {
-    throw new CliError(`--crop must be attention or centre, not "${values.crop}"`);
+  if (values.crop !== undefined && !(cropStrategies as readonly string[]).includes(values.crop)) {
+    throw new CliError(`--crop must be ${cropStrategies.join(' or ')}, not "${values.crop}"`);
   }
-  let tolerance: number | undefined;
-  if (values.tolerance !== undefined) {
-    tolerance = Number(values.tolerance);
-    if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 441) throw new CliError('--tolerance must be a number from 0 to 441');
+  const tolerance = values.tolerance === undefined ? undefined : values.tolerance.trim() === '' ? Number.NaN : Number(values.tolerance);
+  // The runtime's request, checked by the same validator as the host's; the folder as it really is
+  // (links followed), which the job checks again before it writes.
+  const params: ExportImageParams = {
+    jobId: 'cli',
+    preset: values.preset as ExportPresetName,
+    input: resolve(values.input),
+    outputDir: await realPathAllowingMissing(resolve(values['out-dir'])),
+    ...(values.crop !== undefined ? { crop: values.crop as CropStrategy } : {}),
+    ...(values.transparent ? { transparent: true } : {}),
+    ...(tolerance !== undefined ? { tolerance } : {}),
+  };
+  const problem = validateParams(exportImageRequest.validate, params);
+  if (problem) {
+    const flag = exportFlags[problem.path.join('.')] ?? problem.path.join('.');
+    throw new CliError(formatProblem(problem, () => flag));
   }
   try {
-    const outcome = await runExport({
-      preset: values.preset as ExportPresetName,
-      input: values.input,
-      outDir: values['out-dir'],
-      crop: values.crop as CropStrategy | undefined,
-      transparent: values.transparent,
-      tolerance,
-    });
+    const outcome = await runExportImageJob(params, { signal: new AbortController().signal, onProgress: () => {} });
     for (const note of outcome.notes) process.stdout.write(`note: ${note}\n`);
     for (const file of outcome.files) process.stdout.write(`${file.path} (${file.width}x${file.height})\n`);
   } catch (error) {
-    if (error instanceof FileExistsError) {
-      throw new CliError(`${error.message}\nnothing was written: choose another --out-dir or move those files away`);
+    if (error instanceof RuntimeError && error.code === 'userError') {
+      const hint = /already exist/.test(error.message) ? ': choose another --out-dir or move those files away' : '';
+      throw new CliError(`${error.message}${hint}`);
     }
-    if (error instanceof ExportInputError) throw new CliError(error.message);
     throw error;
   }
 }

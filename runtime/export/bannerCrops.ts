@@ -2,7 +2,8 @@
 // interest is (sharp's attention strategy: luminance, saturation, skin tones) or from the centre.
 import sharp from 'sharp';
 import { sharpInputOptions } from '../png/imageLimits.ts';
-import type { CropStrategy, ExportFile } from './iconSet.ts';
+import type { CropStrategy } from '../protocol/exportPresets.ts';
+import type { ExportFile } from './iconSet.ts';
 
 export const bannerSizes = [
   { name: 'social-card', width: 1200, height: 630 },

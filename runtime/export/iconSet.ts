@@ -2,12 +2,11 @@
 // favicon.ico holding the sizes up to 256 (the most an .ico entry can describe).
 import sharp from 'sharp';
 import { sharpInputOptions } from '../png/imageLimits.ts';
+import type { CropStrategy } from '../protocol/exportPresets.ts';
 import { encodeIco } from './icoFile.ts';
 
 export const iconSizes = [16, 32, 48, 64, 128, 256, 512] as const;
 export const faviconSizes = [16, 32, 48, 64, 128, 256] as const;
-
-export type CropStrategy = 'attention' | 'centre';
 
 export interface ExportFile {
   name: string;

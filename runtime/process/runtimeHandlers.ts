@@ -8,6 +8,7 @@ import {
   removeCacheRequest,
   drawTextRequest,
   fixTextRequest,
+  exportImageRequest,
   generateImageRequest,
   jobProgressNotification,
   planModelRequest,
@@ -25,6 +26,7 @@ import type { RuntimeServer } from './runtimeServer.ts';
 import { listCachedGraphs, removeCachedGraphs } from '../graphCache/graphCache.ts';
 import { runDrawTextJob } from '../jobs/drawTextJob.ts';
 import { runFixTextJob } from '../jobs/fixTextJob.ts';
+import { runExportImageJob } from '../jobs/exportImageJob.ts';
 import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 
@@ -145,6 +147,11 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
         }),
       );
     }),
+  );
+
+  // Not on the job queue: an export uses neither the model nor OCR, so it need not wait for a generation.
+  server.onRequest(exportImageRequest, (params, { signal, notify }) =>
+    runExportImageJob(params, { signal, onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }) }),
   );
 
   server.onRequest(planModelRequest, (params, { signal }) => services.planModel({ ...params, signal }));

@@ -62,6 +62,10 @@ export const limits = {
   targetText: { maxChars: 200 },
   /** An existing image to draw exact text on: below the minimum OCR cannot read the letters back. */
   drawImageSide: { min: 64, max: 4096, integer: true },
+  /** Export: the largest colour distance (RGB, Euclidean: 0 to √(3·255²) ≈ 441) still taken for the flat background. */
+  exportTolerance: { min: 0, max: 441, integer: false },
+  /** Export into a new folder: `<name>`, `<name>-2`, … up to this many are tried before giving up. */
+  exportFolders: 100,
   /** The host's `letterpress.idleUnloadMinutes` (a week at most: Node's timers hold 24.8 days). */
   idleUnloadMinutes: { min: 0, max: 10_080, integer: false },
   /**

@@ -142,3 +142,12 @@ export const pixelBox = validator<PixelBox>((v, path) => {
 export function isPixelBox(value: unknown): value is PixelBox {
   return pixelBox(value, []) === undefined;
 }
+/**
+ * One file or folder name (not a path): no separators, not `.` or `..`, not hidden, no NUL, and
+ * no longer than most file systems allow (255).
+ */
+export const fileName = validator<string>((v, path) => {
+  if (typeof v !== 'string' || v.trim() === '') return at(path, `must be a file name, got ${describe(v)}`);
+  if (/[\\/\0]/.test(v) || v.startsWith('.')) return at(path, `must be a plain name (no path, not hidden), got ${describe(v)}`);
+  return v.length > 255 ? at(path, `is ${v.length} characters long; at most 255`) : undefined;
+});

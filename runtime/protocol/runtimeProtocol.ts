@@ -13,6 +13,7 @@ import {
   type ProgressEvent,
   type TextPosition,
 } from './generationTypes.ts';
+import { cropStrategies, exportPresetNames, exportPresets, type CropStrategy, type ExportPresetName } from './exportPresets.ts';
 import { textLayoutModes, type TextLayoutMode } from './layoutOptions.ts';
 import { limits } from './limits.ts';
 import { normaliseTargetText } from './targetText.ts';
@@ -20,6 +21,7 @@ import {
   absolutePath,
   boolean,
   bytes,
+  fileName,
   numberIn,
   oneOf,
   optional,
@@ -453,6 +455,61 @@ export const fixTextParamsValidator = record<FixTextParams>({
  * the drawn glyphs, the plate only as the fallback. Long: each candidate is a generation.
  */
 export const fixTextRequest = request<FixTextParams, FixTextResult>('runtime/image/fixText', 2 * hour, fixTextParamsValidator);
+
+export interface ExportImageParams extends JobParams {
+  preset: ExportPresetName;
+  /** Absolute path of the image to export from (PNG, JPEG, WebP…); it is only read. */
+  input: string;
+  /**
+   * The folder the files go into (made when missing): an absolute path with no symbolic link on the
+   * way, as the caller resolved it (the host: inside the workspace). The runtime writes only when
+   * the folder it finds there is this very one; it never replaces a file.
+   */
+  outputDir: string;
+  /**
+   * Put the files in a new folder inside `outputDir` instead: the first of `<newFolder>`,
+   * `<newFolder>-2`, … (up to limits.exportFolders) that is a plain folder or free and has none of
+   * the files' names taken. Without it, a taken name stops the export before anything is written.
+   */
+  newFolder?: string;
+  /** How shapes unlike the image's are cut (icons: centre, banners: attention, by default). */
+  crop?: CropStrategy;
+  /** Remove a flat background first (presets with `takesTransparent`; kept, with a note, when there is none). */
+  transparent?: boolean;
+  /** Colour distance still taken for the background (default 40). */
+  tolerance?: number;
+}
+export interface ExportImageResult {
+  /** The folder the files went into (`outputDir`, or the new folder inside it). */
+  folder: string;
+  files: Array<{ path: string; width: number; height: number }>;
+  /** Things the user should know, e.g. that the background was left in place. */
+  notes: string[];
+}
+/**
+ * An export preset (icon set, banners, transparent PNG, …) of an image on disk, in the runtime: the
+ * host loads no image library. Seconds; minutes at most for the largest images on a slow machine.
+ */
+export const exportImageRequest = request<ExportImageParams, ExportImageResult>(
+  'runtime/image/export',
+  10 * minute,
+  record<ExportImageParams>(
+    {
+      jobId,
+      preset: oneOf(exportPresetNames),
+      input: absolutePath,
+      outputDir: absolutePath,
+      newFolder: optional(fileName),
+      crop: optional(oneOf(cropStrategies)),
+      transparent: optional(boolean),
+      tolerance: optional(numberIn(limits.exportTolerance)),
+    },
+    (params) =>
+      params.transparent && !(exportPresets[params.preset] as { takesTransparent?: boolean }).takesTransparent
+        ? { path: ['transparent'], problem: `does not go with the ${params.preset} preset` }
+        : undefined,
+  ),
+);
 
 // ---- model --------------------------------------------------------------------------------------
 
