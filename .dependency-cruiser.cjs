@@ -7,8 +7,8 @@
 //
 // What crosses a boundary is the shared vocabulary: runtime/protocol/** (request descriptors, job
 // vocabulary, limits). Besides that, the host may use two small runtime folders of pure helpers:
-//   runtime/png/**    reading and writing a PNG's text chunks (the gallery and Draw Exact Text read
-//                     the `parameters` and `letterpress` chunks of images on disk);
+//   runtime/png/**    reading and writing a PNG's text chunks and their records (the gallery and Draw
+//                     Exact Text read the `parameters` and `letterpress` chunks of images on disk);
 //   runtime/files/**  Node file helpers (writes that never overwrite, pathExists), one copy for both.
 // Everything else in runtime/ (pipeline, onnx, schedulers, legibility, export, modelStore, jobs,
 // process) is the runtime's own: the host asks for it with a request instead (exports, for one, are
@@ -16,12 +16,6 @@
 //
 // Parsed with swc: dependency-cruiser reads TypeScript with the `typescript` package only up to 6.x,
 // and this project's is 7 (the native compiler, without the JavaScript API).
-
-/** Runtime internals the host still imports, until those uses become runtime requests. Keep short. */
-const hostStillImports = [
-  // The `letterpress` PNG chunk (its key, parser and record) is PNG vocabulary for runtime/png/.
-  '^runtime/legibility/legibilityScore[.]ts$',
-];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -82,7 +76,7 @@ module.exports = {
         'extension/ uses the runtime through requests: of runtime/ it imports protocol/, png/ and files/ ' +
         '(see the top of this file), not the pipeline, jobs or process.',
       from: { path: '^extension/' },
-      to: { path: '^runtime/', pathNot: ['^runtime/(protocol|png|files)/', ...hostStillImports] },
+      to: { path: '^runtime/', pathNot: '^runtime/(protocol|png|files)/' },
     },
     {
       name: 'host-only-webview-protocol',

@@ -18,7 +18,7 @@ import { env as ortEnv } from 'onnxruntime-node';
 import type { DeviceSetting } from '../runtime/protocol/generationTypes.ts';
 import { generateBestOfN } from '../runtime/legibility/bestOfN.ts';
 import { applyExactTextFallback } from '../runtime/legibility/exactTextFallback.ts';
-import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
+import type { LegibilityScore } from '../runtime/png/letterpressRecord.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { resolveTargetText } from '../runtime/protocol/targetText.ts';
 import { resolveModel } from '../runtime/modelStore/resolveModel.ts';

@@ -9,8 +9,7 @@ import { candidateNames } from '../runtime/files/newFiles.ts';
 import { drawnFileName, reusableScore } from '../runtime/jobs/drawTextJob.ts';
 import { targetTextValidator } from '../runtime/protocol/runtimeProtocol.ts';
 import { isValid, validateParams } from '../runtime/protocol/paramsValidation.ts';
-import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
-import { legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { legibilityChunkText, parseLegibilityChunk, type LegibilityScore } from '../runtime/png/letterpressRecord.ts';
 import { normaliseTargetText } from '../runtime/protocol/targetText.ts';
 import { formatGenerationParameters } from '../runtime/png/generationParameters.ts';
 

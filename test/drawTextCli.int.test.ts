@@ -6,12 +6,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 import { runLetterpress as letterpress } from './cliProcess.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 
 
 
@@ -46,7 +47,7 @@ describe('letterpress draw-text', () => {
 
     const chunks = readPngTextChunks(png);
     assert.equal(parseGenerationParameters(chunks.parameters!).prompt, prompt);
-    const record = parseLegibilityChunk(chunks[legibilityChunkKey]!);
+    const record = parseLegibilityChunk(chunks[letterpressChunkKey]!);
     assert.equal(record?.exactTextFallback, true);
     assert.equal(record?.legibility.target, 'OPEN 24/7');
     assert.equal(record?.legibility.exactMatch, true);

@@ -6,12 +6,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 import { runLetterpress as letterpress } from './cliProcess.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 
 const dirPromise = mkdtemp(join(tmpdir(), 'lp-exact-cli-'));
 after(async () => rm(await dirPromise, { recursive: true, force: true }));
@@ -38,7 +39,7 @@ test('generate --candidates 2 --exact-fallback writes an image that OCR reads as
   }
   const chunks = readPngTextChunks(png);
   assert.equal(parseGenerationParameters(chunks.parameters!).prompt, 'a neon sign that says "OPEN 24/7"');
-  const record = parseLegibilityChunk(chunks[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(chunks[letterpressChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
   assert.equal(record?.legibility.exactMatch, true);
 
@@ -48,7 +49,7 @@ test('generate --candidates 2 --exact-fallback writes an image that OCR reads as
     assert.match(result.stdout, new RegExp(`open-candidate-${seed}\\.png \\(candidate, seed ${seed}\\)`));
     const candidate = readPngTextChunks(await readFile(file));
     assert.equal(parseGenerationParameters(candidate.parameters!).seed, seed);
-    assert.equal(parseLegibilityChunk(candidate[legibilityChunkKey]!)?.candidates?.chosenSeed, record?.candidates?.chosenSeed);
+    assert.equal(parseLegibilityChunk(candidate[letterpressChunkKey]!)?.candidates?.chosenSeed, record?.candidates?.chosenSeed);
   }
   // A candidate's name already taken: refused before any work, nothing written.
   const clashOut = join(await dirPromise, 'clash.png');
@@ -80,7 +81,7 @@ test('generate --candidates auto makes one candidate on the CPU, and still reads
   assert.match(result.stderr, /candidates: auto picked 1 for cpu/);
   assert.equal(result.stderr.match(/candidate seed \d+: OCR/g)?.length, 1);
   assert.match(result.stderr, /candidate seed 3: OCR: "HI" read as/);
-  const record = parseLegibilityChunk(readPngTextChunks(await readFile(out))[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(readPngTextChunks(await readFile(out))[letterpressChunkKey]!);
   assert.equal(record?.candidates?.count, 1);
   assert.equal(record?.legibility.target, 'HI');
 
@@ -103,11 +104,11 @@ test('generate --layout always: layout-first then repair candidates, kept with t
   assert.match(result.stderr, /candidate seed 11 \(layout\): OCR/);
   assert.match(result.stderr, /candidate seed 12 \(repair\): OCR/);
   assert.doesNotMatch(result.stderr, /candidate seed \d+: OCR/, 'no text-to-image candidate');
-  const record = parseLegibilityChunk(readPngTextChunks(await readFile(out))[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(readPngTextChunks(await readFile(out))[letterpressChunkKey]!);
   assert.deepEqual(record?.candidates?.modes, ['layout', 'repair']);
   for (const [seed, mode, strength] of [[11, 'layout', '0.8'], [12, 'repair', '0.6']] as const) {
     const chunks = readPngTextChunks(await readFile(join(await dirPromise, `banner-candidate-${seed}.png`)));
-    assert.equal(parseLegibilityChunk(chunks[legibilityChunkKey]!)?.mode, mode);
+    assert.equal(parseLegibilityChunk(chunks[letterpressChunkKey]!)?.mode, mode);
     assert.match(chunks.parameters!, new RegExp(`Denoising strength: ${strength}`));
   }
 

@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { repairOptions } from '../runtime/jobs/fixTextJob.ts';
 import { formatGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { runLetterpress as letterpress } from './cliProcess.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 
 const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
@@ -50,7 +51,7 @@ describe('letterpress draw-text --model-repair', () => {
     assert.equal(await sha256(source), before, 'the original is only read');
     const png = await readFile(out);
     assert.equal((await scoreImage(reader, png, 'OPEN')).exactMatch, true);
-    const record = parseLegibilityChunk(readPngTextChunks(png)[legibilityChunkKey]!);
+    const record = parseLegibilityChunk(readPngTextChunks(png)[letterpressChunkKey]!);
     assert.equal(record?.exactTextFallback, true);
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.width, meta.height], [192, 192]);

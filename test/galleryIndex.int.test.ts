@@ -11,8 +11,7 @@ import { ThumbnailCache, thumbnailEdge } from '../extension/gallery/thumbnailCac
 import { encodeRgbPng } from '../runtime/png/encodePng.ts';
 import { formatGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { addPngTextChunk } from '../runtime/png/pngTextChunks.ts';
-import { legibilityChunkKey, legibilityChunkText } from '../runtime/legibility/legibilityScore.ts';
-import type { LegibilityRecord } from '../runtime/legibility/legibilityScore.ts';
+import { legibilityChunkText, letterpressChunkKey, type LegibilityRecord } from '../runtime/png/letterpressRecord.ts';
 import { isGalleryImage } from '../webview/protocol.ts';
 
 let root: string;
@@ -38,7 +37,7 @@ async function writeGenerated(path: string, prompt: string, width: number, heigh
     model: 'pbevan11/stable-diffusion-2-typography',
   });
   let png = await encodeRgbPng(gradient(width, height), width, height, { parameters });
-  if (letterpress !== undefined) png = addPngTextChunk(png, legibilityChunkKey, letterpress);
+  if (letterpress !== undefined) png = addPngTextChunk(png, letterpressChunkKey, letterpress);
   await writeFile(path, png);
   await utimes(path, mtime, mtime);
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import sharp from 'sharp';
-import { legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { legibilityChunkText, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 import { encodeRgbPng } from '../runtime/png/encodePng.ts';
 import { formatGenerationParameters, parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { addPngTextChunk, readPngTextChunks } from '../runtime/png/pngTextChunks.ts';

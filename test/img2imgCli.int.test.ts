@@ -11,11 +11,12 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { letterpressChunkKey, parseStartImageRecord } from '../runtime/png/startImageRecord.ts';
+import { parseStartImageRecord } from '../runtime/png/startImageRecord.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 import { runLetterpress as letterpress } from './cliProcess.ts';
 import { pixelErrors } from './floatDifference.ts';
+import { letterpressChunkKey } from '../runtime/png/letterpressRecord.ts';
 
 let dir: string;
 before(async () => {

@@ -17,11 +17,12 @@ import { vaeSampleToImage } from '../runtime/pipeline/decodedImage.ts';
 import { prepareStartImage } from '../runtime/pipeline/startImage.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
-import { letterpressChunkKey, parseStartImageRecord } from '../runtime/png/startImageRecord.ts';
+import { parseStartImageRecord } from '../runtime/png/startImageRecord.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 import { maxAbsDiff } from './floatDifference.ts';
 import { createSession } from './onnxTestSupport.ts';
+import { letterpressChunkKey } from '../runtime/png/letterpressRecord.ts';
 
 const initPng = join(referenceDir, 'img2img', 'inpaint.ddim.box.init.png');
 const base: GenerateOptions = {

@@ -44,6 +44,8 @@ const plants: [file: string, source: string, report: RegExp][] = [
   ['extension/plantedJob.ts', "import type { ImageGeneratorLike } from '../runtime/jobs/generateImageJob.ts';\nexport type G = ImageGeneratorLike;\n", /host-only-shared-runtime: extension\/plantedJob\.ts → runtime\/jobs\/generateImageJob\.ts/],
   // Exports run in the runtime (runtime/image/export): the host never loads sharp.
   ['extension/plantedExport.ts', "import { renderExport } from '../runtime/export/exportRenderers.ts';\nexport const render = renderExport;\n", /host-only-shared-runtime: extension\/plantedExport\.ts → runtime\/export\/exportRenderers\.ts/],
+  // The `letterpress` chunk's record is runtime/png/letterpressRecord.ts; OCR scoring stays the runtime's.
+  ['extension/plantedScore.ts', "import { scoreImage } from '../runtime/legibility/legibilityScore.ts';\nexport const score = scoreImage;\n", /host-only-shared-runtime: extension\/plantedScore\.ts → runtime\/legibility\/legibilityScore\.ts/],
   ['extension/plantedWebview.ts', "import { GalleryController } from '../webview/galleryController.ts';\nexport const C = GalleryController;\n", /host-only-webview-protocol: extension\/plantedWebview\.ts → webview\/galleryController\.ts/],
   ['runtime/protocol/plantedInternal.ts', "import { readPngTextChunks } from '../png/pngTextChunks.ts';\nexport const read = readPngTextChunks;\n", /protocol-self-contained: runtime\/protocol\/plantedInternal\.ts → runtime\/png\/pngTextChunks\.ts/],
   // A circle is reported once, from either end, one module per line.

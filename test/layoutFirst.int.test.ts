@@ -12,7 +12,7 @@ import type { GenerateOptions } from '../runtime/protocol/generationTypes.ts';
 import type { CandidateGenerator } from '../runtime/legibility/bestOfN.ts';
 import { generateBestOfN } from '../runtime/legibility/bestOfN.ts';
 import { legiblePhases, runLegibleJob } from '../runtime/legibility/legibleJob.ts';
-import { legibilityChunkKey, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import type { WithStartImage } from '../runtime/layout/layoutPhase.ts';
 import { layoutPresetFor } from '../runtime/layout/layoutPicture.ts';
@@ -97,13 +97,13 @@ test('auto: text-to-image first, then layout-first candidates, stopping at the f
   assert.deepEqual(result.ranked.map((c) => c.mode), ['layout', 'txt2img', 'txt2img']);
   const chunks = readPngTextChunks(result.png);
   assert.match(chunks.parameters!, /Seed: 102/);
-  const record = parseLegibilityChunk(chunks[legibilityChunkKey]!) as ReturnType<typeof parseLegibilityChunk> & { layout?: { strength: number; preset: string; box: unknown } };
+  const record = parseLegibilityChunk(chunks[letterpressChunkKey]!) as ReturnType<typeof parseLegibilityChunk> & { layout?: { strength: number; preset: string; box: unknown } };
   assert.equal(record?.mode, 'layout');
   assert.equal(record?.layout?.strength, 0.65);
   assert.equal(record?.layout?.preset, layoutPresetFor(768, 256));
   assert.ok(record?.layout?.box);
   assert.deepEqual(record?.candidates, { count: 3, seeds: [100, 101, 102], chosenSeed: 102, modes: ['txt2img', 'txt2img', 'layout'] });
-  const loser = parseLegibilityChunk(readPngTextChunks(result.ranked[1]!.png)[legibilityChunkKey]!);
+  const loser = parseLegibilityChunk(readPngTextChunks(result.ranked[1]!.png)[letterpressChunkKey]!);
   assert.equal(loser?.mode, 'txt2img');
 });
 
@@ -134,7 +134,7 @@ test('always: layout-first only; off: text-to-image only, then the plate', async
   });
   assert.deepEqual(calls, [{ seed: 9, count: 2, start: false }]);
   assert.ok(off.fallback, 'nothing read: the plate is drawn');
-  const record = parseLegibilityChunk(readPngTextChunks(off.png)[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(readPngTextChunks(off.png)[letterpressChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
   assert.equal(record?.mode, 'txt2img');
 });
@@ -157,7 +157,7 @@ test('auto where neither text-to-image nor layout reads: the repair inpaints the
   assert.equal(result.score.exactMatch, true);
   assert.equal(result.ranked[0]!.mode, 'repair');
   assert.equal(result.ranked.length, 6);
-  const record = parseLegibilityChunk(readPngTextChunks(result.png)[legibilityChunkKey]!) as ReturnType<typeof parseLegibilityChunk> & {
+  const record = parseLegibilityChunk(readPngTextChunks(result.png)[letterpressChunkKey]!) as ReturnType<typeof parseLegibilityChunk> & {
     repair?: { strength: number; fromSeed: number; fromMode: string; box: { left: number; top: number; width: number; height: number } };
   };
   assert.equal(record?.mode, 'repair');
@@ -180,6 +180,6 @@ test('auto where nothing reads: every phase ranked together, the plate last, dra
   assert.deepEqual(new Set(result.ranked.map((c) => c.mode)), new Set(['txt2img', 'layout', 'repair']));
   assert.equal(result.fallbackUsed, true);
   assert.equal(result.score.exactMatch, true, `the plate reads back: ${JSON.stringify(result.score.ocrText)}`);
-  const record = parseLegibilityChunk(readPngTextChunks(result.png)[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(readPngTextChunks(result.png)[letterpressChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import type { TextBox } from '../runtime/legibility/ocrReader.ts';
+import type { TextBox } from '../runtime/png/letterpressRecord.ts';
 import { contrastRatio } from '../runtime/legibility/regionColours.ts';
 import { layoutAlignFor, layoutBox, layoutPresetFor, renderLayoutPicture } from '../runtime/layout/layoutPicture.ts';
 import { colourWords, coloursFromPrompt, minLayoutContrast, neutralDark, neutralLight } from '../runtime/layout/promptColours.ts';

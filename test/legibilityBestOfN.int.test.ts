@@ -8,12 +8,13 @@ import type { GenerateOptions } from '../runtime/protocol/generationTypes.ts';
 import type { CandidateGenerator } from '../runtime/legibility/bestOfN.ts';
 import { generateBestOfN } from '../runtime/legibility/bestOfN.ts';
 import { autoCandidateCount } from '../runtime/legibility/legibleJob.ts';
-import { compareScores, legibilityChunkKey, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { compareScores } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { paintMask, renderTextMask } from '../runtime/legibility/textMask.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { tinyModelDir } from './fixturePaths.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 
 const reader = new OcrReader();
 const generator = new ImageGenerator();
@@ -52,7 +53,7 @@ test('tiny model: three seeds in batches of two, ranked, and the fallback makes 
   assert.deepEqual([...scores].sort(compareScores), scores);
   assert.equal(result.seed, result.ranked[0]!.seed);
   for (const candidate of result.ranked) {
-    const record = parseLegibilityChunk(readPngTextChunks(candidate.png)[legibilityChunkKey]!);
+    const record = parseLegibilityChunk(readPngTextChunks(candidate.png)[letterpressChunkKey]!);
     assert.equal(record?.legibility.cer, Math.round(candidate.score.cer * 1e4) / 1e4);
     assert.equal(record?.candidates?.chosenSeed, result.seed);
   }
@@ -61,7 +62,7 @@ test('tiny model: three seeds in batches of two, ranked, and the fallback makes 
   assert.equal(result.score.exactMatch, true, `read back ${JSON.stringify(result.score.ocrText)}`);
   const chunks = readPngTextChunks(result.png);
   assert.match(chunks.parameters!, new RegExp(`Seed: ${result.seed}`), 'generation parameters carried over');
-  const record = parseLegibilityChunk(chunks[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(chunks[letterpressChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
   assert.deepEqual(record?.candidates, { count: 3, seeds: [40, 41, 42], chosenSeed: result.seed });
   const meta = await sharp(result.png).metadata();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
-import { compareScores, legibilityChunkText, parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { legibilityChunkText, parseLegibilityChunk, type LegibilityScore } from '../runtime/png/letterpressRecord.ts';
+import { compareScores } from '../runtime/legibility/legibilityScore.ts';
 import { comparableText, levenshtein, scoreText } from '../runtime/legibility/textScore.ts';
 
 test('levenshtein: textbook cases', () => {

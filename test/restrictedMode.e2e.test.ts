@@ -8,7 +8,7 @@ import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseLegibilityChunk } from '../runtime/legibility/legibilityScore.ts';
+import { parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
 import { tinyModelDir } from './fixturePaths.ts';

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
-import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 import type { DrawTextParams } from '../runtime/protocol/runtimeProtocol.ts';
 import { signJobOptions, useRuntimeHarness } from './runtimeHarness.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 
 const reader = new OcrReader();
 const harness = useRuntimeHarness('letterpress-drawtext-', () => reader.close());
@@ -42,7 +43,7 @@ function drawText(params: Omit<DrawTextParams, 'jobId'>, events: ProgressEvent[]
 test('drawn on a scored image: reads back exactly from the file, parameters kept, record says drawn, the original untouched', async () => {
   const input = await generated(900, 'OPEN 24/7');
   const original = await readFile(input);
-  const before = parseLegibilityChunk(readPngTextChunks(original)[legibilityChunkKey]!);
+  const before = parseLegibilityChunk(readPngTextChunks(original)[letterpressChunkKey]!);
   assert.ok(before, 'the generated image carries its score');
   assert.equal(before.legibility.exactMatch, false, 'random weights spell nothing');
 
@@ -60,7 +61,7 @@ test('drawn on a scored image: reads back exactly from the file, parameters kept
   assert.equal(again.exactMatch, true, `fresh read: ${JSON.stringify(again.ocrText)}`);
   const chunks = readPngTextChunks(png);
   assert.equal(chunks.parameters, readPngTextChunks(original).parameters);
-  const record = parseLegibilityChunk(chunks[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(chunks[letterpressChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
   assert.equal(record?.legibility.exactMatch, true);
   assert.equal(record?.legibility.target, 'OPEN 24/7');
@@ -74,7 +75,7 @@ test('drawn on a scored image: reads back exactly from the file, parameters kept
 
 test('an image without a record is read first; two lines; a new text for a scored image is read again', async () => {
   const plain = await generated(901);
-  assert.equal(readPngTextChunks(await readFile(plain))[legibilityChunkKey], undefined);
+  assert.equal(readPngTextChunks(await readFile(plain))[letterpressChunkKey], undefined);
   const events: ProgressEvent[] = [];
   const outputDir = await mkdtemp(join(harness.scratch, 'out-'));
   const result = await drawText({ input: plain, target: 'SALE\n50% OFF', position: 'bottom', outputDir }, events).result;

@@ -6,12 +6,13 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import type { GenerateOptions, ProgressEvent } from '../runtime/protocol/generationTypes.ts';
-import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../runtime/legibility/legibilityScore.ts';
+import { scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
 import { parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { RuntimeError } from '../runtime/protocol/runtimeProtocol.ts';
 import { signJobOptions, useRuntimeHarness } from './runtimeHarness.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../runtime/png/letterpressRecord.ts';
 
 const reader = new OcrReader();
 const harness = useRuntimeHarness('letterpress-legible-', () => reader.close());
@@ -42,7 +43,7 @@ test('best of 2 with the fallback: the drawn image reads back exactly, both cand
   const png = await readFile(chosen!.file);
   const again = await scoreImage(reader, png, 'OPEN 24/7');
   assert.equal(again.exactMatch, true, `fresh read: ${JSON.stringify(again.ocrText)}`);
-  const record = parseLegibilityChunk(readPngTextChunks(png)[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(readPngTextChunks(png)[letterpressChunkKey]!);
   assert.equal(record?.exactTextFallback, true);
   assert.equal(record?.candidates?.chosenSeed, chosen!.seed);
   assert.equal(parseGenerationParameters(readPngTextChunks(png).parameters!).seed, chosen!.seed);
@@ -53,7 +54,7 @@ test('best of 2 with the fallback: the drawn image reads back exactly, both cand
   for (const candidate of result.candidates!) {
     const chunks = readPngTextChunks(await readFile(candidate.file));
     assert.equal(parseGenerationParameters(chunks.parameters!).seed, candidate.seed);
-    assert.equal(parseLegibilityChunk(chunks[legibilityChunkKey]!)?.legibility.cer, Math.round(candidate.legibility!.cer * 1e4) / 1e4);
+    assert.equal(parseLegibilityChunk(chunks[letterpressChunkKey]!)?.legibility.cer, Math.round(candidate.legibility!.cer * 1e4) / 1e4);
     assert.equal(candidate.legibility!.exactTextFallback, false);
   }
   assert.deepEqual((await readdir(outputDir)).sort(), [chosen!.file, ...result.candidates!.map((c) => c.file)].map((f) => basename(f)).sort());
@@ -81,7 +82,7 @@ test('auto candidates on the CPU make one image; a quoted prompt without candida
   }).result;
   assert.deepEqual(scored.images.map((i) => i.seed), [700, 701]);
   for (const image of scored.images) {
-    const record = parseLegibilityChunk(readPngTextChunks(await readFile(image.file))[legibilityChunkKey]!);
+    const record = parseLegibilityChunk(readPngTextChunks(await readFile(image.file))[letterpressChunkKey]!);
     assert.ok(record, 'each image carries its score');
     assert.equal(record.legibility.target, 'OPEN 24/7');
     assert.equal(Math.round(image.legibility!.cer * 1e4) / 1e4, record.legibility.cer);
@@ -133,7 +134,7 @@ test('layout-first on the tiny model, through the runtime: text-to-image, then t
   assert.equal(chosen!.legibility?.exactTextFallback, true);
   assert.equal(chosen!.legibility?.candidateCount, 3);
   assert.equal(chosen!.legibility?.exactMatch, true, `plate read as ${JSON.stringify(chosen!.legibility?.ocrText)}`);
-  const record = parseLegibilityChunk(readPngTextChunks(await readFile(chosen!.file))[legibilityChunkKey]!);
+  const record = parseLegibilityChunk(readPngTextChunks(await readFile(chosen!.file))[letterpressChunkKey]!);
   assert.deepEqual(record?.candidates?.modes, ['txt2img', 'layout', 'repair']);
   assert.deepEqual(record?.candidates?.seeds, [800, 801, 802]);
 
@@ -144,7 +145,7 @@ test('layout-first on the tiny model, through the runtime: text-to-image, then t
     const candidate = bySeed.get(Number(seed))!;
     assert.equal(candidate.legibility?.mode, mode === 'txt2img' ? undefined : mode);
     const chunks = readPngTextChunks(await readFile(candidate.file));
-    const entry = JSON.parse(chunks[legibilityChunkKey]!) as { mode: string; source?: { mode: string; strength: number; image: { path?: string; sha256: string } } };
+    const entry = JSON.parse(chunks[letterpressChunkKey]!) as { mode: string; source?: { mode: string; strength: number; image: { path?: string; sha256: string } } };
     assert.equal(entry.mode, mode, `seed ${seed}`);
     assert.equal(entry.source?.mode, sourceMode, `seed ${seed}: the pipeline's own record is kept`);
     if (strength) {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import type { LegibilityScore } from '../runtime/legibility/legibilityScore.ts';
+import type { LegibilityScore } from '../runtime/png/letterpressRecord.ts';
 import { rectangleMask, repairMaskBox, repairRegion, repairStart } from '../runtime/layout/textRepair.ts';
 
 function score(partial: Partial<LegibilityScore>): LegibilityScore {

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { normaliseTargetText } from '../../runtime/protocol/targetText.ts';
 import { sharedPngMetadataReader } from '../gallery/pngMetadataReader.ts';
-import { legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
+import { letterpressChunkKey } from '../../runtime/png/letterpressRecord.ts';
 import { checkTypedTarget, intendedText, targetForInputBox } from '../jobs/drawTextFlow.ts';
 import { drawWithNotification } from '../jobs/jobNotification.ts';
 import type { LetterpressServices } from '../services.ts';
@@ -49,7 +49,7 @@ export async function askTextToDraw(image: vscode.Uri): Promise<string | undefin
   // Only to prefill the text: whatever is wrong with the file, the runtime says it in its own words.
   // Off the host's thread and within bounds: the image may come from anywhere.
   const chunks: Record<string, string> = await sharedPngMetadataReader()
-    .read(image.fsPath, ['parameters', legibilityChunkKey])
+    .read(image.fsPath, ['parameters', letterpressChunkKey])
     .catch(() => ({}));
   const intended = intendedText(chunks);
   const typed = await vscode.window.showInputBox({

@@ -5,7 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
-import { legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
+import { letterpressChunkKey } from '../../runtime/png/letterpressRecord.ts';
 import type { GalleryLegibility, ImageSettings } from '../../webview/protocol.ts';
 import { galleryLegibility } from './galleryLegibility.ts';
 import { sharedPngMetadataReader, type PngMetadataReader } from './pngMetadataReader.ts';
@@ -113,13 +113,13 @@ export class GalleryIndex {
     try {
       // In a worker, within bounds: the folder may hold files from anywhere (a cloned repository),
       // and a decompression bomb must cost the host nothing.
-      chunks = await (this.options.metadataReader ?? sharedPngMetadataReader()).read(path, ['parameters', legibilityChunkKey]);
+      chunks = await (this.options.metadataReader ?? sharedPngMetadataReader()).read(path, ['parameters', letterpressChunkKey]);
     } catch {
       return {}; // not a PNG after all, truncated, or past the reading limits: shown without settings
     }
     const parameters = chunks['parameters'];
     const settings = parameters === undefined ? undefined : settingsFromParameters(parameters, this.options.schedulerForSampler);
-    const record = chunks[legibilityChunkKey];
+    const record = chunks[letterpressChunkKey];
     const legibility = record === undefined ? undefined : galleryLegibility(record, settings?.seed);
     return { ...(settings ? { settings } : {}), ...(legibility ? { legibility } : {}) };
   }

@@ -1,7 +1,7 @@
 // The gallery's view of an image's `letterpress` chunk. The file may come from anywhere (an older
 // version, another tool, a hand edit), so the record is checked and bounded here: anything that does
 // not fit gives no legibility at all and the image still shows. Free of `vscode`.
-import { parseLegibilityChunk } from '../../runtime/legibility/legibilityScore.ts';
+import { parseLegibilityChunk } from '../../runtime/png/letterpressRecord.ts';
 import { isGalleryLegibility, legibilityLimits } from '../../webview/protocol.ts';
 import type { GalleryLegibility } from '../../webview/protocol.ts';
 

@@ -2,7 +2,7 @@
 // how it is typed in a one-line box, where the new file goes and under which name.
 import { basename, dirname, extname } from 'node:path';
 import { limits } from '../../runtime/protocol/limits.ts';
-import { parseLegibilityChunk, legibilityChunkKey } from '../../runtime/legibility/legibilityScore.ts';
+import { letterpressChunkKey, parseLegibilityChunk } from '../../runtime/png/letterpressRecord.ts';
 import { normaliseTargetText, resolveTargetText } from '../../runtime/protocol/targetText.ts';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
 import { isInside } from '../workspace/workspacePaths.ts';
@@ -12,7 +12,7 @@ import { isInside } from '../workspace/workspacePaths.ts';
  * nothing. `chunks` are the PNG's text chunks.
  */
 export function intendedText(chunks: Readonly<Record<string, string>>): string | undefined {
-  const record = parseLegibilityChunk(chunks[legibilityChunkKey] ?? '');
+  const record = parseLegibilityChunk(chunks[letterpressChunkKey] ?? '');
   if (record?.legibility.target.trim()) return record.legibility.target;
   const parameters = chunks.parameters;
   if (!parameters) return undefined;

@@ -12,8 +12,8 @@ import type { ProgressListener, TextPosition } from '../protocol/generationTypes
 import { applyExactTextFallback } from '../legibility/exactTextFallback.ts';
 import { limits } from '../protocol/limits.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
-import type { LegibilityRecord, LegibilityScore } from '../legibility/legibilityScore.ts';
-import { imageLegibility, legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
+import { legibilityChunkText, letterpressChunkKey, parseLegibilityChunk, type LegibilityRecord, type LegibilityScore } from '../png/letterpressRecord.ts';
+import { imageLegibility, scoreImage } from '../legibility/legibilityScore.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 import { isPixelBox } from '../protocol/paramsValidation.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
@@ -132,7 +132,7 @@ export async function drawTextOnImage(
   const chunks = textChunksOf(input, name);
   signal.throwIfAborted();
 
-  let score = reusableScore(parseLegibilityChunk(chunks[legibilityChunkKey] ?? ''), target);
+  let score = reusableScore(parseLegibilityChunk(chunks[letterpressChunkKey] ?? ''), target);
   if (!score) {
     onProgress({ status: 'legibility', phase: 'read', candidate: 0, candidates: 1 });
     score = await scoreImage(reader, input, target);
@@ -145,8 +145,8 @@ export async function drawTextOnImage(
 
   // sharp drops text chunks: the generation parameters (and any other tool's notes) come back; the
   // old OCR record is replaced by the read-back of the drawn image.
-  const kept = Object.entries(chunks).filter(([key]) => key !== legibilityChunkKey);
-  kept.push([legibilityChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true })]);
+  const kept = Object.entries(chunks).filter(([key]) => key !== letterpressChunkKey);
+  kept.push([letterpressChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true })]);
   const png = addPngTextChunks(fallback.png, kept);
   return { png, score: fallback.score, width, height };
 }

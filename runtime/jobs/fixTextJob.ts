@@ -6,8 +6,8 @@ import { basename } from 'node:path';
 import type { CandidateGenerator } from '../legibility/bestOfN.ts';
 import { generateBestOfN } from '../legibility/bestOfN.ts';
 import { autoCandidateCount, describeScore } from '../legibility/legibleJob.ts';
-import type { LegibilityScore } from '../legibility/legibilityScore.ts';
-import { legibilityChunkKey, parseLegibilityChunk, scoreImage } from '../legibility/legibilityScore.ts';
+import { letterpressChunkKey, parseLegibilityChunk, type LegibilityScore } from '../png/letterpressRecord.ts';
+import { scoreImage } from '../legibility/legibilityScore.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 import { defaultRepairStrength, repairRegion, repairStart } from '../layout/textRepair.ts';
 import { schedulerForA1111Sampler } from '../png/a1111Samplers.ts';
@@ -89,7 +89,7 @@ export async function fixTextOnImage(
   const name = basename(inputPath);
   const { width, height } = await imageSize(input, name);
   const chunks = textChunksOf(input, name);
-  const record = parseLegibilityChunk(chunks[legibilityChunkKey] ?? '');
+  const record = parseLegibilityChunk(chunks[letterpressChunkKey] ?? '');
   const options = repairer ? repairOptions(chunks.parameters, width, height, repairer.model) : 'no model is on this machine yet';
   const plate = async (candidateCount: number, plateReason?: string): Promise<FixedTextImage> => ({
     ...(await drawTextOnImage(reader, inputPath, target, position, hooks)),

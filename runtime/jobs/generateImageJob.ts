@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CandidateMode, GenerateOptions, ProgressListener } from '../protocol/generationTypes.ts';
 import type { ScoredCandidate } from '../legibility/bestOfN.ts';
 import { runLegibleJob, scoreGeneratedPngs } from '../legibility/legibleJob.ts';
-import { imageLegibility, type LegibilityScore } from '../legibility/legibilityScore.ts';
+import { imageLegibility } from '../legibility/legibilityScore.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 import { readPngTextChunks } from '../png/pngTextChunks.ts';
 import { writeNewFile } from '../files/newFiles.ts';
@@ -14,6 +14,7 @@ import {
   type GenerateImageParams,
   type GenerateImageResult,
 } from '../protocol/runtimeProtocol.ts';
+import type { LegibilityScore } from '../png/letterpressRecord.ts';
 
 /** The part of the pipeline's `ImageGenerator` the runtime uses. */
 export interface ImageGeneratorLike {

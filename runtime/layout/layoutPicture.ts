@@ -3,7 +3,7 @@
 // Image-to-image then restyles this picture, so the model keeps letters it was shown instead of
 // inventing them. The picture is flat on purpose: texture would be read as something to keep.
 import sharp from 'sharp';
-import type { TextBox } from '../legibility/ocrReader.ts';
+import type { TextBox } from '../png/letterpressRecord.ts';
 import type { Rgb } from '../legibility/regionColours.ts';
 import { paintMask, renderTextMask } from '../legibility/textMask.ts';
 import type { LayoutColours } from './promptColours.ts';

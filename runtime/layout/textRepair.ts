@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { CandidatePhase, ScoredCandidate } from '../legibility/bestOfN.ts';
 import type { TextPosition } from '../protocol/generationTypes.ts';
 import { overlayExactText, overlayStyles } from '../legibility/exactTextFallback.ts';
-import type { TextBox } from '../legibility/ocrReader.ts';
+import type { TextBox } from '../png/letterpressRecord.ts';
 import { isPixelBox } from '../protocol/paramsValidation.ts';
 import type { WithStartImage } from './layoutPhase.ts';
 

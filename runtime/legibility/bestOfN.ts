@@ -10,8 +10,8 @@ import { addPngTextChunk, addPngTextChunks, readPngTextChunks } from '../png/png
 import type { FallbackResult } from './exactTextFallback.ts';
 import type { TextPosition } from '../protocol/generationTypes.ts';
 import { applyExactTextFallback } from './exactTextFallback.ts';
-import type { LegibilityRecord, LegibilityScore } from './legibilityScore.ts';
-import { compareScores, legibilityChunkKey, legibilityChunkText, parseLegibilityChunk, scoreImage } from './legibilityScore.ts';
+import { legibilityChunkText, letterpressChunkKey, parseLegibilityChunk, type LegibilityRecord, type LegibilityScore } from '../png/letterpressRecord.ts';
+import { compareScores, scoreImage } from './legibilityScore.ts';
 import type { OcrReader } from './ocrReader.ts';
 
 export interface CandidateImage {
@@ -101,9 +101,9 @@ export interface BestOfNResult {
 
 /** Adds the legibility record, keeping what the pipeline already recorded there (mode, start image). */
 function withRecord(png: Buffer, record: LegibilityRecord & Record<string, unknown>): Buffer {
-  const earlier = readPngTextChunks(png)[legibilityChunkKey];
+  const earlier = readPngTextChunks(png)[letterpressChunkKey];
   const kept = earlier ? (parseRecordObject(earlier) ?? {}) : {};
-  return addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ ...kept, ...record }));
+  return addPngTextChunk(png, letterpressChunkKey, legibilityChunkText({ ...kept, ...record }));
 }
 
 function parseRecordObject(text: string): Record<string, unknown> | null {
@@ -207,9 +207,9 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
     });
     // sharp drops text chunks: carry the generation parameters over to the composited image.
     const chunks = readPngTextChunks(best.png);
-    const kept = Object.entries(chunks).filter(([key]) => key !== legibilityChunkKey);
-    const earlier = chunks[legibilityChunkKey];
-    if (earlier) kept.push([legibilityChunkKey, earlier]);
+    const kept = Object.entries(chunks).filter(([key]) => key !== letterpressChunkKey);
+    const earlier = chunks[letterpressChunkKey];
+    if (earlier) kept.push([letterpressChunkKey, earlier]);
     let png = addPngTextChunks(fallback.png, kept);
     png = withRecord(png, { ...best.record, mode: best.mode, legibility: fallback.score, exactTextFallback: true, candidates: candidatesInfo });
     return { png, seed: best.seed, score: fallback.score, ranked, stoppedEarly, fallback };

@@ -5,9 +5,9 @@
 import sharp from 'sharp';
 import { sharpInputOptions } from '../png/imageLimits.ts';
 import type { OverlayOptions as SharpOverlay } from 'sharp';
-import type { LegibilityScore } from './legibilityScore.ts';
+import type { LegibilityScore, TextBox } from '../png/letterpressRecord.ts';
 import { scoreImage } from './legibilityScore.ts';
-import type { OcrReader, TextBox } from './ocrReader.ts';
+import type { OcrReader } from './ocrReader.ts';
 import type { Rgb } from './regionColours.ts';
 import { contrastRatio, regionColours } from './regionColours.ts';
 import { dilateMask, paintMask, renderTextMask } from './textMask.ts';

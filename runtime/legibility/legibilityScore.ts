@@ -1,25 +1,13 @@
 // One image's legibility: what OCR read, how far that is from the target, and where the text sits.
-// Stored as JSON in the PNG's `letterpress` tEXt chunk for the gallery and the result notification.
-import type { CandidateMode, StartImageRecord } from '../protocol/generationTypes.ts';
+// Stored as JSON in the PNG's `letterpress` tEXt chunk (runtime/png/letterpressRecord.ts) for the
+// gallery and the result notification.
+import type { LegibilityScore, TextBox } from '../png/letterpressRecord.ts';
+import type { CandidateMode } from '../protocol/generationTypes.ts';
 import type { ImageLegibility } from '../protocol/runtimeProtocol.ts';
-import type { OcrReader, OcrReading, TextBox } from './ocrReader.ts';
+import type { OcrReader, OcrReading } from './ocrReader.ts';
 import { keptWords, readingText, unionBox } from './ocrText.ts';
 import { scoreWords } from './textScore.ts';
 
-export interface LegibilityScore {
-  target: string;
-  /** What OCR read, less the words it took from texture (see ocrText.ts). */
-  ocrText: string;
-  /** Character error rate of the run of words that best matches the target (see textScore.ts). */
-  cer: number;
-  exactMatch: boolean;
-  /** Character error rate against everything read. */
-  wholeCer: number;
-  /** Tesseract's page confidence, 0–100. */
-  ocrConfidence: number;
-  /** Where the best-matching words are; null when no word resembles the target. */
-  bbox: TextBox | null;
-}
 
 /**
  * Scores the whole image, or only `area` of it. Tesseract's models are trained on dark text on a light
@@ -72,44 +60,4 @@ export function imageLegibility(
     ...rest,
     ...(mode && mode !== 'txt2img' ? { mode } : {}),
   };
-}
-
-/** Key of the PNG tEXt chunk that carries the legibility record. */
-export const legibilityChunkKey = 'letterpress';
-
-
-export interface LegibilityRecord {
-  legibility: LegibilityScore;
-  /** Image-to-image / inpainting: the start image (runtime/png/startImageRecord.ts). */
-  source?: StartImageRecord;
-  /** How this image was made; absent in records written before layout-first and repair existed. */
-  mode?: CandidateMode;
-  /** True when the exact text was composited over the generated image. */
-  exactTextFallback?: boolean;
-  /** How many candidates were generated and which seed won. */
-  candidates?: { count: number; seeds: number[]; chosenSeed: number; /** Each candidate's mode, when not all were text-to-image. */ modes?: CandidateMode[] };
-}
-
-export function legibilityChunkText(record: LegibilityRecord): string {
-  const { legibility } = record;
-  return JSON.stringify({
-    ...record,
-    legibility: {
-      ...legibility,
-      cer: Math.round(legibility.cer * 1e4) / 1e4,
-      wholeCer: Math.round(legibility.wholeCer * 1e4) / 1e4,
-      ocrConfidence: Math.round(legibility.ocrConfidence * 10) / 10 },
-  });
-}
-
-/** Parses a chunk written by legibilityChunkText; null for text that is not such a record. */
-export function parseLegibilityChunk(text: string): LegibilityRecord | null {
-  try {
-    const value = JSON.parse(text) as Partial<LegibilityRecord>;
-    const l = value.legibility;
-    if (!l || typeof l.target !== 'string' || typeof l.cer !== 'number' || typeof l.exactMatch !== 'boolean') return null;
-    return value as LegibilityRecord;
-  } catch {
-    return null;
-  }
 }

@@ -15,8 +15,8 @@ import {
   textLayoutModes,
   type TextLayoutMode,
 } from '../protocol/layoutOptions.ts';
-import type { LegibilityScore } from './legibilityScore.ts';
-import { legibilityChunkKey, legibilityChunkText, scoreImage } from './legibilityScore.ts';
+import { legibilityChunkText, letterpressChunkKey, type LegibilityScore } from '../png/letterpressRecord.ts';
+import { scoreImage } from './legibilityScore.ts';
 import { limits, numberProblem } from '../protocol/limits.ts';
 import { OcrReader } from './ocrReader.ts';
 
@@ -187,8 +187,8 @@ export async function scoreGeneratedPngs(
     for (const png of pngs) {
       const score = await scoreImage(reader, png, target);
       // The record joins what the pipeline wrote there (the start image of image-to-image).
-      const earlier = readPngTextChunks(png)[legibilityChunkKey];
-      out.push({ png: addPngTextChunk(png, legibilityChunkKey, legibilityChunkText({ ...keptSourceOf(earlier), legibility: score })), score });
+      const earlier = readPngTextChunks(png)[letterpressChunkKey];
+      out.push({ png: addPngTextChunk(png, letterpressChunkKey, legibilityChunkText({ ...keptSourceOf(earlier), legibility: score })), score });
     }
     return out;
   } finally {

@@ -5,13 +5,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
+import type { TextBox } from '../png/letterpressRecord.ts';
 
-export interface TextBox {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
 
 export interface OcrWord {
   text: string;

@@ -2,8 +2,9 @@
 // also "reads" texture: such words come with very low confidence (under 20 where real lettering,
 // even misspelt, scores over 30) or are lone symbols. They are left out, so that neither the score
 // nor the text box is spoilt by them.
-import type { OcrReading, OcrWord, TextBox } from './ocrReader.ts';
+import type { OcrReading, OcrWord } from './ocrReader.ts';
 import { comparableText } from './textScore.ts';
+import type { TextBox } from '../png/letterpressRecord.ts';
 
 /** Below this a word is taken for texture. */
 export const textureWordConfidence = 25;

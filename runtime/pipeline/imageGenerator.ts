@@ -28,7 +28,7 @@ import {
 import { generateOptionsValidator } from '../protocol/runtimeProtocol.ts';
 import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
 import { encodeRgbPng } from '../png/encodePng.ts';
-import { startImageChunkText, letterpressChunkKey } from '../png/startImageRecord.ts';
+import { startImageChunkText } from '../png/startImageRecord.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
 import { latentPreviewPng, wantsPreview } from './latentPreview.ts';
 import { createGaussianNoise } from './gaussianNoise.ts';
@@ -46,6 +46,7 @@ import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
 import { preferredBatchSize, usesFloat16Graphs } from './providerTuning.ts';
 import { prepareMask, prepareStartImage, type ImageInput, type PreparedMask, type PreparedStartImage } from './startImage.ts';
+import { letterpressChunkKey } from '../png/letterpressRecord.ts';
 
 export interface GeneratedImage {
   /** [height, width, 3] in [0, 1]. */

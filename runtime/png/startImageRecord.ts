@@ -1,10 +1,7 @@
 // Where an image made from a start image came from, in the PNG's `letterpress` JSON chunk beside the
-// legibility record (runtime/legibility/legibilityScore.ts): {"source": {mode, strength, image:
+// legibility record (letterpressRecord.ts): {"source": {mode, strength, image:
 // {path, sha256}, mask?}}. Whoever rewrites that chunk keeps `source` (see keptSourceOf).
 import type { StartImageMode, StartImageRecord } from '../protocol/generationTypes.ts';
-
-/** The PNG text chunk both records live in. */
-export const letterpressChunkKey = 'letterpress';
 
 const modes: readonly StartImageMode[] = ['img2img', 'inpaint', 'layout'];
 
