@@ -12,8 +12,10 @@ import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
 import {
   cancelRequestNotification,
   drawTextRequest,
+  exportImageRequest,
   fixTextRequest,
   generateImageRequest,
+  removeCacheRequest,
   type GenerateImageParams,
   type WireMessage,
 } from '../runtime/protocol/runtimeProtocol.ts';
@@ -219,6 +221,24 @@ test('fix text: the model part within the table passes; candidates, strength, de
   for (const bad of [null, [], { left: 0, top: 0, width: 10 }, { left: -1, top: 0, width: 10, height: 4 }, { left: 0, top: 0, width: Number.NaN, height: 4 }, { left: '0', top: 0, width: 1, height: 1 }]) {
     assert.ok(!isPixelBox(bad), JSON.stringify(bad));
   }
+});
+
+test('cache removal: the table\'s longest id and most ids pass; one character or one id more is refused', () => {
+  const { maxChars } = limits.cacheEntryId;
+  const id = 'm'.repeat(maxChars);
+  assert.equal(removeCacheRequest.validate({ ids: [id] }, []), undefined);
+  assert.deepEqual(removeCacheRequest.validate({ ids: ['a/b', `${id}m`] }, [])?.path, ['ids', 1]);
+  assert.deepEqual(removeCacheRequest.validate({ ids: [''] }, [])?.path, ['ids', 0]);
+  const most = Array.from({ length: limits.cacheEntriesPerRemoval }, (_, i) => `model/graph-${i}`);
+  assert.equal(removeCacheRequest.validate({ ids: most }, []), undefined);
+  assert.match(removeCacheRequest.validate({ ids: [...most, 'one/more'] }, [])?.problem ?? '', new RegExp(`at most ${limits.cacheEntriesPerRemoval} `));
+});
+
+test('export: the tolerance within the table passes, the next hair above and below is refused', () => {
+  const params = { jobId: 'j', preset: 'icons', input: '/tmp/a.png', outputDir: '/tmp/out', transparent: true };
+  const { maxOk, aboveMax, minOk, belowMin } = boundaryValues(limits.exportTolerance);
+  for (const ok of [maxOk, minOk]) assert.equal(exportImageRequest.validate({ ...params, tolerance: ok }, []), undefined, String(ok));
+  for (const bad of [aboveMax, belowMin]) assert.deepEqual(exportImageRequest.validate({ ...params, tolerance: bad }, [])?.path, ['tolerance'], String(bad));
 });
 
 test('every scheduler runs the largest step count on the 1000-timestep fixture schedule, with finite samples', async () => {

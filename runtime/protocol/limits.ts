@@ -66,6 +66,12 @@ export const limits = {
   exportTolerance: { min: 0, max: 441, integer: false },
   /** Export into a new folder: `<name>`, `<name>-2`, … up to this many are tried before giving up. */
   exportFolders: 100,
+  /**
+   * Ids of the graph cache's entries (`<model folder>/<graph folder>`: a hub id and a commit fit well
+   * within it), and how many one removal may name (a cache holds a few dozen).
+   */
+  cacheEntryId: { maxChars: 300 },
+  cacheEntriesPerRemoval: 10_000,
   /** The host's `letterpress.idleUnloadMinutes` (a week at most: Node's timers hold 24.8 days). */
   idleUnloadMinutes: { min: 0, max: 10_080, integer: false },
   /**

@@ -633,13 +633,15 @@ export interface RemoveCacheResult {
   unknown: string[];
   freedBytes: number;
 }
-/** Waits for a running generation (its graphs may be the ones removed) and unloads the model first. */
-/** Ids are `<folder>/<folder>` names (hub ids and a commit fit well within 300 characters); a cache holds a few dozen. */
+/** A list of cache entry ids within the limits table (each checked as text; unknown ones are the handler's to report). */
 const cacheEntryIds = validator<string[]>((v, path) => {
-  if (!Array.isArray(v) || v.length > 10_000) return { path, problem: 'must be a list of at most 10000 cache entry ids' };
-  const bad = v.findIndex((id) => typeof id !== 'string' || id.length === 0 || id.length > 300);
-  return bad === -1 ? undefined : { path: [...path, bad], problem: 'must be a cache entry id from the list' };
+  const { maxChars } = limits.cacheEntryId;
+  const most = limits.cacheEntriesPerRemoval;
+  if (!Array.isArray(v) || v.length > most) return { path, problem: `must be a list of at most ${most} cache entry ids` };
+  const bad = v.findIndex((id) => typeof id !== 'string' || id.length === 0 || id.length > maxChars);
+  return bad === -1 ? undefined : { path: [...path, bad], problem: `must be a cache entry id from the list (1 to ${maxChars} characters)` };
 });
+/** Waits for a running generation (its graphs may be the ones removed) and unloads the model first. */
 export const removeCacheRequest = request<RemoveCacheParams, RemoveCacheResult>(
   'runtime/cache/remove',
   2 * hour,
