@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scoreImage } from '../runtime/legibility/legibilityScore.ts';
 import { OcrReader } from '../runtime/legibility/ocrReader.ts';
@@ -44,6 +44,9 @@ describe('letterpress draw-text', () => {
     assert.equal(lines.length, 2, result.stdout);
     assert.equal(lines[0], `${out} (192x192)`);
     assert.match(lines[1], /^OCR: "OPEN 24\/7" read as ".*" \(exact, confidence \d+\)$/);
+    // The runtime's drawText job ran (its log line), into a scratch folder: only the output is new here.
+    assert.match(result.stderr, new RegExp(`^drew the text on ${basename(source).replace('.', '\\.')}: OCR: "OPEN 24/7"`, 'm'));
+    assert.deepEqual((await readdir(dir)).filter((name) => name.includes('-text') || name.endsWith('.tmp')), []);
 
     const chunks = readPngTextChunks(png);
     assert.equal(parseGenerationParameters(chunks.parameters!).prompt, prompt);

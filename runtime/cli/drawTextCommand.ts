@@ -1,17 +1,17 @@
 // `letterpress draw-text --image in.png --text "OPEN 24/7" --out out.png`: the runtime's
-// runtime/image/drawText job from the command line (drawTextOnImage), written where the user says.
+// runtime/image/drawText job (runDrawTextJob; runFixTextJob with --model-repair) run into a scratch
+// folder, its PNG then written where the user says.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { env as ortEnv } from 'onnxruntime-node';
-import { drawTextOnImage } from '../jobs/drawTextJob.ts';
+import { runDrawTextJob } from '../jobs/drawTextJob.ts';
 import { runFixTextJob } from '../jobs/fixTextJob.ts';
 import { defaultModelId } from '../modelStore/resolveModel.ts';
 import { ImageGenerator } from '../pipeline/imageGenerator.ts';
 import { deviceSettings, textPositions, type DeviceSetting, type ProgressEvent, type TextPosition } from '../protocol/generationTypes.ts';
 import { limits, withinLimit } from '../protocol/limits.ts';
 import { resolveCliModel } from './cliModel.ts';
-import { normaliseTargetText } from '../protocol/targetText.ts';
 import { drawTextRequest, fixTextRequest, type DrawTextParams, type FixTextParams } from '../protocol/runtimeProtocol.ts';
 import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
 import { describeScore } from '../legibility/legibleJob.ts';
@@ -105,7 +105,6 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
   const params: DrawTextParams = { jobId: 'cli', input: image, target: values.text, position, outputDir: dirname(out) };
   const problem = validateParams(drawTextRequest.validate, params);
   if (problem) throw new CliError(formatProblem(problem, (path) => drawTextFlags[path.join('.')] ?? path.join('.')));
-  const target = normaliseTargetText(values.text);
   const force = values.force ?? false;
   // Checked before the minutes of OCR work, and again when the file is moved into place.
   await checkCliOutput('--out', out, force);
@@ -137,8 +136,11 @@ export async function runDrawTextCommand(args: string[]): Promise<void> {
         return { png: await readFile(result.file), width: result.width, height: result.height, score: result.legibility, how };
       });
     } else {
-      const plain = await userErrorsAsCliErrors(() => drawTextOnImage(reader, image, target, position, hooks));
-      drawn = { ...plain, how: '' };
+      // The extension's runtime/image/drawText request, run here: the same params, validator and job function.
+      drawn = await inScratchFolder(async (outputDir) => {
+        const result = await userErrorsAsCliErrors(() => runDrawTextJob(reader, { ...params, outputDir }, hooks));
+        return { png: await readFile(result.file), width: result.width, height: result.height, score: result.legibility, how: '' };
+      });
     }
   } finally {
     await reader.close();
