@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { checkSize } from '../extension/jobs/imagePresets.ts';
 import { RuntimeServer, type MessagePort } from '../runtime/process/runtimeServer.ts';
 import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
-import { limits, type NumberLimit } from '../runtime/protocol/limits.ts';
+import { imageSeed, limits, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
 import {
   cancelRequestNotification,
   drawTextRequest,
@@ -221,6 +221,16 @@ test('fix text: the model part within the table passes; candidates, strength, de
   for (const bad of [null, [], { left: 0, top: 0, width: 10 }, { left: -1, top: 0, width: 10, height: 4 }, { left: 0, top: 0, width: Number.NaN, height: 4 }, { left: '0', top: 0, width: 1, height: 1 }]) {
     assert.ok(!isPixelBox(bad), JSON.stringify(bad));
   }
+});
+
+test('image seeds: seed + index, wrapping past the largest seed to 0, always a valid seed', () => {
+  const top = limits.seed.max;
+  assert.equal(top, 2 ** 32 - 1);
+  assert.deepEqual([0, 1, 2, 3].map((i) => imageSeed(top, i)), [top, 0, 1, 2]);
+  assert.deepEqual([0, 1, 7].map((i) => imageSeed(42, i)), [42, 43, 49]);
+  assert.equal(imageSeed(top - 2, 2), top, 'the last seed before the wrap');
+  // The most a job reaches: best of N's candidates over every phase (3 × 16) from the largest seed.
+  for (let i = 0; i < 3 * limits.candidates.max; i++) assert.ok(withinLimit(limits.seed, imageSeed(top - 5, i)), String(i));
 });
 
 test('cache removal: the table\'s longest id and most ids pass; one character or one id more is refused', () => {

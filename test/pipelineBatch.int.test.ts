@@ -40,6 +40,17 @@ type StepEvent = Extract<ProgressEvent, { status: 'step' }>;
 // CPU kernels measured 0 here (bit-identical images) for all of these samplers.
 const batchTolerance = 1e-5;
 
+test('a job from the largest seed wraps to 0: the second image is the image made alone from seed 0, and records seed 0', async () => {
+  const top = limits.seed.max;
+  const job = await generator.generate({ ...base, steps: 2, seed: top, numImages: 2, batchSize: 2 });
+  assert.deepEqual(job.images.map((i) => i.seed), [top, 0]);
+  const alone = await generator.generate({ ...base, steps: 2, seed: 0, numImages: 1 });
+  assert.ok(maxAbsDiff(job.images[1].pixels, alone.images[0].pixels) <= batchTolerance);
+  assert.equal(job.images[1].parameters, alone.images[0].parameters);
+  assert.match(job.images[0].parameters, new RegExp(`Seed: ${top},`));
+  assert.match(job.images[1].parameters, /Seed: 0,/);
+});
+
 // DDIM (one step, no state), Euler a (ancestral: draws step noise), DPM++ 2M (multistep history).
 for (const scheduler of ['ddim', 'euler_a', 'dpmpp_2m'] satisfies SchedulerName[]) {
   test(`${scheduler}: 3 images in one batch are the images made one at a time`, async () => {

@@ -16,7 +16,7 @@ import { defaultSizeFor, encodedImageSize, prepareMask, readImageBytes } from '.
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
-import { limits, sizeCostFactor, sizeCostNote } from '../protocol/limits.ts';
+import { imageSeed, limits, sizeCostFactor, sizeCostNote } from '../protocol/limits.ts';
 import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import { formatProblem, validateParams, type FieldPath } from '../protocol/paramsValidation.ts';
 import { generateImageRequest, RuntimeError, type GenerateImageParams, type GenerateImageResult } from '../protocol/runtimeProtocol.ts';
@@ -37,8 +37,9 @@ const usage = `usage: letterpress generate --prompt <text> --out <file.png> [opt
   --guidance <g>             classifier-free guidance scale (default 7.5; 1 or less turns it off)
   --scheduler <name>         ${schedulerNames.join(', ')} (default: the model's)
   --width <px> --height <px> multiples of 8 (default 512x512)
-  --seed <n>                 default random; image i uses seed+i. Seeds are Letterpress's own noise,
-                             not PyTorch's: the same seed gives another image than diffusers would.
+  --seed <n>                 0 to ${limits.seed.max}, default random; image i uses seed+i (wrapping past
+                             ${limits.seed.max} to 0). Seeds are Letterpress's own noise, not PyTorch's:
+                             the same seed gives another image than diffusers would.
   --num-images <n>           images from one prompt (default 1); files are named <out>-1.png, <out>-2.png…
   --batch-size <n>           most images denoised together in one UNet call (default 1 on the CPU, up to
                              4 on a GPU); the images do not depend on it, only speed and memory do
@@ -347,7 +348,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   // Every phase (text-to-image, layout-first, repair) may make up to that many, auto up to 4 each.
   const phases = plan.request ? legiblePhases(plan.request).length : 0;
   const candidatePaths =
-    v['keep-candidates'] && plan.request ? Array.from({ length: (plan.request.candidates || 4) * phases }, (_, i) => candidatePath(seed + i)) : [];
+    v['keep-candidates'] && plan.request ? Array.from({ length: (plan.request.candidates || 4) * phases }, (_, i) => candidatePath(imageSeed(seed, i))) : [];
   await checkCliOutputs(
     [
       ...pngPaths.map((path) => ({ flag: '--out', path })),

@@ -14,7 +14,7 @@ import { schedulerForA1111Sampler } from '../png/a1111Samplers.ts';
 import { parseGenerationParameters } from '../png/generationParameters.ts';
 import { withStartImageData } from '../pipeline/imageGenerator.ts';
 import type { GenerateOptions, ProgressListener, TextPosition } from '../protocol/generationTypes.ts';
-import { limits, withinLimit } from '../protocol/limits.ts';
+import { imageSeed, limits, withinLimit } from '../protocol/limits.ts';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileExistsError, writeNewFiles } from '../files/newFiles.ts';
@@ -59,7 +59,7 @@ export function repairOptions(parameters: string | undefined, width: number, hei
     width,
     height,
     // The image's own seed, one on: each repair candidate takes the next.
-    seed: withinLimit(limits.seed, parsed.seed) && parsed.seed < limits.seed.max ? parsed.seed + 1 : 0,
+    seed: withinLimit(limits.seed, parsed.seed) ? imageSeed(parsed.seed, 1) : 0,
     numImages: 1,
     ...(model.device ? { device: model.device } : {}),
     ...(model.fp16 !== undefined ? { fp16: model.fp16 } : {}),

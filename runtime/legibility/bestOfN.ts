@@ -9,6 +9,7 @@ import type { CandidateMode, GenerateOptions, ProgressListener } from '../protoc
 import { addPngTextChunk, addPngTextChunks, readPngTextChunks } from '../png/pngTextChunks.ts';
 import type { FallbackResult } from './exactTextFallback.ts';
 import type { TextPosition } from '../protocol/generationTypes.ts';
+import { imageSeed } from '../protocol/limits.ts';
 import { applyExactTextFallback } from './exactTextFallback.ts';
 import { legibilityChunkText, letterpressChunkKey, parseLegibilityChunk, type LegibilityRecord, type LegibilityScore } from '../png/letterpressRecord.ts';
 import { compareScores, scoreImage } from './legibilityScore.ts';
@@ -150,7 +151,7 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
       const first = scored.length;
       const { images, provider, batchSize: preferred } = await request.generator.generate(
         // Seeds run on across phases, so every candidate of the job has its own.
-        { ...options, seed: request.options.seed + first, numImages: count },
+        { ...options, seed: imageSeed(request.options.seed, first), numImages: count },
         {
           // Image indices count across batches, so progress reads "image 3 of 4" for the third candidate.
           onProgress: request.onProgress && ((event) => request.onProgress!('image' in event ? { ...event, image: event.image + first } : event)),

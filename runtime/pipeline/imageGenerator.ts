@@ -27,6 +27,7 @@ import {
 } from '../protocol/generationTypes.ts';
 import { generateOptionsValidator } from '../protocol/runtimeProtocol.ts';
 import { formatProblem, validateParams } from '../protocol/paramsValidation.ts';
+import { imageSeed } from '../protocol/limits.ts';
 import { encodeRgbPng } from '../png/encodePng.ts';
 import { startImageChunkText } from '../png/startImageRecord.ts';
 import { formatGenerationParameters } from '../png/generationParameters.ts';
@@ -410,7 +411,7 @@ export class ImageGenerator {
       count = Math.min(batchSize, numImages - first);
       const batch: DenoisedImage[] = [];
       for (let index = first; index < first + count; index++) {
-        const stepNoise = createGaussianNoise(options.seed + index);
+        const stepNoise = createGaussianNoise(imageSeed(options.seed, index));
         const slice = (all: Float32Array) => all.slice(index * latentSize, (index + 1) * latentSize);
         // As in diffusers, the posterior's eps is drawn before the latent noise.
         let imageLatents: Float32Array | undefined;
@@ -469,7 +470,7 @@ export class ImageGenerator {
 
       for (const [offset, latents] of denoised.entries()) {
         const index = first + offset;
-        const seed = options.seed + index;
+        const seed = imageSeed(options.seed, index);
         throwIfAborted(signal);
         checkFinite(latents, 'UNet', { float16: sessions.fp16, guidanceScale: options.guidanceScale, what: `denoised latents of image ${index + 1}` });
         onProgress?.({ status: 'decode', image: index });

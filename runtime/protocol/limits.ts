@@ -33,7 +33,10 @@ export const limits = {
   steps: { min: 1, max: 150, integer: true },
   /** Classifier-free guidance scale; 1 or less turns guidance off. */
   guidanceScale: { min: 0, max: 30, integer: false },
-  /** Seeds as AUTOMATIC1111 writes them (an unsigned 32-bit number); image i of a job uses seed + i. */
+  /**
+   * Seeds as AUTOMATIC1111 writes them (an unsigned 32-bit number); image i of a job uses
+   * imageSeed(seed, i): seed + i, wrapping past the maximum to 0.
+   */
   seed: { min: 0, max: 2 ** 32 - 1, integer: true },
   /** Images from one prompt in one job. */
   numImages: { min: 1, max: 8, integer: true },
@@ -81,6 +84,17 @@ export const limits = {
    */
   commandLineChars: 16_384,
 } as const satisfies Record<string, NumberLimit | TextLimit | { maxBytes: number } | number>;
+
+/**
+ * The seed of image (or candidate) `index` of a job that starts at `seed`: seed + index, wrapped
+ * modulo 2^32 past the largest seed, so a job near the top (4294967295 with 4 images: …95, 0, 1, 2)
+ * runs instead of failing, and every image's recorded seed is a valid seed that makes it again on its
+ * own. The one rule for the runtime's images, best-of-N candidates, repairs and the CLI's file names.
+ */
+export function imageSeed(seed: number, index: number): number {
+  const span = limits.seed.max - limits.seed.min + 1;
+  return limits.seed.min + ((((seed - limits.seed.min + index) % span) + span) % span);
+}
 
 export type LimitName = { [K in keyof typeof limits]: (typeof limits)[K] extends NumberLimit ? K : never }[keyof typeof limits];
 
