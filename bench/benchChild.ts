@@ -1,23 +1,31 @@
-// One measurement in its own process, so that its peak memory (maxRSS) is its own: the conversion
-// of one component, loading one converted graph and timing runs of it, or a whole multi-image job
-// through ImageGenerator at one batch size.
+// One measurement in its own process, so that its peak memory (maxRSS) is its own and a "cold" run
+// really is a fresh process: the conversion of one component, loading one converted graph and timing
+// runs of it, profiling such runs (ONNX Runtime's own profile, summed per operator), or a whole
+// multi-image job through ImageGenerator at one batch size, cold and then warm.
 // Prints one JSON line on stdout. Started by bench/runBench.ts.
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
 import { sessionOptionsFor, type ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
-import { attentionModeFor } from '../runtime/pipeline/providerTuning.ts';
+import { conversionOptionsForGraph, generatorOptionsForGraph, parseGraphVariants, type GraphName } from './graphVariants.ts';
+import { summarizeProfile, type ProfileEvent, type ProfileSummary } from './ortProfile.ts';
 
 type Component = 'text_encoder' | 'unet' | 'vae_decoder';
 
 interface ComponentRequest {
-  mode: 'convert' | 'run';
+  /** 'profile': like 'run', with ONNX Runtime's profiling on; the first run is left out of the sums. */
+  mode: 'convert' | 'run' | 'profile';
   modelDir: string;
   component: Component;
   fp16: boolean;
   /** The provider the graph is for (its attention mode depends on it); 'cpu' when absent. */
   provider?: ExecutionProviderName;
+  /** A name from graphVariants ('default' when absent). */
+  graph?: string;
   runs?: number;
   /** For 'run': hidden size of the text encoder, latent size of the image, images per run. */
   hidden?: number;
@@ -30,18 +38,34 @@ export interface JobRequest {
   modelDir: string;
   provider: ExecutionProviderName;
   fp16: boolean;
+  graph?: string;
   numImages: number;
-  batchSize: number;
+  /** Images per UNet call; the pipeline's preference for the provider when absent. */
+  batchSize?: number;
   steps: number;
   size: number;
-  /** Where to write the images' float pixels, one after another, for comparing batch sizes. */
+  scheduler?: SchedulerName;
+  /** How many times the job runs again in the same process after the cold run (default 1). */
+  warmRuns?: number;
+  /** Where to write the cold run's float pixels, one image after another, for comparing runs. */
   pixelsPath: string;
 }
 
 export interface JobResult {
   provider: string;
   batchSize: number;
-  timingsMs: Record<string, number>;
+  /** The first job of a fresh process: sessions created, first UNet call, first image. */
+  cold: Record<string, number>;
+  /** The same job again with the sessions loaded. */
+  warm: Record<string, number>[];
+  /** Process start (Node's time origin) to the cold job's start: module loading, ONNX Runtime's initialisation. */
+  processMs: number;
+  maxRssMiB: number;
+}
+
+export interface ProfileResult {
+  loadMs: number;
+  summary: ProfileSummary;
   maxRssMiB: number;
 }
 
@@ -86,23 +110,29 @@ function inputsFor(request: ComponentRequest): Record<string, Tensor> {
   return { latent_sample: new Tensor('float32', randomFloats(batch * 4 * latent * latent, 1), [batch, 4, latent, latent]) };
 }
 
+const graphOf = (graph: string | undefined): GraphName => parseGraphVariants(graph ?? 'default')[0]!;
+
 async function runJob(request: JobRequest): Promise<JobResult> {
-  const generator = new ImageGenerator({ idleUnloadMs: 0 });
+  const processMs = performance.now();
+  const generator = new ImageGenerator({ idleUnloadMs: Infinity, ...generatorOptionsForGraph(graphOf(request.graph)) });
   try {
-    const result = await generator.generate({
+    const options = {
       modelDir: request.modelDir,
       prompt: 'a neon sign that says "OPEN 24/7" on a brick wall',
       steps: request.steps,
       guidanceScale: 7.5,
-      scheduler: 'euler_a',
+      scheduler: request.scheduler ?? ('euler_a' as const),
       width: request.size,
       height: request.size,
       seed: 1,
       numImages: request.numImages,
-      batchSize: request.batchSize,
+      ...(request.batchSize ? { batchSize: request.batchSize } : {}),
       device: request.provider,
       fp16: request.fp16,
-    });
+    };
+    const result = await generator.generate(options);
+    const warm: Record<string, number>[] = [];
+    for (let i = 0; i < (request.warmRuns ?? 1); i++) warm.push((await generator.generate(options)).timingsMs);
     const pixels = new Float32Array(result.images.reduce((n, image) => n + image.pixels.length, 0));
     let offset = 0;
     for (const image of result.images) {
@@ -110,9 +140,33 @@ async function runJob(request: JobRequest): Promise<JobResult> {
       offset += image.pixels.length;
     }
     await writeFile(request.pixelsPath, pixels);
-    return { provider: result.provider, batchSize: result.batchSize, timingsMs: result.timingsMs, maxRssMiB: maxRssMiB() };
+    return { provider: result.provider, batchSize: result.batchSize, cold: result.timingsMs, warm, processMs, maxRssMiB: maxRssMiB() };
   } finally {
     await generator.dispose();
+  }
+}
+
+/** One warm-up run and `runs` profiled runs in a session with profiling on; the profile summed per operator. */
+async function profileRuns(onnxPath: string, request: ComponentRequest): Promise<ProfileResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'letterpress-profile-'));
+  try {
+    const t0 = performance.now();
+    const session = await InferenceSession.create(onnxPath, {
+      ...sessionOptionsFor(request.provider ?? 'cpu'),
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'profile'),
+    });
+    const loadMs = performance.now() - t0;
+    const feeds = inputsFor(request);
+    for (let i = 0; i < 1 + (request.runs ?? 2); i++) await session.run(feeds);
+    session.endProfiling();
+    await session.release();
+    const file = (await readdir(dir)).find((name) => name.endsWith('.json'));
+    if (!file) throw new Error('ONNX Runtime wrote no profile');
+    const events = JSON.parse(await readFile(join(dir, file), 'utf8')) as ProfileEvent[];
+    return { loadMs, summary: summarizeProfile(events, 1), maxRssMiB: maxRssMiB() };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -122,8 +176,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await runJob(request))}\n`);
     return;
   }
-  // The graph the pipeline itself would load on this provider.
-  const convertOptions = { fp16: request.fp16, attentionMode: attentionModeFor(request.provider ?? 'cpu', request.component) };
+  // The graph the pipeline itself would load on this provider (at the precision asked for), or the variant's.
+  const provider = request.provider ?? 'cpu';
+  const convertOptions = { ...conversionOptionsForGraph(graphOf(request.graph), provider, request.component, request.fp16), provider };
   if (request.mode === 'convert') {
     const t0 = performance.now();
     const result = await ensureConvertedComponent(request.modelDir, request.component, convertOptions);
@@ -133,8 +188,12 @@ async function main(): Promise<void> {
     return;
   }
   const { onnxPath } = await ensureConvertedComponent(request.modelDir, request.component, convertOptions);
+  if (request.mode === 'profile') {
+    process.stdout.write(`${JSON.stringify(await profileRuns(onnxPath, request))}\n`);
+    return;
+  }
   const t0 = performance.now();
-  const session = await InferenceSession.create(onnxPath, sessionOptionsFor(request.provider ?? 'cpu'));
+  const session = await InferenceSession.create(onnxPath, sessionOptionsFor(provider));
   const loadMs = performance.now() - t0;
   const feeds = inputsFor(request);
   const runMs: number[] = [];

@@ -2,26 +2,36 @@
 // Writes random weights with the real tensor names and shapes (from the sd2-configs fixtures) into a
 // temporary diffusers folder (~5 GB), converts each component and times it on the CPU provider (and
 // on --device, if given), each measurement in its own child process so peak memory is its own.
-// Then a whole job of --job-images images (default 4) through ImageGenerator at batch 1 and at
-// --job-batch (default 4) images per UNet call, on the tiny fixture model and on the random SD2-base
-// one, with the largest pixel difference between the two batch sizes.
+// With --profile, one UNet step again with ONNX Runtime's profiling on (a separate run: profiling
+// slows steps): the top operators by GPU time (WebGPU's kernel timestamps; per-node kernel time on
+// the CPU) and the kernels dispatched per step. Then the whole-job table: a job of 1 image and one of
+// --job-images (4) images through ImageGenerator, each in a fresh process (cold: session load, first
+// UNet step, first image) and again in that process (warm), on the tiny fixture model and on the
+// random SD2-base one; image 1 of both jobs has the same seed, so their largest pixel difference shows
+// that batching leaves images unchanged. --graph a,b runs everything on each graph (bench/graphVariants.ts).
 //
-//   npm run bench -- [--device webgpu|cuda|dml|coreml] [--fp16] [--runs N] [--dir <parent>] [--keep]
+//   npm run bench -- [--device webgpu|cuda|dml|coreml] [--fp16] [--no-cpu] [--graph default,...]
+//                    [--profile] [--profile-runs N (3)] [--runs N (3)] [--json <file>]
+//                    [--dir <parent>] [--keep] [--fixtures <folder> (test/fixtures)]
 //                    [--configs <folder with text_encoder/ unet/ vae/ config.json>]  (a quick smoke run)
-//                    [--job-size px (512)] [--job-steps N (2)] [--job-images N (4)] [--job-batch N (4)]
-//                    [--jobs-only (skip the per-component table)] [--no-jobs]
-import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+//                    [--job-size px (512)] [--job-steps N (25 on a GPU, 2 on the CPU)] [--job-images N (4)]
+//                    [--job-batch N (the provider's preference: 4 on GPUs, 1 on the CPU)] [--warm-runs N (1)]
+//                    [--scheduler name (euler_a)] [--no-tiny] [--jobs-only (skip the per-component table)] [--no-jobs]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deviceSettings, type DeviceSetting } from '../runtime/protocol/generationTypes.ts';
+import { deviceSettings, schedulerNames, type DeviceSetting, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import { listComponentWeights } from '../runtime/onnx/componentWeights.ts';
 import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
-import type { JobRequest, JobResult } from './benchChild.ts';
+import type { JobRequest, JobResult, ProfileResult } from './benchChild.ts';
+import { parseGraphVariants } from './graphVariants.ts';
+import { formatProfileSummary, type ProfileSummary } from './ortProfile.ts';
 
-const fixtures = resolve('test/fixtures');
+/** test/fixtures, or --fixtures (the device script carries the few files the bench needs). */
+let fixtures = resolve('test/fixtures');
 const components = [
   { name: 'text_encoder', folder: 'text_encoder', file: 'model.safetensors' },
   { name: 'unet', folder: 'unet', file: 'diffusion_pytorch_model.safetensors' },
@@ -86,6 +96,9 @@ async function writeRandomModel(modelDir: string, configsDir: string): Promise<R
   return sizes;
 }
 
+/** The measurement running now, ended with the bench when it is stopped (a time budget's SIGTERM). */
+let runningChild: ChildProcess | undefined;
+
 function runChild<T>(request: object): Promise<T> {
   return new Promise((resolvePromise, reject) => {
     // Run from source through tsx, or as an esbuild bundle with benchChild.js beside it.
@@ -93,12 +106,14 @@ function runChild<T>(request: object): Promise<T> {
     const child = spawn(process.execPath, [...script, JSON.stringify(request)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    runningChild = child;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
+      if (runningChild === child) runningChild = undefined;
       const line = stdout.trim().split('\n').at(-1);
       if (code === 0 && line) resolvePromise(JSON.parse(line) as T);
       else reject(new Error(`benchmark child failed (exit ${code}): ${stderr.trim().split('\n').slice(-5).join('\n')}`));
@@ -106,8 +121,13 @@ function runChild<T>(request: object): Promise<T> {
   });
 }
 
-const fmtSeconds = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+const fmtSeconds = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`);
 const fmtMiB = (mib: number): string => (mib >= 1024 ? `${(mib / 1024).toFixed(2)} GiB` : `${Math.round(mib)} MiB`);
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 function printTable(rows: string[][]): void {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -117,78 +137,200 @@ function printTable(rows: string[][]): void {
   }
 }
 
+type ProviderRun = { provider: ExecutionProviderName; fp16: boolean };
+
 interface JobSettings {
   size: number;
-  steps: number;
+  /** undefined: 25 on GPU providers, 2 on the CPU. */
+  steps: number | undefined;
   images: number;
-  batch: number;
+  /** undefined: the provider's preference. */
+  batch: number | undefined;
+  warmRuns: number;
+  scheduler: SchedulerName;
+  tiny: boolean;
+}
+
+/** Everything measured, for --json. */
+interface BenchReport {
+  startedAt: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string; onnxruntime: string };
+  argv: string[];
+  components: Record<string, unknown>[];
+  profiles: (Record<string, unknown> & { summary: ProfileSummary })[];
+  jobs: Record<string, unknown>[];
+  errors: string[];
+}
+
+/** A job's timings, as the table and the JSON file give them. */
+function jobFigures(t: Record<string, number>, calls: number): Record<string, number> {
+  const firstStep = t.firstStep ?? 0;
+  return {
+    loadMs: t.load ?? 0,
+    textEncoderMs: t.textEncoder ?? 0,
+    firstStepMs: firstStep,
+    // The UNet calls after the first (each call denoises one batch of images by one step).
+    stepMs: calls > 1 ? ((t.denoise ?? 0) - firstStep) / (calls - 1) : firstStep,
+    decodeMs: t.decode ?? 0,
+    firstImageMs: t.firstImage ?? 0,
+    totalMs: t.total ?? 0,
+  };
 }
 
 /**
- * A job of `images` images at batch 1 and at `batch` images per UNet call, on the tiny fixture
- * model (cheap: mostly per-call overhead) and on the random SD2-base weights (the real work).
- * Images do not depend on the batch size; the table shows the largest pixel difference measured.
+ * The whole-job table: jobs of 1 and `job.images` images, each in a fresh process (cold) and again in
+ * it (warm), on the tiny fixture model (mostly per-call overhead) and on the random SD2-base weights.
  */
 async function benchJobs(
   sd2Dir: string,
   sd2Label: string,
-  providers: { provider: ExecutionProviderName; fp16: boolean }[],
+  providers: ProviderRun[],
+  graphs: string[],
   job: JobSettings,
+  report: BenchReport,
 ): Promise<void> {
   const models = [
-    { label: 'tiny fixture', dir: join(fixtures, 'tiny-sd2'), size: 128, steps: 8 },
-    { label: sd2Label, dir: sd2Dir, size: job.size, steps: job.steps },
+    ...(job.tiny ? [{ label: 'tiny fixture', dir: join(fixtures, 'tiny-sd2'), size: 128, steps: (_: ExecutionProviderName) => 8 }] : []),
+    { label: sd2Label, dir: sd2Dir, size: job.size, steps: (p: ExecutionProviderName) => job.steps ?? (p === 'cpu' ? 2 : 25) },
   ];
-  const batches = [...new Set([1, Math.min(job.batch, job.images)])];
-  const rows = [['model', 'provider', 'graph', 'job', 'batch', 'load', 'denoise', 'per image-step', 'decode/image', 'total', 'peak RSS', 'max |Δ| vs batch 1']];
+  const counts = [...new Set([1, job.images])];
+  const rows = [['model', 'provider', 'graph', 'job', 'batch', 'run', 'load', 'first step', 'step', 'first image', 'total', 'since process start', 'peak RSS', 'img 1 max |Δ|']];
   for (const model of models) {
     for (const { provider, fp16 } of providers) {
-      let firstPixels: Float32Array | undefined;
-      let firstDenoise = 0;
-      // Convert first (a no-op when cached), so that the jobs' load time is session creation only.
-      for (const component of components) {
-        await runChild({ mode: 'convert', modelDir: model.dir, component: component.name, fp16: fp16 && provider !== 'cpu', provider });
-      }
-      for (const batchSize of batches) {
-        const pixelsPath = join(sd2Dir, `job-pixels-${provider}-${batchSize}.f32`);
-        process.stderr.write(`job on ${model.label}: ${job.images} images at ${model.size}x${model.size}, ${model.steps} steps, batch ${batchSize}, ${provider}…\n`);
-        const request: JobRequest = { mode: 'job', modelDir: model.dir, provider, fp16, numImages: job.images, batchSize, steps: model.steps, size: model.size, pixelsPath };
-        const result = await runChild<JobResult>(request);
-        const bytes = await readFile(pixelsPath);
-        await rm(pixelsPath, { force: true });
-        const pixels = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-        let diff = '-';
-        let speedup = '';
-        if (firstPixels) {
-          let max = 0;
-          for (let i = 0; i < pixels.length; i++) max = Math.max(max, Math.abs(pixels[i] - firstPixels[i]));
-          diff = max === 0 ? '0 (identical)' : max.toExponential(2);
-          speedup = ` (x${(firstDenoise / result.timingsMs.denoise).toFixed(2)})`;
-        } else {
-          firstPixels = pixels;
-          firstDenoise = result.timingsMs.denoise;
+      for (const graph of graphs) {
+        const steps = model.steps(provider);
+        let firstImagePixels: Float32Array | undefined;
+        try {
+          // Convert first (a no-op when cached), so that the jobs' load time is session creation only.
+          for (const component of components) {
+            await runChild({ mode: 'convert', modelDir: model.dir, component: component.name, fp16: fp16 && provider !== 'cpu', provider, graph });
+          }
+        } catch (error) {
+          report.errors.push(`convert ${model.label} ${provider} ${graph}: ${(error as Error).message}`);
+          process.stderr.write(`${(error as Error).message}\n`);
+          continue;
         }
-        const t = result.timingsMs;
-        rows.push([
-          model.label,
-          result.provider,
-          fp16 && result.provider !== 'cpu' ? 'fp16' : 'fp32',
-          `${job.images} x ${model.size}x${model.size}, ${model.steps} steps`,
-          String(result.batchSize),
-          fmtSeconds(t.load),
-          `${fmtSeconds(t.denoise)}${speedup}`,
-          fmtSeconds(t.denoise / (job.images * model.steps)),
-          fmtSeconds(t.decode / job.images),
-          fmtSeconds(t.total),
-          fmtMiB(result.maxRssMiB),
-          diff,
-        ]);
+        for (const images of counts) {
+          const pixelsPath = join(sd2Dir, `job-pixels-${provider}-${images}.f32`);
+          const batch = job.batch ? Math.min(job.batch, images) : undefined;
+          process.stderr.write(`job on ${model.label}: ${images} image(s) at ${model.size}x${model.size}, ${steps} steps, ${provider}, graph ${graph}…\n`);
+          const request: JobRequest = {
+            mode: 'job',
+            modelDir: model.dir,
+            provider,
+            fp16,
+            graph,
+            numImages: images,
+            ...(batch ? { batchSize: batch } : {}),
+            steps,
+            size: model.size,
+            scheduler: job.scheduler,
+            warmRuns: job.warmRuns,
+            pixelsPath,
+          };
+          let result: JobResult;
+          try {
+            result = await runChild<JobResult>(request);
+          } catch (error) {
+            report.errors.push(`job ${model.label} ${provider} ${graph} ${images}: ${(error as Error).message}`);
+            process.stderr.write(`${(error as Error).message}\n`);
+            continue;
+          }
+          const bytes = await readFile(pixelsPath);
+          await rm(pixelsPath, { force: true });
+          const pixels = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+          const perImage = model.size * model.size * 3;
+          let diff = '-';
+          let maxDiff: number | undefined;
+          if (firstImagePixels) {
+            maxDiff = 0;
+            for (let i = 0; i < perImage; i++) maxDiff = Math.max(maxDiff, Math.abs(pixels[i] - firstImagePixels[i]));
+            diff = maxDiff === 0 ? '0 (identical)' : maxDiff.toExponential(2);
+          } else {
+            firstImagePixels = pixels.slice(0, perImage);
+          }
+          const calls = steps * Math.ceil(images / result.batchSize);
+          const runs = [
+            { run: 'cold', t: result.cold, since: result.processMs },
+            ...result.warm.map((t, i) => ({ run: result.warm.length > 1 ? `warm ${i + 1}` : 'warm', t, since: undefined })),
+          ];
+          for (const [k, r] of runs.entries()) {
+            const f = jobFigures(r.t, calls);
+            rows.push([
+              k === 0 ? model.label : '',
+              k === 0 ? `${result.provider} ${fp16 && result.provider !== 'cpu' ? 'fp16' : 'fp32'}` : '',
+              k === 0 ? graph : '',
+              k === 0 ? `${images} x ${model.size}², ${steps} steps` : '',
+              k === 0 ? String(result.batchSize) : '',
+              r.run,
+              fmtSeconds(f.loadMs),
+              fmtSeconds(f.firstStepMs),
+              fmtSeconds(f.stepMs),
+              fmtSeconds(f.firstImageMs),
+              fmtSeconds(f.totalMs),
+              r.since !== undefined ? fmtSeconds(r.since + f.firstImageMs) : '',
+              k === 0 ? fmtMiB(result.maxRssMiB) : '',
+              k === 0 ? diff : '',
+            ]);
+            report.jobs.push({
+              model: model.label,
+              provider: result.provider,
+              fp16: fp16 && result.provider !== 'cpu',
+              graph,
+              images,
+              size: model.size,
+              steps,
+              scheduler: job.scheduler,
+              batch: result.batchSize,
+              run: r.run,
+              ...f,
+              ...(r.since !== undefined ? { processStartMs: r.since, firstImageSinceProcessStartMs: r.since + f.firstImageMs } : {}),
+              peakRssMiB: result.maxRssMiB,
+              ...(maxDiff !== undefined ? { firstImageMaxAbsDiffVsOneImageJob: maxDiff } : {}),
+            });
+          }
+        }
       }
     }
   }
   process.stdout.write('\n');
   printTable(rows);
-  process.stdout.write('\njobs: Euler a, guidance 7.5; load includes session creation; the speed-up is batch 1 denoise time over this row\'s.\n');
+  process.stdout.write(
+    `\njobs: ${job.scheduler}, guidance 7.5. cold = the first job of a fresh process (graphs already converted): load is session creation; ` +
+      'warm = the same job again with the sessions loaded. first step: the first UNet call (lazy initialisation); step: the mean of the other calls ' +
+      '(one call denoises a batch of images by one step); first image: job start to the first decoded image; since process start: ' +
+      'adds module loading and ONNX Runtime start-up. img 1 max |Δ|: image 1 (same seed) against the 1-image job.\n',
+  );
+}
+
+async function benchProfiles(modelDir: string, hidden: number, providers: ProviderRun[], graphs: string[], runs: number, report: BenchReport): Promise<void> {
+  for (const { provider, fp16 } of providers) {
+    for (const graph of graphs) {
+      process.stderr.write(`profiling one UNet step on ${provider}, graph ${graph}…\n`);
+      try {
+        await runChild({ mode: 'convert', modelDir, component: 'unet', fp16, provider, graph });
+        const result = await runChild<ProfileResult>({ mode: 'profile', modelDir, component: 'unet', fp16, provider, graph, runs, hidden, latentSize: 64, batch: 1 });
+        process.stdout.write(`\nprofile: UNet step (batch 2, 512x512) on ${provider} ${fp16 ? 'fp16' : 'fp32'}, graph ${graph}\n`);
+        for (const line of formatProfileSummary(result.summary)) process.stdout.write(`${line}\n`);
+        if (result.summary.programs.length > 0) {
+          process.stdout.write(`top GPU programs: ${result.summary.programs.slice(0, 8).map((p) => `${p.op} ${(p.share * 100).toFixed(1)}%`).join(', ')}\n`);
+        }
+        report.profiles.push({ provider, fp16, graph, component: 'unet', work: 'one step, batch 2, 512x512', loadMs: result.loadMs, summary: result.summary });
+      } catch (error) {
+        report.errors.push(`profile ${provider} ${graph}: ${(error as Error).message}`);
+        process.stderr.write(`${(error as Error).message}\n`);
+      }
+    }
+  }
+}
+
+async function onnxruntimeVersion(): Promise<string> {
+  try {
+    const path = require.resolve('onnxruntime-node/package.json');
+    return (JSON.parse(await readFile(path, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function main(): Promise<void> {
@@ -196,14 +338,23 @@ async function main(): Promise<void> {
     options: {
       device: { type: 'string' },
       fp16: { type: 'boolean' },
+      'no-cpu': { type: 'boolean' },
+      graph: { type: 'string', default: 'default' },
+      profile: { type: 'boolean' },
+      'profile-runs': { type: 'string' },
+      json: { type: 'string' },
       runs: { type: 'string' },
       dir: { type: 'string' },
       keep: { type: 'boolean' },
+      fixtures: { type: 'string' },
       configs: { type: 'string' },
       'job-size': { type: 'string' },
       'job-steps': { type: 'string' },
       'job-images': { type: 'string' },
       'job-batch': { type: 'string' },
+      'warm-runs': { type: 'string' },
+      scheduler: { type: 'string', default: 'euler_a' },
+      'no-tiny': { type: 'boolean' },
       'jobs-only': { type: 'boolean' },
       'no-jobs': { type: 'boolean' },
     },
@@ -217,15 +368,24 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects a whole number of ${min} or more, got ${text}`);
     return n;
   };
-  const runs = wholeNumber('runs', values.runs, 2);
-  const job = {
+  const graphs = parseGraphVariants(values.graph);
+  const runs = wholeNumber('runs', values.runs, 3);
+  const profileRuns = wholeNumber('profile-runs', values['profile-runs'], 3);
+  if (!(schedulerNames as readonly string[]).includes(values.scheduler)) throw new Error(`--scheduler must be one of ${schedulerNames.join(', ')}`);
+  const job: JobSettings = {
     size: wholeNumber('job-size', values['job-size'], 512, 8),
-    steps: wholeNumber('job-steps', values['job-steps'], 2),
+    steps: values['job-steps'] === undefined ? undefined : wholeNumber('job-steps', values['job-steps'], 25),
     images: wholeNumber('job-images', values['job-images'], 4),
-    batch: wholeNumber('job-batch', values['job-batch'], 4),
+    batch: values['job-batch'] === undefined ? undefined : wholeNumber('job-batch', values['job-batch'], 1),
+    warmRuns: wholeNumber('warm-runs', values['warm-runs'], 1, 0),
+    scheduler: values.scheduler as SchedulerName,
+    tiny: !values['no-tiny'],
   };
   if (job.size % 8 !== 0) throw new Error(`--job-size must be a multiple of 8, got ${job.size}`);
-  if (values['jobs-only'] && values['no-jobs']) throw new Error('--jobs-only and --no-jobs leave nothing to measure');
+  if (values['jobs-only'] && values['no-jobs'] && !values.profile) throw new Error('--jobs-only and --no-jobs leave nothing to measure');
+  if (values['no-cpu'] && (!device || device === 'cpu')) throw new Error('--no-cpu needs --device with a GPU provider');
+  if (values.fixtures) fixtures = resolve(values.fixtures);
+  const jsonPath = values.json ? resolve(values.json) : undefined;
   const parent = values.dir ?? tmpdir();
   // Float32 weights (~4.8 GB) plus float16 copies when --fp16 converts them.
   const needed = values.configs ? 0 : (values.fp16 ? 7 : 5) * 2 ** 30;
@@ -233,6 +393,25 @@ async function main(): Promise<void> {
   if (fs.bavail * fs.bsize < needed) {
     throw new Error(`${parent} has ${(fs.bavail * fs.bsize / 2 ** 30).toFixed(1)} GiB free; the benchmark needs about ${needed / 2 ** 30} GiB (choose another folder with --dir)`);
   }
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      platform: `${process.platform}-${process.arch}`,
+      node: process.version,
+      onnxruntime: await onnxruntimeVersion(),
+    },
+    argv: process.argv.slice(2),
+    components: [],
+    profiles: [],
+    jobs: [],
+    errors: [],
+  };
+  const saveReport = async (): Promise<void> => {
+    if (jsonPath) await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  };
   const modelDir = await mkdtemp(join(parent, 'letterpress-bench-'));
   // The graphs of these throwaway weights go into a cache inside the same temp folder (same disk:
   // hard links work), removed with it; the children inherit it.
@@ -241,54 +420,73 @@ async function main(): Promise<void> {
     if (values.keep) process.stderr.write(`kept ${modelDir}\n`);
     else await rm(modelDir, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  const stop = (code: number) => {
+    runningChild?.kill('SIGKILL');
+    void saveReport()
+      .then(cleanup)
+      .finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => stop(130));
+  process.once('SIGTERM', () => {
+    process.stderr.write('bench: stopped (SIGTERM); the JSON report holds what was measured so far\n');
+    stop(143);
+  });
   try {
     process.stderr.write(`writing random SD2-base weights into ${modelDir}\n`);
     const sizes = await writeRandomModel(modelDir, values.configs ?? join(fixtures, 'sd2-configs'));
     const textConfig = JSON.parse(await readFile(join(modelDir, 'text_encoder', 'config.json'), 'utf8')) as { hidden_size: number };
     const hidden = textConfig.hidden_size;
-    const providers: { provider: ExecutionProviderName; fp16: boolean }[] = [{ provider: 'cpu', fp16: false }];
+    const providers: ProviderRun[] = values['no-cpu'] ? [] : [{ provider: 'cpu', fp16: false }];
     if (device && device !== 'cpu') providers.push({ provider: device as ExecutionProviderName, fp16: values.fp16 ?? false });
 
     if (!values['jobs-only']) {
-      const rows = [['component', 'parameters', 'weights', 'graph', 'convert', 'convert peak RSS', 'provider', 'session load', `run (${runs}x)`, 'run peak RSS', 'work']];
+      const rows = [['component', 'parameters', 'weights', 'precision', 'graph', 'convert', 'convert peak RSS', 'provider', 'session load', `runs (${runs}x)`, 'median after 1st', 'run peak RSS', 'work']];
       for (const { provider, fp16 } of providers) {
-        for (const c of components) {
-          process.stderr.write(`converting ${c.name} (${fp16 ? 'fp16' : 'fp32'}) for ${provider}…\n`);
-          const converted = await runChild<{ ms: number; maxRssMiB: number; fromCache: boolean }>({
-            mode: 'convert',
-            modelDir,
-            component: c.name,
-            fp16,
-            provider,
-          });
-          for (const r of componentRuns.filter((run) => run.name === c.name)) {
-            process.stderr.write(`running ${c.name} x${r.batch} on ${provider}…\n`);
-            const timed = await runChild<{ loadMs: number; runMs: number[]; maxRssMiB: number }>({
-              mode: 'run',
-              modelDir,
-              component: c.name,
-              fp16,
-              provider,
-              runs,
-              hidden,
-              latentSize: 64,
-              batch: r.batch,
-            });
-            const first = r.batch === 1;
-            rows.push([
-              c.name,
-              first ? `${(sizes[c.name].params / 1e6).toFixed(1)}M` : '',
-              first ? fmtMiB(sizes[c.name].bytes / 2 ** 20) : '',
-              fp16 ? 'fp16' : 'fp32',
-              !first ? '' : converted.fromCache ? 'cached' : fmtSeconds(converted.ms),
-              !first || converted.fromCache ? '-' : fmtMiB(converted.maxRssMiB),
-              provider,
-              fmtSeconds(timed.loadMs),
-              timed.runMs.map(fmtSeconds).join(' / '),
-              fmtMiB(timed.maxRssMiB),
-              r.work,
-            ]);
+        for (const graph of graphs) {
+          for (const c of components) {
+            process.stderr.write(`converting ${c.name} (${fp16 ? 'fp16' : 'fp32'}, graph ${graph}) for ${provider}…\n`);
+            const converted = await runChild<{ ms: number; maxRssMiB: number; fromCache: boolean }>({ mode: 'convert', modelDir, component: c.name, fp16, provider, graph });
+            for (const r of componentRuns.filter((run) => run.name === c.name)) {
+              process.stderr.write(`running ${c.name} x${r.batch} on ${provider}…\n`);
+              let timed: { loadMs: number; runMs: number[]; maxRssMiB: number };
+              try {
+                timed = await runChild({ mode: 'run', modelDir, component: c.name, fp16, provider, graph, runs, hidden, latentSize: 64, batch: r.batch });
+              } catch (error) {
+                report.errors.push(`run ${c.name} x${r.batch} ${provider} ${graph}: ${(error as Error).message}`);
+                process.stderr.write(`${(error as Error).message}\n`);
+                continue;
+              }
+              const first = r.batch === 1;
+              const steady = timed.runMs.length > 1 ? median(timed.runMs.slice(1)) : timed.runMs[0]!;
+              rows.push([
+                c.name,
+                first ? `${(sizes[c.name].params / 1e6).toFixed(1)}M` : '',
+                first ? fmtMiB(sizes[c.name].bytes / 2 ** 20) : '',
+                fp16 ? 'fp16' : 'fp32',
+                graph,
+                !first ? '' : converted.fromCache ? 'cached' : fmtSeconds(converted.ms),
+                !first || converted.fromCache ? '-' : fmtMiB(converted.maxRssMiB),
+                provider,
+                fmtSeconds(timed.loadMs),
+                timed.runMs.map(fmtSeconds).join(' / '),
+                fmtSeconds(steady),
+                fmtMiB(timed.maxRssMiB),
+                r.work,
+              ]);
+              report.components.push({
+                component: c.name,
+                provider,
+                fp16,
+                graph,
+                work: r.work,
+                batch: r.batch,
+                convertMs: converted.fromCache ? null : converted.ms,
+                loadMs: timed.loadMs,
+                runMs: timed.runMs,
+                medianAfterFirstMs: steady,
+                peakRssMiB: timed.maxRssMiB,
+              });
+            }
           }
         }
       }
@@ -298,9 +496,19 @@ async function main(): Promise<void> {
         `\nrandom weights written in ${fmtSeconds(Object.values(sizes).reduce((s, v) => s + v.ms, 0))}; ` +
           'run times list each run (the first includes one-time initialisation).\n',
       );
+      await saveReport();
     }
-    if (!values['no-jobs']) await benchJobs(modelDir, values.configs ? 'random (--configs)' : 'SD2-base random', providers, job);
+    if (values.profile) {
+      await benchProfiles(modelDir, hidden, providers, graphs, profileRuns, report);
+      await saveReport();
+    }
+    if (!values['no-jobs']) {
+      await benchJobs(modelDir, values.configs ? 'random (--configs)' : 'SD2-base random', providers, graphs, job, report);
+      await saveReport();
+    }
+    if (report.errors.length > 0) process.stdout.write(`\n${report.errors.length} measurement(s) failed:\n${report.errors.map((e) => `  ${e}`).join('\n')}\n`);
   } finally {
+    await saveReport();
     await cleanup();
   }
 }

@@ -1,0 +1,31 @@
+// The graphs `npm run bench -- --graph a,b` (and bench:agreement) compare side by side. `default` is
+// what the pipeline itself converts and loads on the provider (runtime/pipeline/providerTuning.ts);
+// each other name asks the pipeline for that graph instead, so one bench run times the same work on
+// each graph.
+import type { ComponentName } from '../runtime/onnx/modelArchitecture.ts';
+import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
+import { conversionOptionsFor } from '../runtime/pipeline/providerTuning.ts';
+
+export const graphNames = ['default'] as const;
+export type GraphName = (typeof graphNames)[number];
+
+/** The converter options of `component` on `provider` for graph `name` (the component bench's graph). */
+export function conversionOptionsForGraph(name: GraphName, provider: ExecutionProviderName, component: ComponentName, fp16: boolean) {
+  void name;
+  return conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: false });
+}
+
+/** ImageGenerator's options for graph `name` (jobs, agreement). */
+export function generatorOptionsForGraph(name: GraphName): Record<string, never> {
+  void name;
+  return {};
+}
+
+export function parseGraphVariants(text: string): GraphName[] {
+  const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  const unknown = names.filter((n) => !(graphNames as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--graph: unknown graph ${unknown.join(', ') || '(none)'}; known: ${graphNames.join(', ')}`);
+  }
+  return names as GraphName[];
+}
