@@ -21,11 +21,16 @@ export function generatorOptionsForGraph(name: GraphName): Record<string, never>
   return {};
 }
 
+/** `all`: every named graph (the provider's own choice is one of them), or `default` when there is no other. */
 export function parseGraphVariants(text: string): GraphName[] {
+  if (text.trim() === 'all') {
+    const named = graphNames.filter((n) => n !== 'default');
+    return named.length > 0 ? named : ['default'];
+  }
   const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
   const unknown = names.filter((n) => !(graphNames as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new Error(`--graph: unknown graph ${unknown.join(', ') || '(none)'}; known: ${graphNames.join(', ')}`);
+    throw new Error(`--graph: unknown graph ${unknown.join(', ') || '(none)'}; known: ${graphNames.join(', ')}, all`);
   }
   return names as GraphName[];
 }

@@ -9,13 +9,13 @@
 #                       diffusers reference cases (pipeline-cases.json, pipeline.safetensors)
 #   manifest.txt        versions, sizes, the commit it was built from
 # Then, on the GPU machine: `bash scripts/device/run.sh` with carry [".devcarry"] (see run.sh).
-# Downloads are kept in .cache/devcarry/ so that a second run only rebundles. Run from anywhere in
+# Downloads are kept in .cache/devcarry/ (or $DEVCARRY_CACHE) so that a second run only rebundles. Run from anywhere in
 # a checkout with node_modules installed; takes about a minute (xz), less when cached.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 out=$root/.devcarry
-cache=$root/.cache/devcarry
+cache=${DEVCARRY_CACHE:-$root/.cache/devcarry}
 fixtures=${FIXTURES:-$root/test/fixtures}
 mkdir -p "$cache"
 rm -rf "$out"

@@ -15,7 +15,7 @@
 #
 # Settings (environment): DEVICE (webgpu; cpu tries the script out on any machine, with nothing
 # installed into /), DEVICE_BUDGET_S (300: seconds for all phases; the last ones are skipped or cut
-# short when time runs out), GRAPHS (the bench's --graph list), JOB_SIZE (512), JOB_STEPS (25),
+# short when time runs out), GRAPHS (the bench's --graph list; all: every graph it knows), JOB_SIZE (512), JOB_STEPS (25),
 # SMALL=1 (random weights at the tiny model's size instead of SD2-base: a quick try-out),
 # DEVCARRY (.devcarry), DEVICE_WORK (/tmp/letterpress-device), OUT (.device-out when unset).
 set -uo pipefail
@@ -24,7 +24,7 @@ carry=${DEVCARRY:-$root/.devcarry}
 out=${OUT:-$root/.device-out}
 device=${DEVICE:-webgpu}
 budget=${DEVICE_BUDGET_S:-300}
-graphs=${GRAPHS:-default}
+graphs=${GRAPHS:-all}
 work=${DEVICE_WORK:-/tmp/letterpress-device}
 started=$(date +%s)
 mkdir -p "$out"
