@@ -6,6 +6,7 @@ import { registerExportImageCommand } from './commands/exportImageCommand.ts';
 import { registerGallery } from './gallery/registerGallery.ts';
 import { registerGenerateFromCommentCommand } from './commands/generateFromCommentCommand.ts';
 import { registerGenerateImageCommand } from './commands/generateImageCommand.ts';
+import { registerGenerateFromImageCommand } from './commands/generateFromImageCommand.ts';
 import { registerManageModelCacheCommand } from './commands/manageModelCacheCommand.ts';
 import { registerRuntimeCommands } from './commands/runtimeCommands.ts';
 import { createServices } from './services.ts';
@@ -15,6 +16,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerRuntimeCommands(context, services);
   registerManageModelCacheCommand(context, services);
   registerGenerateImageCommand(context, services);
+  registerGenerateFromImageCommand(context, services);
   registerGenerateFromCommentCommand(context, services);
   registerDrawExactTextCommand(context, services);
   registerExportImageCommand(context, services);

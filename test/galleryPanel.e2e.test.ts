@@ -104,7 +104,7 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const xss = card('assets/generated/xss.png');
     await xss.hover();
     await xss.locator('.card-toolbar').waitFor({ state: 'visible' });
-    assert.deepEqual(await xss.locator('.card-toolbar button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action'))), ['insertReference', 'open', 'vary', 'more']);
+    assert.deepEqual(await xss.locator('.card-toolbar button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action'))), ['insertReference', 'open', 'vary', 'variations', 'more']);
     assert.equal(await xss.locator('.codicon-insert').evaluate((icon) => getComputedStyle(icon, '::before').fontFamily), 'codicon');
     await session.screenshot('1b-hover-toolbar');
   });

@@ -6,12 +6,14 @@
 // a drawing lands beside its image.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDrawing, startGeneration, ModelDeclinedError, type FlowServices, type JobWorkspace } from '../extension/jobs/jobFlow.ts';
 import type { LetterpressSettings } from '../extension/settings.ts';
-import { OutputPathError } from '../extension/workspace/workspacePaths.ts';
+import { OutputPathError, WorkspaceFileError } from '../extension/workspace/workspacePaths.ts';
+import { parseStartImageRecord } from '../runtime/png/startImageRecord.ts';
 import { readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import type { ProgressEvent } from '../runtime/protocol/generationTypes.ts';
 import type { FixTextParams } from '../runtime/protocol/runtimeProtocol.ts';
@@ -180,4 +182,34 @@ test('Fix text: the model repaints the text region (steps, repair read by OCR), 
   assert.equal(second.result.repairCandidates, 0);
   assert.equal(s.queuedIds.length, 2);
   for (const dir of [...s.outputDirs, ...noModel.outputDirs]) assert.ok(!existsSync(dir), `temp folder ${dir} removed`);
+});
+
+test('image-to-image from a workspace image: Denoising strength in the parameters, the start image recorded relative to the workspace; a drawn rectangle inpaints; images outside the workspace (also through a link) are refused before anything is queued', async () => {
+  const ws = await workspace();
+  const s = services();
+  const source = (await startGeneration(s.flow, request(ws)).result).images[0]!.path;
+  const job = startGeneration(s.flow, { ...request(ws), seed: 710, startImage: { path: source, strength: 0.6 } });
+  const made = await job.result;
+  const chunks = readPngTextChunks(await readFile(made.images[0]!.path));
+  assert.match(chunks.parameters ?? '', /Denoising strength: 0\.6/);
+  const record = parseStartImageRecord(chunks.letterpress);
+  assert.equal(record?.mode, 'img2img');
+  assert.equal(record?.strength, 0.6);
+  assert.equal(record?.image.path, 'assets/generated/open-24-7-icon.png');
+  assert.equal(record?.image.sha256, createHash('sha256').update(await readFile(source)).digest('hex'));
+
+  const box = { left: 16, top: 32, width: 96, height: 48 };
+  const inpainted = await startGeneration(s.flow, { ...request(ws), seed: 711, startImage: { path: source, strength: 1, maskBox: box } }).result;
+  const inpaintRecord = parseStartImageRecord(readPngTextChunks(await readFile(inpainted.images[0]!.path)).letterpress);
+  assert.equal(inpaintRecord?.mode, 'inpaint');
+  assert.deepEqual(inpaintRecord?.mask?.box, box);
+
+  const outside = join(await mkdtemp(join(harness.scratch, 'outside-')), 'secret.png');
+  await writeFile(outside, await readFile(source));
+  const queuedBefore = s.queuedIds.length;
+  await assert.rejects(startGeneration(s.flow, { ...request(ws), startImage: { path: outside, strength: 0.5 } }).result, WorkspaceFileError);
+  await symlink(outside, join(ws.root, 'link.png'));
+  await assert.rejects(startGeneration(s.flow, { ...request(ws), startImage: { path: join(ws.root, 'link.png'), strength: 0.5 } }).result, /outside the workspace/);
+  await assert.rejects(startGeneration(s.flow, { ...request(ws), startImage: { path: source, strength: 0.5, maskPath: outside } }).result, WorkspaceFileError);
+  assert.equal(s.queuedIds.length, queuedBefore, 'nothing queued');
 });

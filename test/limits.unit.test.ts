@@ -8,12 +8,13 @@ import { test } from 'node:test';
 import { checkSize } from '../extension/jobs/imagePresets.ts';
 import { RuntimeServer, type MessagePort } from '../runtime/process/runtimeServer.ts';
 import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
-import { imageSeed, limits, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
+import { imageSeed, limits, startImageOutputSize, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
 import {
   cancelRequestNotification,
   drawTextRequest,
   exportImageRequest,
   fixTextRequest,
+  generateOptionsValidator,
   generateImageRequest,
   removeCacheRequest,
   type GenerateImageParams,
@@ -249,6 +250,18 @@ test('export: the tolerance within the table passes, the next hair above and bel
   const { maxOk, aboveMax, minOk, belowMin } = boundaryValues(limits.exportTolerance);
   for (const ok of [maxOk, minOk]) assert.equal(exportImageRequest.validate({ ...params, tolerance: ok }, []), undefined, String(ok));
   for (const bad of [aboveMax, belowMin]) assert.deepEqual(exportImageRequest.validate({ ...params, tolerance: bad }, [])?.path, ['tolerance'], String(bad));
+});
+
+test('a start image’s output size: its own rounded down to multiples of 8, scaled to fit the side limits; a drawn region must lie inside and go with a start image', () => {
+  assert.deepEqual(startImageOutputSize({ width: 300, height: 203 }), { width: 296, height: 200 });
+  assert.deepEqual(startImageOutputSize({ width: 4096, height: 1024 }), { width: limits.side.max, height: 512 });
+  assert.deepEqual(startImageOutputSize({ width: 20, height: 40 }), { width: limits.side.min, height: 128 });
+  const options = { modelDir: '/m', prompt: 'p', steps: 4, guidanceScale: 7, width: 256, height: 128, seed: 1, initImage: '/ws/a.png', maskBox: { left: 0, top: 64, width: 256, height: 64 } };
+  assert.equal(generateOptionsValidator(options, []), undefined);
+  assert.match(generateOptionsValidator({ ...options, maskBox: { left: 8, top: 64, width: 256, height: 64 } }, [])?.problem ?? '', /outside the 256×128 image/);
+  assert.match(generateOptionsValidator({ ...options, initImage: undefined }, [])?.problem ?? '', /needs a start image/);
+  assert.match(generateOptionsValidator({ ...options, mask: '/ws/m.png' }, [])?.problem ?? '', /not both|one or the other/);
+  assert.match(generateOptionsValidator({ ...options, workspaceDir: 'relative' }, [])?.problem ?? '', /absolute path/);
 });
 
 test('every scheduler runs the largest step count on the 1000-timestep fixture schedule, with finite samples', async () => {

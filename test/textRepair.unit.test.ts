@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { LegibilityScore } from '../runtime/png/letterpressRecord.ts';
-import { rectangleMask, repairMaskBox, repairRegion, repairStart } from '../runtime/layout/textRepair.ts';
+import { repairMaskBox, repairRegion, repairStart } from '../runtime/layout/textRepair.ts';
+import { rectangleMask } from '../runtime/pipeline/startImage.ts';
 
 function score(partial: Partial<LegibilityScore>): LegibilityScore {
   return { target: 'OPEN', ocrText: '', cer: 1, exactMatch: false, wholeCer: 1, ocrConfidence: 0, bbox: null, ...partial };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { imageMenuContext, textIsOff, toolbarActions } from '../webview/cardActions.ts';
+import { imageMenuContext, provenanceText, textIsOff, toolbarActions } from '../webview/cardActions.ts';
 import { galleryMenuCommands } from '../extension/gallery/galleryMenuCommands.ts';
 import { GalleryController, estimateRemainingMs, formatDuration, jobImageCount, jobImageLabel, jobTitle } from '../webview/galleryController.ts';
 import { isGenerationRequest } from '../webview/protocol.ts';
@@ -17,6 +17,8 @@ import {
   PanelReady,
   RunImageAction,
   RunWebviewImageCommand,
+  StartImageChosen,
+  ChooseStartImage,
   SubmitJob,
   TokensCounted,
 } from '../webview/protocol.ts';
@@ -554,7 +556,7 @@ test('the candidates of an image are the losers its job placed in candidates/ be
   assert.deepEqual(controller.candidatesOf(loser('sign-seed-9.png', 0.5)), [], 'a loser has no candidates of its own');
 });
 
-test('a card offers Insert, Open and Vary on its toolbar, Fix text only where the text is off; its menu context says what applies', () => {
+test('a card offers Insert, Open, Vary and Variations on its toolbar, Fix text only where the text is off; its menu context says what applies', () => {
   const plain = image('assets/generated/plain.png', 1);
   const off = { ...image('assets/generated/off.png', 2, 'a sign that says "OPEN"'), legibility: legible({ cer: 0.4, exactMatch: false }) };
   assert.deepEqual(
@@ -563,11 +565,12 @@ test('a card offers Insert, Open and Vary on its toolbar, Fix text only where th
       ['insertReference', false],
       ['open', false],
       ['vary', true],
+      ['variations', true],
     ],
   );
   assert.deepEqual(
     toolbarActions(off).map((a) => a.action),
-    ['insertReference', 'open', 'vary', 'drawText'],
+    ['insertReference', 'open', 'vary', 'variations', 'drawText'],
   );
   assert.deepEqual(imageMenuContext(off), {
     webviewSection: 'letterpressImage',
@@ -592,4 +595,77 @@ test('package.json: every webview/context item is a registered gallery command, 
     assert.ok(declared?.title, `${item.command} has a title`);
     assert.ok(manifest.contributes.menus.commandPalette.some((c: { command: string; when: string }) => c.command === item.command && c.when === 'false'), `${item.command} is kept out of the palette`);
   }
+});
+
+const signView = { id: 'art/sign.png', name: 'sign.png', uri: 'data:image/png;base64,AAAA', width: 300, height: 200, outputWidth: 296, outputHeight: 200 };
+
+test('a start image from the host sets the output size; the request carries its id, strength and the drawn region on 8-pixel cells', () => {
+  const { host, controller } = started(seeds(11, 12));
+  controller.chooseStartImage({ pick: true });
+  assert.deepEqual(host.ofMethod(ChooseStartImage.method).at(-1)?.params, { pick: true });
+  assert.ok(controller.receive(StartImageChosen.create(signView)));
+  assert.deepEqual([controller.state.form.width, controller.state.form.height, controller.state.form.preset], [296, 200, 'custom']);
+  controller.updateForm({ prompt: 'a neon sign that says "OPEN"' });
+  controller.setStrength(0.6);
+  controller.setRegion({ left: 0.1, top: 0.25, width: 0.5, height: 0.3 });
+  const submitted = controller.submit();
+  assert.deepEqual(submitted?.startImage, { id: 'art/sign.png', strength: 0.6, maskBox: { left: 24, top: 48, width: 160, height: 64 } });
+  assert.ok(isGenerationRequest(submitted), 'the host accepts it');
+  // A click (no area) is no region; Remove drops the image.
+  controller.setRegion({ left: 0.5, top: 0.5, width: 0.001, height: 0.001 });
+  assert.equal(controller.state.start?.region, undefined);
+  controller.clearStartImage();
+  assert.equal(controller.submit()?.startImage, undefined);
+});
+
+test('a strength that leaves no step is refused in the form; the protocol refuses regions outside the image, paths climbing out and bad strengths', () => {
+  const { host, controller } = started(seeds(11));
+  controller.receive(StartImageChosen.create(signView));
+  controller.updateForm({ prompt: 'a sign', steps: 4 });
+  controller.setStrength(0.2);
+  assert.equal(controller.submit(), undefined);
+  assert.match(controller.state.formErrors.join(' '), /leaves no step/);
+  assert.equal(host.ofMethod(SubmitJob.method).length, 0);
+  const ok: GenerationRequest = { ...request, startImage: { id: 'art/sign.png', strength: 0.5, maskBox: { left: 0, top: 0, width: 512, height: 512 } } };
+  assert.ok(isGenerationRequest(ok));
+  assert.ok(!isGenerationRequest({ ...ok, startImage: { ...ok.startImage!, maskBox: { left: 8, top: 0, width: 512, height: 512 } } }), 'past the right edge');
+  assert.ok(!isGenerationRequest({ ...ok, startImage: { ...ok.startImage!, maskBox: { left: 0, top: 0, width: 0, height: 8 } } }), 'empty');
+  for (const id of ['../secret.png', '/etc/passwd', 'C:\\x.png', 'a/../../b.png', '']) assert.ok(!isGenerationRequest({ ...ok, startImage: { id, strength: 0.5 } }), id);
+  assert.ok(!isGenerationRequest({ ...ok, startImage: { id: 'a.png', strength: 1.5 } }));
+  assert.ok(!ChooseStartImage.validate({ uri: 'javascript:alert(1)' }));
+  assert.ok(!ChooseStartImage.validate({ pick: true, id: 'a.png' }), 'one choice at a time');
+  assert.ok(ChooseStartImage.validate({ uri: 'file:///ws/art/sign.png' }));
+  assert.ok(!StartImageChosen.validate({ ...signView, uri: 'https://example.com/x.png' }), 'only data: URIs of images');
+});
+
+test('Variations: the host’s strength, the image’s own settings, a new seed, the form’s count (several: one candidate each)', () => {
+  const { host, controller } = started(seeds(77));
+  const settings = { steps: 8, sampler: 'DDIM', scheduler: 'ddim' as const, guidanceScale: 5, seed: 42, width: 768, height: 256 };
+  controller.receive(ImagesChanged.create({ images: [image('assets/generated/a.png', 1, 'a sign "A"', settings)] }));
+  controller.updateForm({ numImages: 3 });
+  controller.receive(RunWebviewImageCommand.create({ id: 'assets/generated/a.png', command: 'variations', strength: 0.45 }));
+  const sent = (host.ofMethod(SubmitJob.method).at(-1)?.params as { request: GenerationRequest } | undefined)?.request;
+  assert.deepEqual(sent, {
+    prompt: 'a sign "A"',
+    negativePrompt: '',
+    width: 768,
+    height: 256,
+    steps: 8,
+    guidanceScale: 5,
+    scheduler: 'ddim',
+    seed: 77,
+    numImages: 3,
+    candidates: 1,
+    exactFallback: false,
+    startImage: { id: 'assets/generated/a.png', strength: 0.45 },
+  });
+});
+
+test('provenance: "from sign.png, strength 0.6", a drawn rectangle, a layout, a repaired text region', () => {
+  const base = image('assets/generated/n.png', 1, 'p');
+  assert.equal(provenanceText(base), undefined);
+  assert.equal(provenanceText({ ...base, source: { mode: 'img2img', strength: 0.6, image: 'art/sign.png' } }), 'from sign.png, strength 0.6');
+  assert.equal(provenanceText({ ...base, source: { mode: 'inpaint', strength: 1, image: 'art/sign.png', mask: 'box' } }), 'from sign.png, a rectangle repainted, strength 1');
+  assert.equal(provenanceText({ ...base, source: { mode: 'layout', strength: 0.7 } }), 'from a layout of the text, strength 0.7');
+  assert.equal(provenanceText({ ...base, source: { mode: 'inpaint', strength: 0.6, mask: 'box' } }), 'text region repainted, strength 0.6');
 });

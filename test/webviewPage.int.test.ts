@@ -348,7 +348,7 @@ test('a card: codicon toolbar on hover and focus only, the rest in VS Code\'s co
   assert.equal(await toolbar.isVisible(), false, 'hidden while the card is neither hovered nor focused');
   await card.hover();
   assert.equal(await toolbar.isVisible(), true, 'shown on hover');
-  assert.deepEqual(await toolbar.locator('button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action'))), ['insertReference', 'open', 'vary', 'drawText', 'more']);
+  assert.deepEqual(await toolbar.locator('button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action'))), ['insertReference', 'open', 'vary', 'variations', 'drawText', 'more']);
   // The icons are the codicon font, loaded under the CSP.
   await page.waitForFunction(() => document.fonts.check('16px codicon'));
   assert.equal(await toolbar.locator('.codicon-insert').evaluate((icon) => getComputedStyle(icon, '::before').fontFamily), 'codicon');

@@ -24,7 +24,7 @@ function hasPrompt(image: GalleryImage): boolean {
 }
 
 /**
- * The toolbar: Insert, Open and Vary on every card, Fix text where the text came out wrong. The
+ * The toolbar: Insert, Open, Vary and Variations on every card, Fix text where the text came out wrong. The
  * rest (Regenerate, Copy path/prompt, Export, Reveal, Delete) is in the context menu.
  */
 export function toolbarActions(image: GalleryImage): ToolbarAction[] {
@@ -32,9 +32,22 @@ export function toolbarActions(image: GalleryImage): ToolbarAction[] {
     { action: 'insertReference', icon: 'insert', label: 'Insert a reference at the cursor of the last editor', disabled: false },
     { action: 'open', icon: 'go-to-file', label: 'Open the image', disabled: false },
     { action: 'vary', icon: 'sparkle', label: 'Vary: the same settings with a new seed', disabled: !hasPrompt(image) },
+    { action: 'variations', icon: 'layers', label: 'Variations…: new images from this one (image-to-image), at a strength you choose', disabled: !hasPrompt(image) },
   ];
   if (textIsOff(image)) actions.push({ action: 'drawText', icon: 'whole-word', label: 'Fix text: draw the exact text over the image as a new file', disabled: false });
   return actions;
+}
+
+/** Where an image came from: "from sign.png, strength 0.6"; undefined for one made from the prompt alone. */
+export function provenanceText(image: GalleryImage): string | undefined {
+  const source = image.source;
+  if (!source) return undefined;
+  const strength = `strength ${Number(source.strength.toFixed(2))}`;
+  if (source.mode === 'layout') return `from a layout of the text, ${strength}`;
+  if (source.image === undefined) return source.mode === 'inpaint' ? `text region repainted, ${strength}` : `from an image made in memory, ${strength}`;
+  const name = source.image.split('/').pop() || source.image;
+  const region = source.mode === 'inpaint' ? (source.mask === 'box' ? ', a rectangle repainted' : ', masked region repainted') : '';
+  return `from ${name}${region}, ${strength}`;
 }
 
 /** The `webview/context` menu's section for a card. */

@@ -3,7 +3,7 @@
 // image changes.
 import { codicon, el } from './dom.ts';
 import { imageCaption, openContextMenu } from './imageCards.ts';
-import { imageMenuContext, textIsOff } from './cardActions.ts';
+import { imageMenuContext, provenanceText, textIsOff } from './cardActions.ts';
 import type { CardAction } from './cardActions.ts';
 import { legibilityBadge } from './legibilityBadge.ts';
 import type { GalleryImage } from './protocol.ts';
@@ -62,6 +62,7 @@ export class DetailPane {
     button('insertReference', 'insert', 'Insert');
     button('open', 'go-to-file', 'Open');
     button('use', 'arrow-left', 'Use settings', !s?.prompt);
+    button('variations', 'layers', 'Variations…', !s?.prompt);
     if (textIsOff(image)) button('drawText', 'whole-word', 'Fix text');
     const more = el('button', { type: 'button', class: 'secondary icon-button', 'data-action': 'more', title: 'More actions…', 'aria-label': 'More actions…' }, codicon('ellipsis'));
     // The pane carries the image's menu context too, so right-click and "…" give the card's menu.
@@ -78,6 +79,7 @@ export class DetailPane {
       ['Guidance', s?.guidanceScale?.toString()],
       ['Seed', s?.seed?.toString()],
       ['Model', s?.model],
+      ['Made', provenanceText(image)],
       ['File', `${image.id} · ${formatSize(image.size)}`],
       ['Modified', new Date(image.mtimeMs).toLocaleString()],
     ]);

@@ -11,8 +11,10 @@ import {
   PanelReady,
   RunImageAction,
   RunWebviewImageCommand,
+  StartImageChosen,
   SubmitJob,
   TokensCounted,
+  ChooseStartImage,
   generationLimits,
   hostToWebview,
   isGenerationRequest,
@@ -20,6 +22,9 @@ import {
   promptTokenLimit,
 } from './protocol.ts';
 import type {
+  ChooseStartImageParams,
+  StartImageView,
+  FormStartImage,
   GalleryConfig,
   GalleryImage,
   GenerationRequest,
@@ -27,8 +32,10 @@ import type {
   JobView,
   WebviewToHostMessage,
 } from './protocol.ts';
-import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
+import { defaultStrength, defaultVariationStrength, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
+import { limits, withinLimit } from '../runtime/protocol/limits.ts';
 import { resolveTargetText } from '../runtime/protocol/targetText.ts';
+import type { PixelBox } from '../runtime/protocol/paramsValidation.ts';
 
 export interface HostMessenger {
   postMessage(message: WebviewToHostMessage): void;
@@ -68,8 +75,20 @@ export interface TokenCount {
   limit: number;
 }
 
+/**
+ * The form's start image: the host's view of the file, the strength, and the region drawn on it as
+ * fractions of the image (so it follows the output size).
+ */
+export interface StartImageState {
+  view: StartImageView;
+  strength: number;
+  region?: { left: number; top: number; width: number; height: number };
+}
+
 export interface GalleryViewState {
   config?: GalleryConfig;
+  /** Not persisted: the image comes back from the host as a data: URI, too large to keep in the panel's state. */
+  start?: StartImageState;
   form: FormState;
   formErrors: string[];
   tokens?: TokenCount;
@@ -198,9 +217,17 @@ export class GalleryController {
         this.fillForm(message.params.request);
         break;
       case RunWebviewImageCommand.method: {
-        const { id, command } = message.params;
+        const { id, command, strength } = message.params;
         if (command === 'select') this.select(id);
+        else if (command === 'variations') this.variations(id, strength ?? defaultVariationStrength);
         else this.regenerate(id, command === 'vary');
+        break;
+      }
+      case StartImageChosen.method: {
+        const view = message.params;
+        this.state.start = { view, strength: this.state.start?.strength ?? defaultStrength };
+        // The output size follows the image (its own, fitted to the limits), as the CLI's default does.
+        this.updateForm({ width: view.outputWidth, height: view.outputHeight });
         break;
       }
     }
@@ -297,6 +324,13 @@ export class GalleryController {
     if (!Number.isInteger(f.candidates) || f.candidates < 0 || f.candidates > l.maxCandidates) {
       errors.push(`Candidates must be Auto or a whole number from 1 to ${l.maxCandidates}.`);
     }
+    const start = this.state.start;
+    if (start) {
+      if (!withinLimit(limits.strength, start.strength) || start.strength === 0) errors.push('Strength must be a number above 0 and at most 1.');
+      else if (Number.isInteger(f.steps) && Math.floor(f.steps * start.strength) < 1) {
+        errors.push(`Strength ${start.strength} with ${f.steps} steps leaves no step to run: raise the strength or the steps.`);
+      }
+    }
     if (this.keepsOneImage) {
       if (f.numImages > 1) errors.push('Best of several candidates and the drawn text keep one image: set Images to 1.');
       if (this.targetText === null) {
@@ -334,14 +368,86 @@ export class GalleryController {
       // only reach here with the check switched off or best of N not asked for.
       candidates: f.numImages > 1 ? 1 : f.candidates,
       exactFallback: f.numImages > 1 ? false : f.exactFallback,
+      ...(this.state.start ? { startImage: this.startImageRequest(f.width, f.height) } : {}),
     };
     this.host.postMessage(SubmitJob.create({ request }));
     this.changed();
     return request;
   }
 
+  private startImageRequest(width: number, height: number): FormStartImage {
+    const start = this.state.start!;
+    const maskBox = this.maskBoxFor(width, height);
+    return { id: start.view.id, strength: start.strength, ...(maskBox ? { maskBox } : {}) };
+  }
+
   cancel(jobId: string): void {
     this.host.postMessage(CancelJob.create({ jobId }));
+  }
+
+  // ---- start image --------------------------------------------------------------------------
+
+  /** Asks the host for a start image: its picker, a gallery card or workspace path, or a dropped file. */
+  chooseStartImage(choice: ChooseStartImageParams): void {
+    this.host.postMessage(ChooseStartImage.create(choice));
+  }
+
+  clearStartImage(): void {
+    delete this.state.start;
+    this.state.formErrors = [];
+    this.changed();
+  }
+
+  setStrength(strength: number): void {
+    if (!this.state.start) return;
+    this.state.start.strength = strength;
+    this.state.formErrors = [];
+    this.changed();
+  }
+
+  /** The rectangle to repaint, as fractions of the image (undefined: the whole image). Tiny drags count as clicks: no region. */
+  setRegion(region: StartImageState['region']): void {
+    if (!this.state.start) return;
+    const clamp = (v: number) => Math.min(1, Math.max(0, v));
+    if (!region || region.width * this.state.form.width < 8 || region.height * this.state.form.height < 8) delete this.state.start.region;
+    else {
+      const left = clamp(region.left);
+      const top = clamp(region.top);
+      this.state.start.region = { left, top, width: clamp(left + region.width) - left, height: clamp(top + region.height) - top };
+    }
+    this.changed();
+  }
+
+  /** The drawn region in pixels of the output size, on whole 8-pixel cells (what the pipeline repaints). */
+  maskBoxFor(width: number, height: number): PixelBox | undefined {
+    const region = this.state.start?.region;
+    if (!region) return undefined;
+    const cell = 8;
+    const left = Math.min(width - cell, Math.floor((region.left * width) / cell) * cell);
+    const top = Math.min(height - cell, Math.floor((region.top * height) / cell) * cell);
+    const right = Math.max(left + cell, Math.min(width, Math.ceil(((region.left + region.width) * width) / cell) * cell));
+    const bottom = Math.max(top + cell, Math.min(height, Math.ceil(((region.top + region.height) * height) / cell) * cell));
+    return { left, top, width: right - left, height: bottom - top };
+  }
+
+  /**
+   * Variations…: new images from a gallery image by image-to-image at `strength`, its own settings
+   * and size, a new seed, as many as the form's Images field says.
+   */
+  variations(id: string, strength: number): GenerationRequest | undefined {
+    const image = this.state.images.find((i) => i.id === id);
+    const base = image && this.requestFromImage(image, true);
+    if (!base) return undefined;
+    const numImages = Number.isInteger(this.state.form.numImages) ? Math.min(Math.max(this.state.form.numImages, 1), generationLimits.maxImages) : 1;
+    const request: GenerationRequest = {
+      ...base,
+      numImages,
+      ...(numImages > 1 ? { candidates: 1, exactFallback: false } : {}),
+      startImage: { id, strength },
+    };
+    if (!isGenerationRequest(request)) return undefined;
+    this.host.postMessage(SubmitJob.create({ request }));
+    return request;
   }
 
   fillForm(request: GenerationRequest): void {

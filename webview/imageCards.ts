@@ -2,7 +2,7 @@
 // rebuilt, when the list changes. Each card has a thumbnail with a codicon toolbar that shows on
 // hover and on keyboard focus, and carries `data-vscode-context` so a right-click opens VS Code's
 // own context menu with the rest of the actions.
-import { cardKeys, imageMenuContext, toolbarActions } from './cardActions.ts';
+import { cardKeys, imageMenuContext, provenanceText, toolbarActions } from './cardActions.ts';
 import type { CardAction } from './cardActions.ts';
 import { codicon, el, placeInOrder, setAttr } from './dom.ts';
 import { legibilityBadge } from './legibilityBadge.ts';
@@ -81,6 +81,8 @@ function buildCard(image: GalleryImage, handlers: CardHandlers): HTMLLIElement {
     el('div', { class: 'caption' }, caption),
     el('div', { class: 'details' }, imageDetails(image)),
   );
+  const provenance = provenanceText(image);
+  if (provenance) card.append(el('div', { class: 'provenance', title: image.source?.image ?? provenance }, codicon('file-symlink-file'), ` ${provenance}`));
   card.addEventListener('click', () => handlers.select(image));
   card.addEventListener('dblclick', () => handlers.run(image, 'open'));
   card.addEventListener('dragstart', (event) => {

@@ -8,7 +8,7 @@ import { DetailPane } from './detailPane.ts';
 import { codicon, el, setText } from './dom.ts';
 import { ImageCards } from './imageCards.ts';
 import { JobRows } from './jobRows.ts';
-import { candidateChoices, generationLimits } from './protocol.ts';
+import { candidateChoices, galleryImageDragMime, generationLimits } from './protocol.ts';
 // Form controls in VS Code's own look (the maintained successor of the webview UI toolkit): each
 // registers its custom element. Lit styles them through adopted stylesheets, which the CSP allows.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -73,6 +73,26 @@ const textInput = el('vscode-textfield', {
 const textHint = el('span', { id: 'target-text-hint', class: 'hint' });
 const candidatesSelect = el('vscode-single-select', { id: 'candidates', title: 'Seeds to generate and rank by what OCR reads; the best one is kept' });
 const fallbackCheckbox = el('vscode-checkbox', { id: 'exact-fallback', title: 'When no candidate spells the text, draw it over the best one with a bundled font' }, 'Draw exact text if none matches');
+// Start image: picked from the workspace, a gallery card or a file dropped here; a rectangle dragged
+// on it is the only region repainted (inpainting).
+const startPick = el('vscode-button', { id: 'start-image-pick', secondary: true, icon: 'folder-opened', title: 'Pick a PNG, JPEG or WebP image of the workspace' }, 'Choose…');
+const startHint = el('span', { class: 'hint' }, 'or drop a gallery card, or an image from the Explorer (hold Shift), here');
+const startEmpty = el('div', { class: 'start-image-empty' }, startPick, startHint);
+const startPreview = el('img', { id: 'start-image-preview', alt: 'Start image', draggable: 'false' });
+const startRect = el('div', { class: 'start-image-region', 'aria-hidden': 'true' });
+const startFrame = el('div', { class: 'start-image-frame', title: 'Drag a rectangle on the image to repaint only that region' }, startPreview, startRect);
+const startName = el('span', { class: 'start-image-name' });
+const strengthInput = el('vscode-textfield', { id: 'strength', type: 'number', min: 0.05, max: 1, step: 0.05, title: 'How much of the image is repainted: 0.3 stays close to it, 0.8 keeps little more than its layout and colours' });
+const startRegionNote = el('span', { class: 'hint', id: 'start-image-region-note' });
+const startClearRegion = el('vscode-button', { id: 'start-image-clear-region', secondary: true, icon: 'discard' }, 'Whole image');
+const startRemove = el('vscode-button', { id: 'start-image-remove', secondary: true, icon: 'close' }, 'Remove');
+const startChosen = el(
+  'div',
+  { class: 'start-image-chosen' },
+  startFrame,
+  el('div', { class: 'start-image-side' }, startName, field('Strength', strengthInput), startRegionNote, el('div', { class: 'row' }, startClearRegion, startRemove)),
+);
+const startZone = el('div', { id: 'start-image', class: 'start-image', role: 'group', 'aria-label': 'Start image' }, startEmpty, startChosen);
 const generateButton = el('vscode-button', { id: 'generate', type: 'submit', icon: 'sparkle', title: 'Generate (Ctrl+Enter)' }, 'Generate');
 const formErrors = el('ul', { id: 'form-errors', class: 'errors', role: 'alert' });
 
@@ -102,6 +122,7 @@ const form = el(
     field('Images', imagesInput),
   ),
   field('Text in the image', textInput, textHint),
+  el('div', { class: 'field' }, el('label', { for: 'start-image-pick' }, 'Start image'), startZone),
   el(
     'div',
     { class: 'row' },
@@ -138,6 +159,77 @@ for (const [input, toPatch] of bindings) {
 }
 seedLock.addEventListener('change', () => controller.updateForm({ seedLocked: seedLock.checked }));
 fallbackCheckbox.addEventListener('change', () => controller.updateForm({ exactFallback: fallbackCheckbox.checked }));
+
+startPick.addEventListener('click', () => controller.chooseStartImage({ pick: true }));
+startRemove.addEventListener('click', () => controller.clearStartImage());
+startClearRegion.addEventListener('click', () => controller.setRegion(undefined));
+strengthInput.addEventListener('input', () => controller.setStrength(numberOf(strengthInput)));
+// A gallery card dropped here (its id), or a file from the Explorer (a URI list; VS Code asks for Shift).
+startZone.addEventListener('dragover', (event) => {
+  const types = [...(event.dataTransfer?.types ?? [])];
+  if (!types.some((t) => t === galleryImageDragMime || t === 'text/uri-list' || t === 'application/vnd.code.uri-list')) return;
+  event.preventDefault();
+  startZone.classList.add('drop-target');
+});
+startZone.addEventListener('dragleave', () => startZone.classList.remove('drop-target'));
+startZone.addEventListener('drop', (event) => {
+  startZone.classList.remove('drop-target');
+  const data = event.dataTransfer;
+  if (!data) return;
+  event.preventDefault();
+  const id = data.getData(galleryImageDragMime);
+  if (id) return controller.chooseStartImage({ id });
+  const uri = (data.getData('text/uri-list') || data.getData('application/vnd.code.uri-list')).split(/\r?\n/).find((line) => line && !line.startsWith('#'));
+  if (uri) controller.chooseStartImage({ uri: uri.trim() });
+});
+// The region: dragged on the image, kept as fractions of it.
+let dragFrom: { x: number; y: number } | undefined;
+function fractionAt(event: PointerEvent): { x: number; y: number } {
+  const box = startPreview.getBoundingClientRect();
+  return { x: Math.min(1, Math.max(0, (event.clientX - box.left) / box.width)), y: Math.min(1, Math.max(0, (event.clientY - box.top) / box.height)) };
+}
+function regionBetween(a: { x: number; y: number }, b: { x: number; y: number }) {
+  return { left: Math.min(a.x, b.x), top: Math.min(a.y, b.y), width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y) };
+}
+function showRegion(region: { left: number; top: number; width: number; height: number } | undefined): void {
+  startRect.hidden = !region;
+  if (!region) return;
+  startRect.style.left = `${region.left * 100}%`;
+  startRect.style.top = `${region.top * 100}%`;
+  startRect.style.width = `${region.width * 100}%`;
+  startRect.style.height = `${region.height * 100}%`;
+}
+startFrame.addEventListener('pointerdown', (event) => {
+  if (event.button !== 0) return;
+  dragFrom = fractionAt(event);
+  startFrame.setPointerCapture(event.pointerId);
+  event.preventDefault();
+});
+startFrame.addEventListener('pointermove', (event) => {
+  if (dragFrom) showRegion(regionBetween(dragFrom, fractionAt(event)));
+});
+startFrame.addEventListener('pointerup', (event) => {
+  if (!dragFrom) return;
+  const region = regionBetween(dragFrom, fractionAt(event));
+  dragFrom = undefined;
+  controller.setRegion(region);
+});
+
+function renderStartImage(): void {
+  const start = controller.state.start;
+  startEmpty.hidden = start !== undefined;
+  startChosen.hidden = start === undefined;
+  if (!start) return;
+  if (startPreview.getAttribute('src') !== start.view.uri) startPreview.src = start.view.uri;
+  setText(startName, `${start.view.name} · ${start.view.width}×${start.view.height}`);
+  startName.title = start.view.id;
+  setValue(strengthInput, Number.isNaN(start.strength) ? '' : String(start.strength));
+  if (!dragFrom) showRegion(start.region);
+  const f = controller.state.form;
+  const box = controller.maskBoxFor(f.width, f.height);
+  setText(startRegionNote, box ? `Repaints ${box.width}×${box.height} at ${box.left},${box.top}; the rest is kept` : 'Drag on the image to repaint only a rectangle');
+  startClearRegion.hidden = box === undefined;
+}
 
 function candidatesLabel(n: number): string {
   return n === 0 ? 'Auto (4 on a GPU, 1 on the CPU)' : n === 1 ? '1 (just check the text)' : `Best of ${n}`;
@@ -216,6 +308,7 @@ function renderForm(): void {
   generateButton.disabled = config !== undefined && !config.canGenerate;
   generateButton.title = config && !config.canGenerate ? config.reason ?? '' : 'Generate (Ctrl+Enter)';
   formErrors.replaceChildren(...errors.map((e) => el('li', {}, e)));
+  renderStartImage();
 }
 
 // ---- jobs -----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 // runs page script, so the host treats its messages as untrusted input, and the webview treats
 // the host's the same way so a version skew after an update cannot corrupt its state.
 import { candidateModes, schedulerNames } from '../runtime/protocol/generationTypes.ts';
+import type { StartImageMode } from '../runtime/protocol/generationTypes.ts';
+import { isPixelBox, type PixelBox } from '../runtime/protocol/paramsValidation.ts';
 import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import type { ImageLegibility } from '../runtime/protocol/runtimeProtocol.ts';
 import { limits, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
@@ -102,7 +104,22 @@ export interface GenerationRequest {
   candidates?: number;
   /** Draw the exact text over the best candidate when none spells it. */
   exactFallback?: boolean;
+  /** Image-to-image from a workspace image (with a rectangle: inpainting only that region). */
+  startImage?: FormStartImage;
 }
+
+/** The form's start image: which file, how much of it is repainted, and the region drawn on it. */
+export interface FormStartImage {
+  /** Workspace-relative path, forward slashes (a gallery id, or a file picked or dropped); the host checks it. */
+  id: string;
+  strength: number;
+  /** The region to repaint, in pixels of the request's width × height. */
+  maskBox?: PixelBox;
+}
+
+/** Paths the page names: bounded, and never absolute or climbing out (the host checks them again). */
+const isWorkspaceId: Check<string> = (v): v is string =>
+  isString(v) && v.length > 0 && v.length <= 4096 && !v.includes('\0') && !/^(?:\/|[A-Za-z]:|\\)/.test(v) && !v.split(/[\\/]/).includes('..');
 
 function within(limit: NumberLimit): Check<number> {
   return (v): v is number => withinLimit(limit, v);
@@ -122,11 +139,18 @@ const isRequestFields: Check<GenerationRequest> = shape<GenerationRequest>({
   text: optional((v): v is string => isString(v) && v.length <= limits.targetText.maxChars),
   candidates: optional(within(limits.candidates)),
   exactFallback: optional(isBoolean),
+  startImage: optional(shape<FormStartImage>({ id: isWorkspaceId, strength: within(limits.strength), maskBox: optional(isPixelBox) })),
 });
+
+/** A drawn region inside the image that repaints something. */
+function maskBoxFits(request: GenerationRequest): boolean {
+  const box = request.startImage?.maskBox;
+  return !box || (box.width > 0 && box.height > 0 && box.left + box.width <= request.width && box.top + box.height <= request.height);
+}
 
 /** Best of N and the drawn text keep one image: the runtime refuses them with several images. */
 export const isGenerationRequest: Check<GenerationRequest> = (v): v is GenerationRequest =>
-  isRequestFields(v) && !(v.numImages > 1 && ((v.candidates ?? 1) > 1 || v.exactFallback === true));
+  isRequestFields(v) && !(v.numImages > 1 && ((v.candidates ?? 1) > 1 || v.exactFallback === true)) && maskBoxFits(v);
 
 /** Settings read back from an image's `parameters` chunk; any of them may be missing. */
 export interface ImageSettings {
@@ -207,7 +231,26 @@ export interface GalleryImage {
   settings?: ImageSettings;
   /** Absent when the PNG has no valid `letterpress` chunk (the text was not checked). */
   legibility?: GalleryLegibility;
+  /** Where it came from when made from a start image (its PNG's start image record). */
+  source?: GallerySource;
 }
+
+/** An image's provenance, for "from sign.png, strength 0.6". */
+export interface GallerySource {
+  mode: StartImageMode;
+  strength: number;
+  /** The start image's path as recorded (relative to the workspace); absent for one made in memory (a layout, drawn glyphs). */
+  image?: string;
+  /** How the repainted region was given: a mask file or a drawn rectangle. */
+  mask?: 'file' | 'box';
+}
+
+export const isGallerySource: Check<GallerySource> = shape<GallerySource>({
+  mode: oneOf<StartImageMode>(['img2img', 'inpaint', 'layout']),
+  strength: within(limits.strength),
+  image: optional(boundedString(4096)),
+  mask: optional(oneOf(['file', 'box'] as const)),
+});
 
 export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
   id: isString,
@@ -218,6 +261,7 @@ export const isGalleryImage: Check<GalleryImage> = shape<GalleryImage>({
   size: isFiniteNumber,
   settings: optional(isImageSettings),
   legibility: optional(isGalleryLegibility),
+  source: optional(isGallerySource),
 });
 
 export const jobStates = ['queued', 'loading', 'running', 'done', 'failed', 'cancelled'] as const;
@@ -356,7 +400,7 @@ export const CountTokens = descriptor(
 export const SubmitJob = descriptor('gallery/job/submit', shape<{ request: GenerationRequest }>({ request: isGenerationRequest }));
 export const CancelJob = descriptor('gallery/job/cancel', shape<{ jobId: string }>({ jobId: isString }));
 
-export const imageActions = ['open', 'reveal', 'copyPath', 'insertReference', 'copyPrompt', 'delete', 'export', 'drawText'] as const;
+export const imageActions = ['open', 'reveal', 'copyPath', 'insertReference', 'copyPrompt', 'delete', 'export', 'drawText', 'variations'] as const;
 export type ImageAction = (typeof imageActions)[number];
 export interface ImageActionParams {
   id: string;
@@ -373,7 +417,20 @@ export const RunImageAction = descriptor(
  */
 export const galleryImageDragMime = 'application/vnd.letterpress.gallery-image';
 
-export const webviewToHost = [PanelReady, CountTokens, SubmitJob, CancelJob, RunImageAction] as const;
+/**
+ * Sets the form's start image: `pick` asks the host for a workspace image (its file picker), `id`
+ * takes a gallery image or a workspace-relative path, `uri` a file dropped from the Explorer.
+ */
+export type ChooseStartImageParams = { pick: true } | { id: string } | { uri: string };
+export const ChooseStartImage = descriptor(
+  'gallery/startImage/choose',
+  (v: unknown): v is ChooseStartImageParams =>
+    isRecord(v) &&
+    Object.keys(v).length === 1 &&
+    (v.pick === true || isWorkspaceId(v.id) || (isString(v.uri) && v.uri.length <= 8192 && /^(?:file|vscode-remote|vscode-file):/.test(v.uri))),
+);
+
+export const webviewToHost = [PanelReady, CountTokens, SubmitJob, CancelJob, RunImageAction, ChooseStartImage] as const;
 export type WebviewToHostMessage = ReturnType<(typeof webviewToHost)[number]['create']>;
 
 // ---- host → webview -------------------------------------------------------------------------
@@ -407,14 +464,42 @@ export const FillForm = descriptor('gallery/form/fill', shape<{ request: Generat
  * Card commands the webview carries out itself, asked for by the host: the native context menu's
  * Regenerate and Vary (the request is built from the image and the form, in the page) and Select.
  */
-export const webviewImageCommands = ['regenerate', 'vary', 'select'] as const;
+export const webviewImageCommands = ['regenerate', 'vary', 'select', 'variations'] as const;
 export type WebviewImageCommand = (typeof webviewImageCommands)[number];
 export const RunWebviewImageCommand = descriptor(
   'gallery/image/command',
-  shape<{ id: string; command: WebviewImageCommand }>({ id: isString, command: oneOf(webviewImageCommands) }),
+  // Variations carry the strength the host asked for.
+  shape<{ id: string; command: WebviewImageCommand; strength?: number }>({ id: isString, command: oneOf(webviewImageCommands), strength: optional(within(limits.strength)) }),
 );
 
-export const hostToWebview = [InitState, ImagesChanged, JobUpdated, TokensCounted, FillForm, RunWebviewImageCommand] as const;
+/** The form's start image as the host found it: a data: URI of the file to draw the region on, and its size. */
+export interface StartImageView {
+  id: string;
+  name: string;
+  /** data: URI (PNG, JPEG or WebP) of the image. */
+  uri: string;
+  /** Its own size, and the output size it suggests (its own, fitted to the limits). */
+  width: number;
+  height: number;
+  outputWidth: number;
+  outputHeight: number;
+}
+const isImageDataUri: Check<string> = (v): v is string =>
+  isString(v) && /^data:image\/(?:png|jpeg|webp);base64,[A-Za-z0-9+/=]*$/.test(v);
+export const StartImageChosen = descriptor(
+  'gallery/startImage/set',
+  shape<StartImageView>({
+    id: isWorkspaceId,
+    name: boundedString(1024),
+    uri: isImageDataUri,
+    width: (v): v is number => isInteger(v) && v > 0,
+    height: (v): v is number => isInteger(v) && v > 0,
+    outputWidth: isSide,
+    outputHeight: isSide,
+  }),
+);
+
+export const hostToWebview = [InitState, ImagesChanged, JobUpdated, TokensCounted, FillForm, RunWebviewImageCommand, StartImageChosen] as const;
 export type HostToWebviewMessage = ReturnType<(typeof hostToWebview)[number]['create']>;
 
 /**

@@ -1,7 +1,7 @@
 // The gallery's jobs are the commands' jobs (jobs/jobFlow.ts: the host's one queue, the same checks,
 // placement and cancellation); this adapts them to the panel's GalleryJobBackend, which shows them as
 // job rows instead of notifications, and names what they wrote by workspace-relative path.
-import { relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { isRuntimeError } from '../../runtime/protocol/runtimeProtocol.ts';
 import { imagePresets } from '../jobs/imagePresets.ts';
@@ -17,7 +17,12 @@ export function createGalleryBackend(services: LetterpressServices): GalleryJobB
       if (!workspaceFolder) throw new Error('Open a folder to generate images into it.');
       const root = workspaceFolder.uri.fsPath;
       const presetName = imagePresets.find((p) => p.width === request.width && p.height === request.height)?.name;
-      const job = startGeneration(services, { ...request, workspace: jobWorkspace(workspaceFolder), ...(presetName ? { presetName } : {}) });
+      const { startImage, ...rest } = request;
+      // The page names its start image by workspace-relative path; jobFlow checks the file is inside the workspace.
+      const start = startImage
+        ? { startImage: { path: resolve(root, startImage.id), strength: startImage.strength, ...(startImage.maskBox ? { maskBox: startImage.maskBox } : {}) } }
+        : {};
+      const job = startGeneration(services, { ...rest, ...start, workspace: jobWorkspace(workspaceFolder), ...(presetName ? { presetName } : {}) });
       return asJobRow(job, (outcome) => ({ outputs: outcome.images.map((image) => workspaceId(root, image.path)), candidates: outcome.candidates.map((path) => workspaceId(root, path)) }));
     },
     drawText(request) {

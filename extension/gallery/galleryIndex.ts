@@ -6,7 +6,8 @@ import { join, relative, sep } from 'node:path';
 import { parseGenerationParameters } from '../../runtime/png/generationParameters.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
 import { letterpressChunkKey } from '../../runtime/png/letterpressRecord.ts';
-import type { GalleryLegibility, ImageSettings } from '../../webview/protocol.ts';
+import { parseStartImageRecord } from '../../runtime/png/startImageRecord.ts';
+import { isGallerySource, type GalleryLegibility, type GallerySource, type ImageSettings } from '../../webview/protocol.ts';
 import { galleryLegibility } from './galleryLegibility.ts';
 import { sharedPngMetadataReader, type PngMetadataReader } from './pngMetadataReader.ts';
 
@@ -21,6 +22,8 @@ export interface IndexedImage {
   settings?: ImageSettings;
   /** From the `letterpress` chunk: what OCR read and whether this is the chosen candidate. */
   legibility?: GalleryLegibility;
+  /** From the `letterpress` chunk's start image record: where the image came from. */
+  source?: GallerySource;
 }
 
 export interface GalleryIndexOptions {
@@ -108,7 +111,7 @@ export class GalleryIndex {
     return out;
   }
 
-  private async readMetadata(path: string): Promise<Pick<IndexedImage, 'settings' | 'legibility'>> {
+  private async readMetadata(path: string): Promise<Pick<IndexedImage, 'settings' | 'legibility' | 'source'>> {
     let chunks: Record<string, string>;
     try {
       // In a worker, within bounds: the folder may hold files from anywhere (a cloned repository),
@@ -121,7 +124,8 @@ export class GalleryIndex {
     const settings = parameters === undefined ? undefined : settingsFromParameters(parameters, this.options.schedulerForSampler);
     const record = chunks[letterpressChunkKey];
     const legibility = record === undefined ? undefined : galleryLegibility(record, settings?.seed);
-    return { ...(settings ? { settings } : {}), ...(legibility ? { legibility } : {}) };
+    const source = gallerySource(record);
+    return { ...(settings ? { settings } : {}), ...(legibility ? { legibility } : {}), ...(source ? { source } : {}) };
   }
 }
 
@@ -145,4 +149,17 @@ export function settingsFromParameters(
   if (p.height !== undefined) settings.height = p.height;
   if (p.model !== undefined) settings.model = p.model;
   return settings;
+}
+
+/** The card's provenance from the `letterpress` chunk's start image record; undefined when none or out of bounds. */
+export function gallerySource(chunkText: string | undefined): GallerySource | undefined {
+  const record = parseStartImageRecord(chunkText);
+  if (!record) return undefined;
+  const view: GallerySource = {
+    mode: record.mode,
+    strength: record.strength,
+    ...(record.image.path !== undefined ? { image: record.image.path } : {}),
+    ...(record.mask ? { mask: record.mask.box ? 'box' : 'file' } : {}),
+  };
+  return isGallerySource(view) ? view : undefined;
 }

@@ -1,9 +1,13 @@
 // The gallery webview panel on the host side: serves the page, answers the webview's messages
 // (after validating them), keeps the image list in step with the disk and forwards jobs.
 import * as vscode from 'vscode';
-import { relative, resolve, sep } from 'node:path';
+import { basename, relative, resolve, sep } from 'node:path';
+import { readRegularFile } from '../../runtime/files/readRegularFile.ts';
+import { startImageOutputSize } from '../../runtime/protocol/limits.ts';
+import { askStrength } from '../jobs/startImageInput.ts';
+import { defaultVariationStrength } from '../../runtime/protocol/generationTypes.ts';
 import { defaultOutputFolder, readSettings } from '../settings.ts';
-import { resolveInside } from '../workspace/workspacePaths.ts';
+import { resolveInside, workspaceFile } from '../workspace/workspacePaths.ts';
 import { askTextToDraw, drawExactTextCommand } from '../commands/drawExactTextCommand.ts';
 import { imagePresets } from '../jobs/imagePresets.ts';
 import { GalleryIndex } from './galleryIndex.ts';
@@ -15,6 +19,7 @@ import { galleryHtml } from './galleryHtml.ts';
 import type { GalleryMenuCommand } from './galleryMenuCommands.ts';
 import {
   CancelJob,
+  ChooseStartImage,
   CountTokens,
   ImagesChanged,
   InitState,
@@ -22,6 +27,7 @@ import {
   PanelReady,
   RunImageAction,
   RunWebviewImageCommand,
+  StartImageChosen,
   SubmitJob,
   TokensCounted,
   generationLimits,
@@ -29,7 +35,7 @@ import {
   promptTokenLimit,
   webviewToHost,
 } from '../../webview/protocol.ts';
-import type { GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
+import type { ChooseStartImageParams, GalleryConfig, GalleryImage, HostToWebviewMessage, ImageAction, SchedulerOption } from '../../webview/protocol.ts';
 import { samplerDisplayName, schedulerNames } from '../../runtime/protocol/generationTypes.ts';
 import { schedulerForA1111Sampler } from '../../runtime/png/a1111Samplers.ts';
 import type { SchedulerName } from '../../runtime/protocol/generationTypes.ts';
@@ -38,11 +44,15 @@ export const galleryViewType = 'letterpress.gallery';
 const galleryPollMs = 5000;
 /** The first count starts the runtime and finds the model, which can outlast the host's wait. */
 const tokenCountRetries = 3;
+/** A start image larger than this is not sent to the page to draw on (it is still a fine start image from the command). */
+const maxPreviewBytes = 16 * 1024 * 1024;
 
 /** What the rest of the extension lends the gallery; each part may be missing (then it is disabled). */
 export interface GalleryServices {
   /** Runs generation jobs and writes their images into the output folder. */
   jobs?: GalleryJobBackend;
+  /** The size of an image file (the runtime reads it, bounded); rejects with a message for a bad file. */
+  inspectImage?(path: string): Promise<{ width: number; height: number }>;
   /** Undefined when it cannot count now (no model on disk yet). */
   countTokens?(text: string): Promise<{ count: number; limit: number } | undefined>;
   /** The text that references `image` from `document` (Markdown `![]()`, HTML `<img>`, …). */
@@ -276,6 +286,9 @@ export class GalleryPanel implements vscode.Disposable {
           }
           this.jobs.submit(message.params.request);
           break;
+        case ChooseStartImage.method:
+          await this.chooseStartImage(message.params);
+          break;
         case CancelJob.method:
           this.jobs?.cancel(message.params.jobId);
           break;
@@ -349,6 +362,65 @@ export class GalleryPanel implements vscode.Disposable {
       case 'drawText':
         await this.drawText(image, uri);
         break;
+      case 'variations':
+        await this.variations(image);
+        break;
+    }
+  }
+
+  /** Variations…: asks how far from the image to go, then the page queues the job (its form holds the count). */
+  private async variations(image: IndexedImage): Promise<void> {
+    if (!image.settings?.prompt.trim()) {
+      void vscode.window.showInformationMessage(`Letterpress: ${image.name} has no prompt in its metadata; open it from Generate from Image… with a prompt instead.`);
+      return;
+    }
+    const strength = await askStrength(`Letterpress: Variations of ${image.name}`, defaultVariationStrength);
+    if (strength === undefined) return;
+    this.post(RunWebviewImageCommand.create({ id: image.id, command: 'variations', strength }));
+  }
+
+  /**
+   * The form's Start image: a workspace image the user picks, a gallery card or a file dropped on
+   * the form. Only files inside the workspace folder are taken; the page gets the image as a data:
+   * URI (the webview may only load the output folder) with its size, to draw the region on.
+   */
+  private async chooseStartImage(choice: ChooseStartImageParams): Promise<void> {
+    const location = this.location;
+    if (!location) return;
+    const root = location.workspaceFolder.uri.fsPath;
+    let path: string | undefined;
+    if ('pick' in choice) {
+      const picked = await vscode.window.showOpenDialog({
+        title: 'Letterpress: Start Image',
+        openLabel: 'Start from This Image',
+        canSelectMany: false,
+        filters: { Images: ['png', 'jpg', 'jpeg', 'webp'] },
+        defaultUri: location.uri,
+      });
+      path = picked?.[0]?.scheme === 'file' ? picked[0].fsPath : undefined;
+      if (!path) return;
+    } else if ('id' in choice) {
+      path = resolve(root, choice.id);
+    } else {
+      const uri = vscode.Uri.parse(choice.uri, true);
+      if (uri.scheme !== 'file') return void vscode.window.showWarningMessage('Letterpress: drop an image file from this workspace.');
+      path = uri.fsPath;
+    }
+    if (!/\.(?:png|jpe?g|webp)$/i.test(path)) {
+      void vscode.window.showWarningMessage(`Letterpress: ${basename(path)} is not a PNG, JPEG or WebP image.`);
+      return;
+    }
+    try {
+      const real = await workspaceFile(path, [root], 'start image');
+      const id = relative(root, real).split(sep).join('/');
+      if (!this.services.inspectImage) throw new Error('the Letterpress runtime is not available in this window');
+      const size = await this.services.inspectImage(real);
+      const data = await readRegularFile(real, maxPreviewBytes, 'start image');
+      const type = /\.png$/i.test(real) ? 'png' : /\.webp$/i.test(real) ? 'webp' : 'jpeg';
+      const output = startImageOutputSize(size);
+      this.post(StartImageChosen.create({ id, name: basename(real), uri: `data:image/${type};base64,${data.toString('base64')}`, ...size, outputWidth: output.width, outputHeight: output.height }));
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Letterpress: cannot start from ${basename(path)}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -481,6 +553,7 @@ export class GalleryPanel implements vscode.Disposable {
       size: image.size,
       ...(image.settings ? { settings: image.settings } : {}),
       ...(image.legibility ? { legibility: image.legibility } : {}),
+      ...(image.source ? { source: image.source } : {}),
     };
   }
 

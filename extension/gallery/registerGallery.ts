@@ -9,6 +9,7 @@ import { relativeReference } from '../workspace/workspacePaths.ts';
 import { createGalleryBackend } from './galleryBackend.ts';
 import { GalleryJobs } from './galleryJobs.ts';
 import { galleryImageDragMime } from '../../webview/protocol.ts';
+import { inspectImageRequest } from '../../runtime/protocol/runtimeProtocol.ts';
 import { galleryMenuCommands } from './galleryMenuCommands.ts';
 import { GalleryPanel, LastEditorTracker, galleryViewType } from './galleryPanel.ts';
 import type { GalleryServices } from './galleryPanel.ts';
@@ -20,6 +21,7 @@ export function galleryServicesFrom(services: LetterpressServices): GalleryServi
   return {
     jobs: createGalleryBackend(services),
     countTokens: (text) => services.models.countTokens(text),
+    inspectImage: (path) => services.supervisor.request(inspectImageRequest, { path }),
     referenceFor: (document, image, alt) =>
       referenceText({ languageId: document.languageId, relativePath: relativeReference(dirname(document.uri.fsPath), image.fsPath), alt }),
     log: services.log,

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { writeAtFreeName } from '../../runtime/files/newFiles.ts';
 import type { GenerateOptions, ProgressEvent, SchedulerName } from '../../runtime/protocol/generationTypes.ts';
-import { limits } from '../../runtime/protocol/limits.ts';
+import { describeLimit, limits, withinLimit } from '../../runtime/protocol/limits.ts';
+import type { PixelBox } from '../../runtime/protocol/paramsValidation.ts';
 import {
   RuntimeError,
   type FixTextParams,
@@ -26,7 +27,7 @@ import type { JobHandle, JobQueue } from '../runtime/jobQueue.ts';
 import type { LetterpressSettings } from '../settings.ts';
 import { placeGeneratedImages } from '../workspace/imagePlacement.ts';
 import { outputBaseName } from '../workspace/outputFileName.ts';
-import { isInside, OutputPathError, resolveOutputFolder } from '../workspace/workspacePaths.ts';
+import { isInside, OutputPathError, resolveOutputFolder, workspaceFile } from '../workspace/workspacePaths.ts';
 import { drawnBaseName, drawnImageFolder } from './drawTextFlow.ts';
 import { legibilityOptionsFor } from './legibilityOptions.ts';
 
@@ -88,6 +89,20 @@ export interface GenerationJobRequest {
   text?: string;
   candidates?: number;
   exactFallback?: boolean;
+  /** Image-to-image (with a mask or rectangle: inpainting) from a workspace image. */
+  startImage?: StartImageRequest;
+}
+
+/** A start image as a caller picked it; its files are checked to be inside the workspace before the job is queued. */
+export interface StartImageRequest {
+  /** Absolute path of a PNG, JPEG or WebP file in a workspace folder. */
+  path: string;
+  /** 0–1: how much of it is repainted. */
+  strength: number;
+  /** Absolute path of a mask image in a workspace folder (white = repaint). */
+  maskPath?: string;
+  /** Or a rectangle to repaint, in pixels of the output size. */
+  maskBox?: PixelBox;
 }
 
 /** What a generation queued: images asked for, and whether they are candidates of one best-of-N image. */
@@ -184,6 +199,7 @@ export function startGeneration(services: FlowServices, request: GenerationJobRe
       await resolveOutputFolder(root, settings.outputFolder);
       const modelDir = await services.models.ensure();
       if (!modelDir) throw new ModelDeclinedError();
+      const start = request.startImage ? await startImageOptions(request.startImage, request.workspace) : {};
       const scheduler = request.scheduler ?? settings.scheduler;
       const options: GenerateOptions = {
         modelDir,
@@ -198,6 +214,7 @@ export function startGeneration(services: FlowServices, request: GenerationJobRe
         numImages: request.numImages ?? 1,
         device: settings.device,
         fp16: settings.fp16,
+        ...start,
       };
       // Undefined without a text to check or with the check switched off: a plain job.
       const legibility = legibilityOptionsFor(
@@ -207,6 +224,8 @@ export function startGeneration(services: FlowServices, request: GenerationJobRe
           ...(request.text !== undefined ? { text: request.text } : {}),
           ...(request.candidates !== undefined ? { candidates: request.candidates } : {}),
           ...(request.exactFallback !== undefined ? { exactFallback: request.exactFallback } : {}),
+          // Layout-first text starts from its own drawing of the text, never from the user's image.
+          ...(request.startImage ? { layout: 'off' as const } : {}),
         },
         settings,
       );
@@ -271,6 +290,25 @@ export function startDrawing(services: FlowServices, request: DrawingJobRequest)
       };
     },
   });
+}
+
+/**
+ * The start image's part of the generation options: its files' real paths, checked to be inside the
+ * workspace (a page or a link could name any file), and the workspace folder its record is relative to.
+ */
+async function startImageOptions(start: StartImageRequest, workspace: JobWorkspace): Promise<Partial<GenerateOptions>> {
+  const roots = workspace.roots.length > 0 ? workspace.roots : [workspace.root];
+  if (!withinLimit(limits.strength, start.strength)) throw new RuntimeError('userError', `The strength must be ${describeLimit(limits.strength)}, got ${start.strength}.`);
+  if (start.maskPath !== undefined && start.maskBox !== undefined) throw new RuntimeError('userError', 'Give a mask image or a rectangle to repaint, not both.');
+  const initImage = await workspaceFile(start.path, roots, 'start image');
+  const mask = start.maskPath === undefined ? undefined : await workspaceFile(start.maskPath, roots, 'mask');
+  return {
+    initImage,
+    strength: start.strength,
+    ...(mask ? { mask } : {}),
+    ...(start.maskBox ? { maskBox: start.maskBox } : {}),
+    workspaceDir: workspace.root,
+  };
 }
 
 async function confined(folder: string, roots: readonly string[]): Promise<string> {

@@ -60,3 +60,28 @@ export async function confineOutputFolder(workspaceRoot: string, setting: string
 export function relativeReference(fromDir: string, target: string): string {
   return relative(fromDir, target).split(sep).join('/');
 }
+
+/** A file a job would read is missing or outside the workspace. */
+export class WorkspaceFileError extends Error {
+  override readonly name = 'WorkspaceFileError';
+}
+
+/**
+ * The real path of an existing file given by the user or the page (a start image, a mask), when it
+ * lies inside one of the workspace folders also after following symbolic links; else an error that
+ * says so. Nothing outside the workspace is handed to the runtime to read.
+ */
+export async function workspaceFile(path: string, roots: readonly string[], what: string): Promise<string> {
+  if (!isAbsolute(path) || path.includes('\0')) throw new WorkspaceFileError(`The ${what} ${path} is not a file path inside the workspace.`);
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    throw new WorkspaceFileError(`The ${what} ${path} does not exist (moved or deleted?).`);
+  }
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => undefined);
+    if (realRoot && isInside(realRoot, real)) return real;
+  }
+  throw new WorkspaceFileError(`The ${what} ${path} is outside the workspace${real !== resolve(path) ? ` (it leads to ${real})` : ''}: Letterpress only reads images inside the workspace folders.`);
+}

@@ -12,11 +12,11 @@ import { describeScore, legiblePhases, planLegibleJob } from '../legibility/legi
 import { resolveTargetText } from '../protocol/targetText.ts';
 import { ImageGenerator, stepsForStrength, type GeneratedImage } from '../pipeline/imageGenerator.ts';
 import { GenerationError } from '../pipeline/generationError.ts';
-import { defaultSizeFor, encodedImageSize, prepareMask, readImageBytes } from '../pipeline/startImage.ts';
+import { encodedImageSize, prepareMask, readImageBytes } from '../pipeline/startImage.ts';
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
-import { imageSeed, limits, sizeCostFactor, sizeCostNote } from '../protocol/limits.ts';
+import { imageSeed, limits, sizeCostFactor, sizeCostNote, startImageOutputSize } from '../protocol/limits.ts';
 import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import { formatProblem, validateParams, type FieldPath } from '../protocol/paramsValidation.ts';
 import { generateImageRequest, RuntimeError, type GenerateImageParams, type GenerateImageResult } from '../protocol/runtimeProtocol.ts';
@@ -240,11 +240,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
   let imageSize: { width: number; height: number } | undefined;
   if (initImage !== undefined) {
     try {
-      const own = await encodedImageSize(await readImageBytes(initImage), initImage);
-      const scale = Math.min(maxSide / Math.max(own.width, own.height), Math.max(1, minSide / Math.min(own.width, own.height)));
-      const fitted = defaultSizeFor({ width: Math.floor(own.width * scale), height: Math.floor(own.height * scale) });
-      const clamp = (v: number) => Math.min(maxSide, Math.max(minSide, v));
-      imageSize = { width: clamp(fitted.width), height: clamp(fitted.height) };
+      imageSize = startImageOutputSize(await encodedImageSize(await readImageBytes(initImage), initImage));
     } catch (error) {
       throw error instanceof GenerationError ? new CliError(error.message) : error;
     }

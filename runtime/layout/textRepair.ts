@@ -8,6 +8,7 @@ import { overlayExactText, overlayStyles } from '../legibility/exactTextFallback
 import type { TextBox } from '../png/letterpressRecord.ts';
 import { isPixelBox } from '../protocol/paramsValidation.ts';
 import type { WithStartImage } from './layoutPhase.ts';
+import { rectangleMask } from '../pipeline/startImage.ts';
 
 /**
  * Inpainting strength of a repair: enough for the model to repaint the drawn plate and letters in the
@@ -39,15 +40,6 @@ export function repairMaskBox(box: TextBox, width: number, height: number, growt
   const right = Math.min(width, Math.ceil((box.left + box.width + pad) / latentCell) * latentCell);
   const bottom = Math.min(height, Math.ceil((box.top + box.height + pad) / latentCell) * latentCell);
   return { left, top, width: right - left, height: bottom - top };
-}
-
-/** A black PNG of width × height, white over `box`: inpainting's mask (white = repaint). */
-export async function rectangleMask(width: number, height: number, box: TextBox): Promise<Buffer> {
-  const white = await sharp({ create: { width: box.width, height: box.height, channels: 3, background: '#ffffff' } }).png().toBuffer();
-  return sharp({ create: { width, height, channels: 3, background: '#000000' } })
-    .composite([{ input: white, left: box.left, top: box.top }])
-    .png()
-    .toBuffer();
 }
 
 export interface RepairStart {

@@ -46,7 +46,7 @@ import { checkModelConfigs, checkModelFolder, readLatentSpace, readSchedulerConf
 import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
 import { encodePrompts } from './promptEncoding.ts';
 import { preferredBatchSize, usesFloat16Graphs } from './providerTuning.ts';
-import { prepareMask, prepareStartImage, type ImageInput, type PreparedMask, type PreparedStartImage } from './startImage.ts';
+import { prepareMask, prepareStartImage, rectangleMask, type ImageInput, type PreparedMask, type PreparedStartImage } from './startImage.ts';
 import { letterpressChunkKey } from '../png/letterpressRecord.ts';
 
 export interface GeneratedImage {
@@ -99,7 +99,7 @@ export function withStartImageData(
   base: GenerateOptions,
   start: { png: Uint8Array; strength: number; mask?: Uint8Array; kind?: 'image' | 'layout' },
 ): GenerateOptions {
-  const { initImage: _image, mask: _mask, initImageData: _data, maskData: _maskData, ...rest } = base;
+  const { initImage: _image, mask: _mask, maskBox: _maskBox, initImageData: _data, maskData: _maskData, ...rest } = base;
   return {
     ...rest,
     initImageData: start.png,
@@ -151,7 +151,7 @@ function validateOptions(options: GenerateOptions, latentSpace: LatentSpace): vo
 
 function validateStartImageOptions(options: GenerateOptions): void {
   const hasImage = options.initImage !== undefined || options.initImageData !== undefined;
-  const hasMask = options.mask !== undefined || options.maskData !== undefined;
+  const hasMask = options.mask !== undefined || options.maskData !== undefined || options.maskBox !== undefined;
   // The range is the limits table's (validateOptions); what depends on other fields is checked here.
   if (options.strength !== undefined && !hasImage) throw new GenerationError('strength needs a start image');
   if (hasMask && !hasImage) throw new GenerationError('a mask needs a start image to repaint');
@@ -182,7 +182,9 @@ interface PreparedSource {
 async function prepareSource(options: GenerateOptions, downscale: number): Promise<PreparedSource | null> {
   const imageInput: ImageInput | undefined = options.initImageData ?? options.initImage;
   if (imageInput === undefined) return null;
-  const maskInput: ImageInput | undefined = options.maskData ?? options.mask;
+  // A rectangle drawn in the editor becomes a mask made in memory, at the output size (validated inside it).
+  const maskInput: ImageInput | undefined =
+    options.maskData ?? options.mask ?? (options.maskBox ? await rectangleMask(options.width, options.height, options.maskBox) : undefined);
   const strength = options.strength ?? defaultStrength;
   const image = await prepareStartImage(imageInput, options.width, options.height);
   const mask = maskInput === undefined ? null : await prepareMask(maskInput, options.width, options.height, downscale);
@@ -191,7 +193,7 @@ async function prepareSource(options: GenerateOptions, downscale: number): Promi
     mode: mask ? 'inpaint' : options.initImageKind === 'layout' ? 'layout' : 'img2img',
     strength,
     image: entry(imageInput, image.sha256),
-    ...(mask && maskInput !== undefined ? { mask: entry(maskInput, mask.sha256) } : {}),
+    ...(mask && maskInput !== undefined ? { mask: { ...entry(maskInput, mask.sha256), ...(options.maskBox && !options.mask && !options.maskData ? { box: options.maskBox } : {}) } } : {}),
   };
   return { image, mask, strength, record };
 }

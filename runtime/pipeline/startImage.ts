@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { GenerationError } from './generationError.ts';
 import { limits } from '../protocol/limits.ts';
 import { maxInputPixels, oversizeReason, pngHeaderSize } from '../png/imageLimits.ts';
+import type { PixelBox } from '../protocol/paramsValidation.ts';
 
 /** A file path, or the encoded bytes of an image made in memory (layout pictures, drawn glyphs). */
 export type ImageInput = string | Uint8Array;
@@ -183,4 +184,17 @@ export async function prepareMask(input: ImageInput, width: number, height: numb
   const bytes = await readImageBytes(input, 'mask');
   const { rgb, resized, original } = await decodeRgb(bytes, input, 'mask', width, height, '#000000');
   return { ...maskToLatentGrid(rgb, width, height, downscale), sha256: createHash('sha256').update(bytes).digest('hex'), original, resized };
+}
+
+/** A black PNG of width × height, white over `box` (rounded to whole pixels, kept inside): inpainting's mask (white = repaint). */
+export async function rectangleMask(width: number, height: number, box: PixelBox): Promise<Buffer> {
+  const left = Math.min(width - 1, Math.max(0, Math.round(box.left)));
+  const top = Math.min(height - 1, Math.max(0, Math.round(box.top)));
+  const right = Math.min(width, Math.max(left + 1, Math.round(box.left + box.width)));
+  const bottom = Math.min(height, Math.max(top + 1, Math.round(box.top + box.height)));
+  const white = await sharp({ create: { width: right - left, height: bottom - top, channels: 3, background: '#ffffff' } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#000000' } })
+    .composite([{ input: white, left, top }])
+    .png()
+    .toBuffer();
 }

@@ -2,6 +2,7 @@
 // legibility record (letterpressRecord.ts): {"source": {mode, strength, image:
 // {path, sha256}, mask?}}. Whoever rewrites that chunk keeps `source` (see keptSourceOf).
 import type { StartImageMode, StartImageRecord } from '../protocol/generationTypes.ts';
+import { isPixelBox, type PixelBox } from '../protocol/paramsValidation.ts';
 
 const modes: readonly StartImageMode[] = ['img2img', 'inpaint', 'layout'];
 
@@ -9,12 +10,13 @@ export function startImageChunkText(record: StartImageRecord): string {
   return JSON.stringify({ source: record });
 }
 
-function fileEntry(value: unknown): { path?: string; sha256: string } | null {
+function fileEntry(value: unknown): { path?: string; sha256: string; box?: PixelBox } | null {
   if (!value || typeof value !== 'object') return null;
   const v = value as Record<string, unknown>;
   if (typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256)) return null;
   if (v.path !== undefined && typeof v.path !== 'string') return null;
-  return { ...(typeof v.path === 'string' ? { path: v.path } : {}), sha256: v.sha256 };
+  if (v.box !== undefined && !isPixelBox(v.box)) return null;
+  return { ...(typeof v.path === 'string' ? { path: v.path } : {}), sha256: v.sha256, ...(v.box !== undefined ? { box: v.box as PixelBox } : {}) };
 }
 
 /** The `source` of a `letterpress` chunk's JSON; null when it has none or it is malformed. */
@@ -31,6 +33,8 @@ export function parseStartImageRecord(chunkText: string | undefined): StartImage
   const mode = source.mode as StartImageMode;
   const strength = source.strength;
   const image = fileEntry(source.image);
+  // The start image itself is a file; only a mask can be a drawn rectangle.
+  if (image?.box) delete image.box;
   if (!modes.includes(mode) || typeof strength !== 'number' || !(strength >= 0 && strength <= 1) || !image) return null;
   const mask = source.mask === undefined ? undefined : fileEntry(source.mask);
   if (mask === null) return null;

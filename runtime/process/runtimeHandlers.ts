@@ -9,6 +9,7 @@ import {
   drawTextRequest,
   fixTextRequest,
   exportImageRequest,
+  inspectImageRequest,
   generateImageRequest,
   jobProgressNotification,
   planModelRequest,
@@ -27,6 +28,7 @@ import { listCachedGraphs, removeCachedGraphs } from '../graphCache/graphCache.t
 import { runDrawTextJob } from '../jobs/drawTextJob.ts';
 import { runFixTextJob } from '../jobs/fixTextJob.ts';
 import { runExportImageJob } from '../jobs/exportImageJob.ts';
+import { encodedImageSize, readImageBytes } from '../pipeline/startImage.ts';
 import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import type { OcrReader } from '../legibility/ocrReader.ts';
 
@@ -153,6 +155,9 @@ export function registerRuntimeHandlers(server: RuntimeServer, services: Runtime
   server.onRequest(exportImageRequest, (params, { signal, notify }) =>
     runExportImageJob(params, { signal, onProgress: (event) => notify(jobProgressNotification, { jobId: params.jobId, event }) }),
   );
+
+  // Bounded like every start image read (file size, then pixels from the header); a GenerationError is a userError.
+  server.onRequest(inspectImageRequest, async ({ path }) => encodedImageSize(await readImageBytes(path), path));
 
   server.onRequest(planModelRequest, (params, { signal }) => services.planModel({ ...params, signal }));
 

@@ -1,5 +1,6 @@
 // Shared vocabulary of the runtime: what a generation job asks for and the progress it reports.
 // The CLI, the runtime process and (through runtime/protocol/runtimeProtocol.ts) the extension host all speak it.
+import type { PixelBox } from './paramsValidation.ts';
 
 export const schedulerNames = [
   'ddim',
@@ -74,6 +75,8 @@ export interface GenerateOptions {
   strength?: number;
   /** Inpainting (needs initImage): white = repaint, black = keep; stretched to width x height when its size differs. */
   mask?: string;
+  /** Inpainting of a rectangle instead of a mask file: the region to repaint, in pixels of width x height. */
+  maskBox?: PixelBox;
   /**
    * Encoded start image / mask made in memory (a layout picture, drawn glyphs), used instead of
    * initImage / mask. In-process callers only: the runtime protocol carries file paths.
@@ -87,6 +90,8 @@ export interface GenerateOptions {
 }
 
 export const defaultStrength = 0.75;
+/** A gallery card's Variations… stay closer to the image they vary. */
+export const defaultVariationStrength = 0.6;
 
 /** How an image was made from a start image, as recorded in its PNG's `letterpress` chunk. */
 export type StartImageMode = 'img2img' | 'inpaint' | 'layout';
@@ -96,7 +101,8 @@ export interface StartImageRecord {
   strength: number;
   /** Path relative to the workspace (forward slashes), absent for an image made in memory; SHA-256 of its file. */
   image: { path?: string; sha256: string };
-  mask?: { path?: string; sha256: string };
+  /** A mask file's path and hash; a rectangle drawn in the editor has `box` (its mask made in memory). */
+  mask?: { path?: string; sha256: string; box?: PixelBox };
 }
 
 /**

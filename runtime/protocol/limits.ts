@@ -139,3 +139,16 @@ export function sizeCostNote(width: number, height: number): string | undefined 
   const seconds = Math.round(1.8 * factor);
   return `${width}×${height} is ${factor.toFixed(factor < 10 ? 1 : 0)}× the work of 512×512 per step: on the CPU at least ${seconds} s a step (16 cores), more with attention`;
 }
+
+/**
+ * The output size for a start image of `own` size when none is asked for: its own size scaled to fit
+ * the side limits (the longest side at most the maximum, the shortest at least the minimum), rounded
+ * down to multiples of 8 as diffusers rounds a start image's size.
+ */
+export function startImageOutputSize(own: { width: number; height: number }): { width: number; height: number } {
+  const { min, max } = limits.side;
+  const multiple = limits.side.multipleOf;
+  const scale = Math.min(max / Math.max(own.width, own.height), Math.max(1, min / Math.min(own.width, own.height)));
+  const fit = (v: number) => Math.min(max, Math.max(min, Math.max(multiple, Math.floor(Math.floor(v * scale) / multiple) * multiple)));
+  return { width: fit(own.width), height: fit(own.height) };
+}

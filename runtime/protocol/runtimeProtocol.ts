@@ -25,6 +25,7 @@ import {
   numberIn,
   oneOf,
   optional,
+  pixelBox,
   record,
   text,
   type ParamsProblem,
@@ -285,6 +286,20 @@ export interface GenerateImageParams extends JobParams {
   legibility?: LegibilityOptions;
 }
 
+/** A drawn mask rectangle lies inside the image, repaints something, and stands alone (no mask file with it). */
+function maskBoxProblem(options: GenerateOptions): ParamsProblem | undefined {
+  const box = options.maskBox;
+  if (!box) return undefined;
+  const path = ['maskBox'];
+  if (options.initImage === undefined && options.initImageData === undefined) return { path, problem: 'needs a start image to repaint' };
+  if (options.mask !== undefined || options.maskData !== undefined) return { path, problem: 'cannot go with a mask file: give one or the other' };
+  if (box.width <= 0 || box.height <= 0) return { path, problem: 'is empty: draw the region to repaint' };
+  if (box.left + box.width > options.width || box.top + box.height > options.height) {
+    return { path, problem: `reaches outside the ${options.width}×${options.height} image` };
+  }
+  return undefined;
+}
+
 /** Every field of a generation within the limits table; also what the pipeline and the CLI check. */
 export const generateOptionsValidator = record<GenerateOptions>({
   modelDir: text({ nonBlank: true, limit: pathText }),
@@ -305,11 +320,13 @@ export const generateOptionsValidator = record<GenerateOptions>({
   initImage: optional(text({ nonBlank: true, limit: pathText })),
   strength: optional(numberIn(limits.strength)),
   mask: optional(text({ nonBlank: true, limit: pathText })),
+  maskBox: optional(pixelBox),
   initImageData: optional(bytes(limits.startImageBytes)),
   maskData: optional(bytes(limits.startImageBytes)),
   initImageKind: optional(oneOf(['image', 'layout'])),
-  workspaceDir: optional(text({ nonBlank: true, limit: pathText })),
-});
+  // Only what start images' recorded paths are relative to; the host passes its workspace folder.
+  workspaceDir: optional(absolutePath),
+}, maskBoxProblem);
 
 export const legibilityOptionsValidator = record<LegibilityOptions>({
   target: targetTextValidator,
@@ -509,6 +526,25 @@ export const exportImageRequest = request<ExportImageParams, ExportImageResult>(
         ? { path: ['transparent'], problem: `does not go with the ${params.preset} preset` }
         : undefined,
   ),
+);
+
+export interface InspectImageParams {
+  /** Absolute path of a PNG, JPEG or WebP file; it is only read (bounded: file size and pixels). */
+  path: string;
+}
+export interface InspectImageResult {
+  /** Upright size (EXIF orientation applied). */
+  width: number;
+  height: number;
+}
+/**
+ * The size of an image the host is about to start a generation from (it loads no image decoder of
+ * its own): an unreadable, damaged or oversized file is a `userError` naming it, before any job.
+ */
+export const inspectImageRequest = request<InspectImageParams, InspectImageResult>(
+  'runtime/image/inspect',
+  minute,
+  record<InspectImageParams>({ path: absolutePath }),
 );
 
 // ---- model --------------------------------------------------------------------------------------
