@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import * as yauzl from 'yauzl';
 import { JobQueue } from '../extension/runtime/jobQueue.ts';
+import { exportImageRequest } from '../runtime/protocol/runtimeProtocol.ts';
 import { RuntimeSupervisor } from '../extension/runtime/runtimeSupervisor.ts';
 
 const repoRoot = resolve(__dirname, '..');
@@ -89,7 +90,7 @@ test('npm run package: vsce packs with no warning; LICENSE, CHANGELOG, a 128×12
   console.log(`packaged: ${files.length} entries, ${scripts.length} .js files`);
 });
 
-test('the runtime unpacked from the .vsix reads text with its bundled OCR worker', { timeout: 180_000 }, async () => {
+test('the runtime unpacked from the .vsix reads text with its bundled OCR worker, and traces the drawn image to SVG with its text kept', { timeout: 180_000 }, async () => {
   await unpack();
   const extension = join(scratch, 'unpacked', 'extension');
   const supervisor = new RuntimeSupervisor({ modulePath: join(extension, 'dist', 'runtime.js') });
@@ -103,6 +104,12 @@ test('the runtime unpacked from the .vsix reads text with its bundled OCR worker
     const result = await queue.drawText('draw', { input, target: 'OPEN 24/7', outputDir }).result;
     assert.equal(result.legibility.exactMatch, true, `read as ${JSON.stringify(result.legibility.ocrText)}`);
     assert.deepEqual(await readdir(outputDir), ['plain-text.png']);
+    // The tracer, the font reader and the bundled font, from the .vsix.
+    const exported = await supervisor.request(exportImageRequest, { jobId: 'svg', preset: 'svg', input: result.file, outputDir: join(scratch, 'svg'), colours: 4 });
+    assert.deepEqual(exported.files.map((f) => f.path), [join(scratch, 'svg', 'plain-text.svg')]);
+    const svg = await readFile(exported.files[0]!.path, 'utf8');
+    assert.match(svg, /<tspan [^>]*>OPEN 24\/7<\/tspan>/);
+    assert.match(svg, /@font-face\{font-family:'Letterpress Open Sans Bold'/);
   } finally {
     queue.dispose();
     supervisor.dispose();

@@ -63,6 +63,7 @@ export async function exportImage(
         outputDir: realPath,
         newFolder: exportStem(request.input),
         ...(request.choice.transparent ? { transparent: true } : {}),
+        ...(request.choice.colours !== undefined ? { colours: request.choice.colours } : {}),
       },
       { signal: options.signal },
     );

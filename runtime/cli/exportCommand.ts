@@ -12,6 +12,7 @@ import { parseCliOptions } from './cliOptions.ts';
 
 const presetLines = exportPresetNames.map((name) => `  ${name.padEnd(12)} ${exportPresets[name].summary}`).join('\n');
 const transparentPresets = exportPresetNames.filter((name) => (exportPresets[name] as { takesTransparent?: boolean }).takesTransparent);
+const colourPresets = exportPresetNames.filter((name) => (exportPresets[name] as { takesColours?: boolean }).takesColours);
 
 const help = `usage: letterpress export --input <image> --preset ${exportPresetNames.join('|')} --out-dir <dir> [options]
 
@@ -22,11 +23,12 @@ options:
   --crop ${cropStrategies.join('|')}   how non-matching shapes are cropped (icons: centre, banners: attention)
   --transparent             ${transparentPresets.join(', ')}: remove a flat background first
   --tolerance <${limits.exportTolerance.min}-${limits.exportTolerance.max}>       colour distance still counted as background (default 40)
+  --colours <${limits.exportColours.min}-${limits.exportColours.max}>          ${colourPresets.join(', ')}: the most colours the tracing may use (default ${limits.exportColoursDefault})
 
 --out-dir is made when missing. Existing files are never replaced: the export stops before writing anything.`;
 
 /** The CLI flag behind each field of ExportImageParams, for the validator's messages. */
-const exportFlags: Record<string, string> = { input: '--input', preset: '--preset', outputDir: '--out-dir', crop: '--crop', transparent: '--transparent', tolerance: '--tolerance' };
+const exportFlags: Record<string, string> = { input: '--input', preset: '--preset', outputDir: '--out-dir', crop: '--crop', transparent: '--transparent', tolerance: '--tolerance', colours: '--colours' };
 
 export async function runExportCommand(args: string[]): Promise<void> {
   const values = parseCliOptions(
@@ -38,6 +40,7 @@ export async function runExportCommand(args: string[]): Promise<void> {
       crop: { type: 'string' },
       transparent: { type: 'boolean' },
       tolerance: { type: 'string' },
+      colours: { type: 'string' },
     },
     { usage: help },
   );
@@ -51,7 +54,9 @@ export async function runExportCommand(args: string[]): Promise<void> {
   if (values.crop !== undefined && !(cropStrategies as readonly string[]).includes(values.crop)) {
     throw new CliError(`--crop must be ${cropStrategies.join(' or ')}, not "${values.crop}"`);
   }
-  const tolerance = values.tolerance === undefined ? undefined : values.tolerance.trim() === '' ? Number.NaN : Number(values.tolerance);
+  const numberOf = (text: string | undefined) => (text === undefined ? undefined : text.trim() === '' ? Number.NaN : Number(text));
+  const tolerance = numberOf(values.tolerance);
+  const colours = numberOf(values.colours);
   // The runtime's request, checked by the same validator as the host's; the folder as it really is
   // (links followed), which the job checks again before it writes.
   const params: ExportImageParams = {
@@ -62,6 +67,7 @@ export async function runExportCommand(args: string[]): Promise<void> {
     ...(values.crop !== undefined ? { crop: values.crop as CropStrategy } : {}),
     ...(values.transparent ? { transparent: true } : {}),
     ...(tolerance !== undefined ? { tolerance } : {}),
+    ...(colours !== undefined ? { colours } : {}),
   };
   const problem = validateParams(exportImageRequest.validate, params);
   if (problem) {

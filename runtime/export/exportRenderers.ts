@@ -5,12 +5,15 @@ import { basename, extname } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { FileReadError, readRegularFile } from '../files/readRegularFile.ts';
 import { maxInputImageBytes, oversizeReason, pngHeaderSize, sharpInputOptions } from '../png/imageLimits.ts';
-import { checkCompletePng, PngFormatError } from '../png/pngTextChunks.ts';
+import { parseLegibilityChunk, letterpressChunkKey } from '../png/letterpressRecord.ts';
+import { checkCompletePng, PngFormatError, readPngTextChunks } from '../png/pngTextChunks.ts';
+import { limits } from '../protocol/limits.ts';
 import { exportPresets, type CropStrategy, type ExportPresetName } from '../protocol/exportPresets.ts';
 import { removeUniformBackground } from './backgroundRemoval.ts';
 import { makeBanners } from './bannerCrops.ts';
 import type { ExportFile } from './iconSet.ts';
 import { makeIconSet } from './iconSet.ts';
+import { traceToSvg } from './svgTrace.ts';
 
 /** An image the export cannot use (unreadable, too large, no flat background to remove): the user's to fix. */
 export class ExportInputError extends Error {
@@ -66,6 +69,8 @@ export interface RenderOptions {
   /** Presets with `takesTransparent`: remove a flat background first. */
   transparent?: boolean;
   tolerance?: number;
+  /** Presets with `takesColours`: the most colours the tracing may use. */
+  colours?: number;
 }
 
 export interface RenderedExport {
@@ -87,6 +92,15 @@ const renderers: { readonly [P in ExportPresetName]: Renderer } = {
     const meta = await sharp(removal.png, sharpInputOptions).metadata();
     const stem = basename(options.input, extname(options.input));
     return [{ name: `${stem}-transparent.png`, data: removal.png, width: meta.width!, height: meta.height! }];
+  },
+  svg: async (image, options, notes) => {
+    // The record of text Letterpress drew (a PNG it wrote); other images have none, or another tool's chunks.
+    const record = pngHeaderSize(image) ? parseLegibilityChunk(readPngTextChunks(image)[letterpressChunkKey] ?? '') : null;
+    const colours = options.colours ?? limits.exportColoursDefault;
+    const traced = await traceToSvg(image, { colours, drawn: record?.drawnText });
+    notes.push(`traced in ${traced.colours} of at most ${colours} colours${traced.textKept ? `; the text "${record!.drawnText!.text.replace(/\n/g, ' / ')}" kept as text` : ''}`);
+    const stem = basename(options.input, extname(options.input));
+    return [{ name: `${stem}.svg`, data: Buffer.from(traced.svg, 'utf8'), width: traced.width, height: traced.height }];
   },
 };
 

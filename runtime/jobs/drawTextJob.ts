@@ -146,7 +146,7 @@ export async function drawTextOnImage(
   // sharp drops text chunks: the generation parameters (and any other tool's notes) come back; the
   // old OCR record is replaced by the read-back of the drawn image.
   const kept = Object.entries(chunks).filter(([key]) => key !== letterpressChunkKey);
-  kept.push([letterpressChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true })]);
+  kept.push([letterpressChunkKey, legibilityChunkText({ legibility: fallback.score, exactTextFallback: true, drawnText: fallback.drawn })]);
   const png = addPngTextChunks(fallback.png, kept);
   return { png, score: fallback.score, width, height };
 }

@@ -83,6 +83,7 @@ export async function runExportImageJob(params: ExportImageParams, hooks: Export
       crop: params.crop,
       transparent: params.transparent,
       tolerance: params.tolerance,
+      colours: params.colours,
     });
   } catch (error) {
     if (error instanceof ExportInputError) throw new RuntimeError('userError', error.message);

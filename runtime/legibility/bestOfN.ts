@@ -212,7 +212,7 @@ export async function generateBestOfN(request: BestOfNRequest): Promise<BestOfNR
     const earlier = chunks[letterpressChunkKey];
     if (earlier) kept.push([letterpressChunkKey, earlier]);
     let png = addPngTextChunks(fallback.png, kept);
-    png = withRecord(png, { ...best.record, mode: best.mode, legibility: fallback.score, exactTextFallback: true, candidates: candidatesInfo });
+    png = withRecord(png, { ...best.record, mode: best.mode, legibility: fallback.score, exactTextFallback: true, drawnText: fallback.drawn, candidates: candidatesInfo });
     return { png, seed: best.seed, score: fallback.score, ranked, stoppedEarly, fallback };
   }
   return { png: ranked[0]!.png, seed: best.seed, score: best.score, ranked, stoppedEarly, fallback: null };

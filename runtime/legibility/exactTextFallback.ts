@@ -5,7 +5,8 @@
 import sharp from 'sharp';
 import { sharpInputOptions } from '../png/imageLimits.ts';
 import type { OverlayOptions as SharpOverlay } from 'sharp';
-import type { LegibilityScore, TextBox } from '../png/letterpressRecord.ts';
+import type { DrawnTextRecord, LegibilityScore, TextBox } from '../png/letterpressRecord.ts';
+import { bundledFontFamily } from './bundledFont.ts';
 import { scoreImage } from './legibilityScore.ts';
 import type { OcrReader } from './ocrReader.ts';
 import type { Rgb } from './regionColours.ts';
@@ -40,6 +41,8 @@ export interface OverlayResult {
   box: TextBox;
   textColour: Rgb;
   plateColour: Rgb;
+  /** What was drawn, for the image's record. */
+  drawn: DrawnTextRecord;
 }
 
 function clamp(value: number, low: number, high: number): number {
@@ -105,8 +108,12 @@ function pickColours(regionPixels: Buffer, channels: 3 | 4, style: OverlayStyle)
   return { plate, text, stroke: plate };
 }
 
+function plateRadius(width: number, height: number): number {
+  return Math.round(Math.min(width, height) * 0.15);
+}
+
 function plateSvg(width: number, height: number, colour: Rgb, opacity: number): Buffer {
-  const radius = Math.round(Math.min(width, height) * 0.15);
+  const radius = plateRadius(width, height);
   return Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
       `<rect x="0" y="0" width="${width}" height="${height}" rx="${radius}" ry="${radius}" ` +
@@ -156,13 +163,23 @@ export async function overlayExactText(image: Buffer, target: string, options: O
   if (style.strokeShare > 0 && shadowLeft + stroke.width <= width && shadowTop + stroke.height <= height && shadowLeft >= 0 && shadowTop >= 0) {
     layers.push({ input: shadow, left: shadowLeft, top: shadowTop });
   }
-  if (style.strokeShare > 0 && textLeft - strokeInset >= 0 && textTop - strokeInset >= 0 && textLeft - strokeInset + stroke.width <= width && textTop - strokeInset + stroke.height <= height) {
+  const outlined = style.strokeShare > 0 && textLeft - strokeInset >= 0 && textTop - strokeInset >= 0 && textLeft - strokeInset + stroke.width <= width && textTop - strokeInset + stroke.height <= height;
+  if (outlined) {
     layers.push(rawLayer(paintMask(stroke, colours.stroke), stroke.width, stroke.height, textLeft - strokeInset, textTop - strokeInset));
   }
   layers.push(rawLayer(paintMask(mask, colours.text), mask.width, mask.height, textLeft, textTop));
 
   const png = await sharp(image, sharpInputOptions).composite(layers).png().toBuffer();
-  return { png, box, textColour: colours.text, plateColour: colours.plate };
+  const drawn: DrawnTextRecord = {
+    text: target,
+    font: bundledFontFamily,
+    size: Math.round(mask.fontSize * 100) / 100,
+    box: { left: textLeft, top: textTop, width: mask.width, height: mask.height },
+    colour: colours.text,
+    outline: { colour: colours.stroke, width: outlined ? strokeInset : 0 },
+    plate: { box, colour: colours.plate, opacity: style.plateOpacity, radius: plateRadius(box.width, box.height) },
+  };
+  return { png, box, textColour: colours.text, plateColour: colours.plate, drawn };
 }
 
 export interface FallbackResult {
@@ -176,6 +193,8 @@ export interface FallbackResult {
    * image kept tesseract from reading the whole image cleanly (it then merges texture into the lines).
    */
   readBack: 'image' | 'text box';
+  /** What was drawn, for the image's record. */
+  drawn: DrawnTextRecord;
 }
 
 /** A model region only guides placement when OCR found something like the target there. */
@@ -200,13 +219,13 @@ export async function applyExactTextFallback(
     const overlay = await overlayExactText(image, target, { region, position: options.position, style: overlayStyles[styleIndex] });
     overlays.push(overlay);
     const readBack = await scoreImage(reader, overlay.png, target);
-    last = { png: overlay.png, score: readBack, box: overlay.box, styleIndex, readBack: 'image' };
+    last = { png: overlay.png, score: readBack, box: overlay.box, styleIndex, readBack: 'image', drawn: overlay.drawn };
     if (readBack.exactMatch) return last;
   }
   for (const [styleIndex, overlay] of overlays.entries()) {
     // Exactly the plate: any margin brings texture back in, which is what failed above.
     const readBack = await scoreImage(reader, overlay.png, target, overlay.box);
-    if (readBack.exactMatch) return { png: overlay.png, score: readBack, box: overlay.box, styleIndex, readBack: 'text box' };
+    if (readBack.exactMatch) return { png: overlay.png, score: readBack, box: overlay.box, styleIndex, readBack: 'text box', drawn: overlay.drawn };
   }
   return last!;
 }

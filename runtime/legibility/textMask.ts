@@ -10,6 +10,11 @@ export interface Mask {
   height: number;
 }
 
+/** A text mask and the font size (pixels) it was drawn at. */
+export interface TextMask extends Mask {
+  fontSize: number;
+}
+
 /** Pango reads the text as markup: escape it so "R&D <3" is drawn as written. */
 function escapeMarkup(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -19,7 +24,7 @@ function escapeMarkup(text: string): string {
  * Draws `text` (line breaks kept, lines centred, no extra wrapping) at the largest size that fits
  * `maxWidth` × `maxHeight`; the mask is the size of the drawn text, not of the box.
  */
-export async function renderTextMask(text: string, maxWidth: number, maxHeight: number): Promise<Mask> {
+export async function renderTextMask(text: string, maxWidth: number, maxHeight: number): Promise<TextMask> {
   if (!text.trim()) throw new Error('no text to draw');
   const { data, info } = await sharp({
     text: {
@@ -35,7 +40,9 @@ export async function renderTextMask(text: string, maxWidth: number, maxHeight: 
     .extractChannel(0)
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
+  // libvips fits the text by its resolution, for Pango's default 12 pt: 12 pt at N dpi is N/6 px.
+  const dpi = info.textAutofitDpi ?? 72;
+  return { data, width: info.width, height: info.height, fontSize: (12 * dpi) / 72 };
 }
 
 /**

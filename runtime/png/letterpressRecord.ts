@@ -26,6 +26,26 @@ export interface LegibilityScore {
   bbox: TextBox | null;
 }
 
+/**
+ * The exact text as Letterpress drew it over an image (the exact-text fallback, Draw Exact Text):
+ * enough to draw it again as real text, e.g. in a traced SVG (runtime/export/svgText.ts).
+ */
+export interface DrawnTextRecord {
+  /** The text, lines separated by "\n", centred on each other. */
+  text: string;
+  /** The bundled font's family (runtime/legibility/bundledFont.ts). */
+  font: string;
+  /** Font size in pixels. */
+  size: number;
+  /** Where the letters' ink is (all lines together), in image pixels. */
+  box: TextBox;
+  colour: [number, number, number];
+  /** The outline around the letters (width: how far it reaches past them, pixels; 0 when there is none). */
+  outline: { colour: [number, number, number]; width: number };
+  /** The rounded plate under the text. */
+  plate: { box: TextBox; colour: [number, number, number]; opacity: number; radius: number };
+}
+
 export interface LegibilityRecord {
   legibility: LegibilityScore;
   /** Image-to-image / inpainting: the start image (startImageRecord.ts). */
@@ -34,6 +54,8 @@ export interface LegibilityRecord {
   mode?: CandidateMode;
   /** True when the exact text was composited over the generated image. */
   exactTextFallback?: boolean;
+  /** How that text was drawn (records from before it existed lack it). */
+  drawnText?: DrawnTextRecord;
   /** How many candidates were generated and which seed won. */
   candidates?: { count: number; seeds: number[]; chosenSeed: number; /** Each candidate's mode, when not all were text-to-image. */ modes?: CandidateMode[] };
 }

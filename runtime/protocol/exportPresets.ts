@@ -9,6 +9,8 @@ export interface ExportChoiceInfo {
   detail: string;
   /** Remove a flat background first (presets that take the option). */
   transparent?: boolean;
+  /** How many colours the tracer may use (presets that take the option). */
+  colours?: number;
 }
 
 export interface ExportPresetInfo {
@@ -18,6 +20,8 @@ export interface ExportPresetInfo {
   choices: readonly ExportChoiceInfo[];
   /** The preset takes `transparent` (remove a flat background first, keep the image when there is none). */
   takesTransparent?: boolean;
+  /** The preset takes `colours` (limits.exportColours). */
+  takesColours?: boolean;
 }
 
 export const exportPresets = {
@@ -40,6 +44,15 @@ export const exportPresets = {
   transparent: {
     summary: '<name>-transparent.png: a flat background (same colour in all four corners) removed',
     choices: [{ label: 'Transparent PNG', detail: 'The image with its flat background removed' }],
+  },
+  svg: {
+    summary: '<name>.svg: traced into vector shapes (--colours, default 8); text Letterpress drew stays real text',
+    takesColours: true,
+    choices: [
+      { label: 'SVG (traced), 2 colours', detail: 'A logo or icon: ink and ground as vector shapes; drawn text kept as real text', colours: 2 },
+      { label: 'SVG (traced), 8 colours', detail: 'Vector shapes in up to 8 colours; drawn text kept as real text', colours: 8 },
+      { label: 'SVG (traced), 16 colours', detail: 'More detail, larger file', colours: 16 },
+    ],
   },
 } as const satisfies Record<string, ExportPresetInfo>;
 

@@ -67,6 +67,10 @@ export const limits = {
   drawImageSide: { min: 64, max: 4096, integer: true },
   /** Export: the largest colour distance (RGB, Euclidean: 0 to √(3·255²) ≈ 441) still taken for the flat background. */
   exportTolerance: { min: 0, max: 441, integer: false },
+  /** Export "SVG (traced)": the colours the tracer may use (2: a logo's ink and ground). */
+  exportColours: { min: 2, max: 64, integer: true },
+  /** …and how many when the caller does not say. */
+  exportColoursDefault: 8,
   /** Export into a new folder: `<name>`, `<name>-2`, … up to this many are tried before giving up. */
   exportFolders: 100,
   /**

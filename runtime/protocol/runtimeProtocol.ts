@@ -495,6 +495,8 @@ export interface ExportImageParams extends JobParams {
   transparent?: boolean;
   /** Colour distance still taken for the background (default 40). */
   tolerance?: number;
+  /** Presets with `takesColours` (svg): the most colours the tracing may use (limits.exportColours). */
+  colours?: number;
 }
 export interface ExportImageResult {
   /** The folder the files went into (`outputDir`, or the new folder inside it). */
@@ -520,11 +522,14 @@ export const exportImageRequest = request<ExportImageParams, ExportImageResult>(
       crop: optional(oneOf(cropStrategies)),
       transparent: optional(boolean),
       tolerance: optional(numberIn(limits.exportTolerance)),
+      colours: optional(numberIn(limits.exportColours)),
     },
-    (params) =>
-      params.transparent && !(exportPresets[params.preset] as { takesTransparent?: boolean }).takesTransparent
-        ? { path: ['transparent'], problem: `does not go with the ${params.preset} preset` }
-        : undefined,
+    (params) => {
+      const preset = exportPresets[params.preset] as { takesTransparent?: boolean; takesColours?: boolean };
+      if (params.transparent && !preset.takesTransparent) return { path: ['transparent'], problem: `does not go with the ${params.preset} preset` };
+      if (params.colours !== undefined && !preset.takesColours) return { path: ['colours'], problem: `does not go with the ${params.preset} preset` };
+      return undefined;
+    },
   ),
 );
 
