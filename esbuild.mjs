@@ -41,7 +41,13 @@ const targets = [
   },
   {
     ...common,
-    entryPoints: { runtime: 'runtime/process/runtimeMain.ts', cli: 'runtime/cli/cliMain.ts' },
+    // tesseractWorker: tesseract.js starts its OCR worker thread from a script path
+    // (runtime/legibility/ocrReader.ts passes this one when it sits beside the running bundle).
+    entryPoints: {
+      runtime: 'runtime/process/runtimeMain.ts',
+      cli: 'runtime/cli/cliMain.ts',
+      tesseractWorker: 'node_modules/tesseract.js/src/worker-script/node/index.js',
+    },
     platform: 'node',
     format: 'cjs',
     target: 'node20',
@@ -49,18 +55,6 @@ const targets = [
     external: nativeModules,
     plugins: [globalFetch],
     banner: { js: '' },
-  },
-  {
-    ...common,
-    // tesseract.js starts its OCR worker thread from a script path (runtime/legibility/ocrReader.ts
-    // passes this one when it sits beside the running bundle).
-    entryPoints: { tesseractWorker: 'node_modules/tesseract.js/src/worker-script/node/index.js' },
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outdir: 'dist',
-    external: nativeModules,
-    plugins: [globalFetch],
   },
   {
     ...common,
