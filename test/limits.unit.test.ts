@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { checkSize } from '../extension/jobs/imagePresets.ts';
 import { RuntimeServer, type MessagePort } from '../runtime/process/runtimeServer.ts';
 import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
-import { imageSeed, limits, startImageOutputSize, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
+import { imageSeed, limits, randomSeed, startImageOutputSize, withinLimit, type NumberLimit } from '../runtime/protocol/limits.ts';
 import {
   cancelRequestNotification,
   drawTextRequest,
@@ -232,6 +232,20 @@ test('image seeds: seed + index, wrapping past the largest seed to 0, always a v
   assert.equal(imageSeed(top - 2, 2), top, 'the last seed before the wrap');
   // The most a job reaches: best of N's candidates over every phase (3 × 16) from the largest seed.
   for (let i = 0; i < 3 * limits.candidates.max; i++) assert.ok(withinLimit(limits.seed, imageSeed(top - 5, i)), String(i));
+});
+
+test('random seeds: the lowest and highest 32-bit draws give the first and last seed; real draws are valid seeds', () => {
+  const drawing = (...draws: number[]) => (words: Uint32Array) => {
+    words[0] = draws.shift() ?? assert.fail('drew more words than given');
+  };
+  assert.equal(randomSeed(drawing(0)), limits.seed.min);
+  assert.equal(randomSeed(drawing(2 ** 32 - 1)), limits.seed.max);
+  assert.equal(randomSeed(drawing(123_456_789)), limits.seed.min + 123_456_789);
+  const drawn = Array.from({ length: 2000 }, () => randomSeed());
+  for (const seed of drawn) assert.ok(withinLimit(limits.seed, seed), String(seed));
+  // Over the whole range, not a 31-bit or 16-bit slice of it: 2000 draws all below 2^31 has odds 2^-2000.
+  assert.ok(drawn.some((seed) => seed > 2 ** 31), 'some seed in the upper half');
+  assert.ok(new Set(drawn).size > 1990, 'draws differ');
 });
 
 test('cache removal: the table\'s longest id and most ids pass; one character or one id more is refused', () => {

@@ -33,7 +33,7 @@ import type {
   WebviewToHostMessage,
 } from './protocol.ts';
 import { defaultStrength, defaultVariationStrength, type SchedulerName } from '../runtime/protocol/generationTypes.ts';
-import { limits, withinLimit } from '../runtime/protocol/limits.ts';
+import { limits, randomSeed, withinLimit } from '../runtime/protocol/limits.ts';
 import { resolveTargetText } from '../runtime/protocol/targetText.ts';
 import type { PixelBox } from '../runtime/protocol/paramsValidation.ts';
 
@@ -124,10 +124,6 @@ export interface ControllerOptions {
   persisted?: unknown;
 }
 
-function randomSeedFromCrypto(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0];
-}
-
 function isPersistedState(v: unknown): v is PersistedState {
   if (typeof v !== 'object' || v === null) return false;
   const p = v as Partial<PersistedState>;
@@ -146,7 +142,7 @@ export class GalleryController {
     private readonly host: HostMessenger,
     options: ControllerOptions = {},
   ) {
-    this.randomSeed = options.randomSeed ?? randomSeedFromCrypto;
+    this.randomSeed = options.randomSeed ?? (() => randomSeed());
     const persisted = isPersistedState(options.persisted) ? options.persisted : undefined;
     this.restored = persisted !== undefined;
     this.state = {

@@ -7,13 +7,13 @@
 // is shown: a notification (jobNotification.ts) or the panel's job row (gallery/galleryJobs.ts).
 // Free of `vscode` (the callers pass the workspace and its settings in), so a test drives it with a
 // real runtime process.
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { writeAtFreeName } from '../../runtime/files/newFiles.ts';
 import type { GenerateOptions, ProgressEvent, SchedulerName } from '../../runtime/protocol/generationTypes.ts';
-import { describeLimit, limits, withinLimit } from '../../runtime/protocol/limits.ts';
+import { describeLimit, limits, randomSeed, withinLimit } from '../../runtime/protocol/limits.ts';
 import type { PixelBox } from '../../runtime/protocol/paramsValidation.ts';
 import {
   RuntimeError,
@@ -210,7 +210,7 @@ export function startGeneration(services: FlowServices, request: GenerationJobRe
         ...(scheduler ? { scheduler } : {}),
         width: request.width,
         height: request.height,
-        seed: request.seed ?? settings.seed ?? randomInt(limits.seed.min, limits.seed.max + 1),
+        seed: request.seed ?? settings.seed ?? randomSeed(),
         numImages: request.numImages ?? 1,
         device: settings.device,
         fp16: settings.fp16,

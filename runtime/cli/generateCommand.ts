@@ -1,7 +1,6 @@
 // `letterpress generate`: one text-to-image, image-to-image or inpainting job from the command line,
 // written as PNG files with the generation parameters embedded (and optionally the raw float image
 // as safetensors).
-import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -16,7 +15,7 @@ import { encodedImageSize, prepareMask, readImageBytes } from '../pipeline/start
 import { openSafetensors } from '../safetensors/safetensorsFile.ts';
 import { safetensorsTensorsWriter } from '../safetensors/safetensorsWriter.ts';
 import { CliError } from './cliError.ts';
-import { imageSeed, limits, sizeCostFactor, sizeCostNote, startImageOutputSize } from '../protocol/limits.ts';
+import { imageSeed, limits, randomSeed, sizeCostFactor, sizeCostNote, startImageOutputSize } from '../protocol/limits.ts';
 import { runGenerateImageJob, type ImageGeneratorLike } from '../jobs/generateImageJob.ts';
 import { formatProblem, validateParams, type FieldPath } from '../protocol/paramsValidation.ts';
 import { generateImageRequest, RuntimeError, type GenerateImageParams, type GenerateImageResult } from '../protocol/runtimeProtocol.ts';
@@ -275,7 +274,7 @@ export async function runGenerateCommand(args: string[]): Promise<void> {
     }
   }
   const batchSize = parseNumberOption('batch-size', v['batch-size'], true);
-  const seed = parseNumberOption('seed', v.seed, true) ?? randomInt(limits.seed.min, limits.seed.max + 1);
+  const seed = parseNumberOption('seed', v.seed, true) ?? randomSeed();
   const force = v.force ?? false;
   const target = resolveTargetText({ prompt: v.prompt, text: v.text });
   const plan = planLegibleJob({

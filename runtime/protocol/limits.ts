@@ -100,6 +100,24 @@ export function imageSeed(seed: number, index: number): number {
   return limits.seed.min + ((((seed - limits.seed.min + index) % span) + span) % span);
 }
 
+/**
+ * A seed drawn at random, uniformly over the whole seed range, from the platform's cryptographic
+ * generator (`crypto` is a global in Node and in the webview alike). The one way the host, the CLI
+ * and the gallery pick a seed the user left open. `fill` is there for tests: it fills the array
+ * with the 32-bit words to use.
+ */
+export function randomSeed(fill: (words: Uint32Array<ArrayBuffer>) => void = (words) => void crypto.getRandomValues(words)): number {
+  const span = limits.seed.max - limits.seed.min + 1;
+  // The range is 2^32 wide today, so one word is exactly uniform; a narrower range rejects the
+  // words above its last whole multiple so that no seed is likelier than another.
+  const ceiling = 2 ** 32 - (2 ** 32 % span);
+  const words = new Uint32Array(1);
+  for (;;) {
+    fill(words);
+    if (words[0] < ceiling) return limits.seed.min + (words[0] % span);
+  }
+}
+
 export type LimitName = { [K in keyof typeof limits]: (typeof limits)[K] extends NumberLimit ? K : never }[keyof typeof limits];
 
 /** "a whole number from 1 to 150", "a multiple of 8 from 64 to 2048", "a number from 0 to 30". */
