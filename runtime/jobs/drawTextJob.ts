@@ -158,18 +158,28 @@ export async function runDrawTextJob(
 ): Promise<DrawTextResult> {
   // The params passed drawTextRequest's validator (the server's, or the CLI's call of it).
   const target = normaliseTargetText(params.target);
-  const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
-  if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
-
+  await checkOutputFolder(params.outputDir);
   const { png, score, width, height } = await drawTextOnImage(reader, params.input, target, params.position, hooks);
-  const file = join(params.outputDir, drawnFileName(params.input));
+  const file = await writeDrawnImage(params.outputDir, params.input, png);
+  hooks.log(`drew the text on ${basename(params.input)}: ${describeScore(score)}`);
+  hooks.onProgress({ status: 'done' });
+  return { file, width, height, legibility: imageLegibility(score, { exactTextFallback: true, candidateCount: 1 }) };
+}
+
+/** The host's (or the CLI's scratch) folder for the new PNG must be there before any work. */
+export async function checkOutputFolder(outputDir: string): Promise<void> {
+  const isFolder = await stat(outputDir).then((s) => s.isDirectory(), () => false);
+  if (!isFolder) throw new RuntimeError('userError', `the output folder ${outputDir} does not exist`);
+}
+
+/** Writes `<stem>-text.png` for `input` into `outputDir`, never replacing a file; its path. */
+export async function writeDrawnImage(outputDir: string, input: string, png: Buffer): Promise<string> {
+  const file = join(outputDir, drawnFileName(input));
   try {
     await writeNewFiles([{ path: file, data: png }]);
   } catch (error) {
     if (error instanceof FileExistsError) throw new RuntimeError('userError', `${file} already exists; it was left as it is`);
     throw error;
   }
-  hooks.log(`drew the text on ${basename(params.input)}: ${describeScore(score)}`);
-  hooks.onProgress({ status: 'done' });
-  return { file, width, height, legibility: imageLegibility(score, { exactTextFallback: true, candidateCount: 1 }) };
+  return file;
 }

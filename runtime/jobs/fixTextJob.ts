@@ -15,13 +15,10 @@ import { parseGenerationParameters } from '../png/generationParameters.ts';
 import { withStartImageData } from '../pipeline/imageGenerator.ts';
 import type { GenerateOptions, ProgressListener, TextPosition } from '../protocol/generationTypes.ts';
 import { imageSeed, limits, withinLimit } from '../protocol/limits.ts';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FileExistsError, writeNewFiles } from '../files/newFiles.ts';
 import { imageLegibility } from '../legibility/legibilityScore.ts';
 import { normaliseTargetText } from '../protocol/targetText.ts';
-import { RuntimeError, type FixTextParams, type FixTextResult, type RepairModelParams } from '../protocol/runtimeProtocol.ts';
-import { drawnFileName, drawTextOnImage, imageSize, readInputPng, reusableScore, textChunksOf, type DrawnTextImage } from './drawTextJob.ts';
+import type { FixTextParams, FixTextResult, RepairModelParams } from '../protocol/runtimeProtocol.ts';
+import { checkOutputFolder, drawTextOnImage, imageSize, readInputPng, reusableScore, textChunksOf, writeDrawnImage, type DrawnTextImage } from './drawTextJob.ts';
 
 /** The model a repair runs (the host's or the CLI's model setting, resolved to a folder). */
 export type RepairModel = RepairModelParams;
@@ -156,19 +153,11 @@ export async function runFixTextJob(
 ): Promise<FixTextResult> {
   // The params passed fixTextRequest's validator (the server's, or the CLI's call of it).
   const target = normaliseTargetText(params.target);
-  const outputIsFolder = await stat(params.outputDir).then((s) => s.isDirectory(), () => false);
-  if (!outputIsFolder) throw new RuntimeError('userError', `the output folder ${params.outputDir} does not exist`);
-
+  await checkOutputFolder(params.outputDir);
   const repairer = generator && params.model ? { generator, model: params.model } : undefined;
   const fixed = await fixTextOnImage(reader, params.input, target, params.position, repairer, hooks);
   hooks.signal.throwIfAborted();
-  const file = join(params.outputDir, drawnFileName(params.input));
-  try {
-    await writeNewFiles([{ path: file, data: fixed.png }]);
-  } catch (error) {
-    if (error instanceof FileExistsError) throw new RuntimeError('userError', `${file} already exists; it was left as it is`);
-    throw error;
-  }
+  const file = await writeDrawnImage(params.outputDir, params.input, fixed.png);
   hooks.onProgress({ status: 'done' });
   const plate = fixed.mode === 'plate';
   return {
