@@ -39,18 +39,36 @@ test('letterpress convert explains a model folder it cannot use', async () => {
   assert.match(unknown.stderr, /unknown component "vae"/);
 });
 
-test('letterpress convert --device dml prepares the UNet graph generation loads on DirectML (plain attention)', async () => {
+test('letterpress convert --device dml prepares the UNet graph generation loads on DirectML (fused; --graph plain: its fallback)', async () => {
   const modelDir = await copyTinyModel();
-  const pathOf = (stdout: string) => stdout.trim().replace(/^unet: /, '').replace(/ \(already converted\)$/, '');
-  const dml = await letterpress('convert', '--model', modelDir, '--device', 'dml', '--component', 'unet');
+  const pathOf = (stdout: string) => stdout.trim().split('\n')[0]!.replace(/^unet: /, '').replace(/ \(already converted\)$/, '');
+  const dml = await letterpress('convert', '--model', modelDir, '--device', 'dml', '--component', 'unet', '--op-counts');
   assert.equal(dml.code, 0, dml.stderr);
   const dmlGraph = pathOf(dml.stdout);
   // The op type is a plain string in the ONNX protobuf (the weights live in a separate file).
-  assert.ok(!(await readFile(dmlGraph)).includes('MultiHeadAttention'), 'DirectML has no com.microsoft MultiHeadAttention kernel');
+  const dmlBytes = await readFile(dmlGraph);
+  for (const op of ['MultiHeadAttention', 'GroupNorm', 'SkipLayerNormalization', 'BiasSplitGelu']) assert.ok(dmlBytes.includes(op), op);
+  assert.ok(!dmlBytes.includes('SkipGroupNorm'), 'DirectML has no SkipGroupNorm kernel');
+  // --op-counts: the graph's nodes by op type, contrib ops marked.
+  assert.match(dml.stdout, /^ {2}\d+ nodes: .*ms:GroupNorm \d+/m);
+  assert.doesNotMatch(dml.stdout, /InstanceNormalization/);
 
   // What the pipeline asks the converter for when it loads the UNet on DirectML: found, not converted again.
   const atGenerate = await ensureConvertedComponent(modelDir, 'unet', conversionOptionsFor('dml', 'unet', false));
   assert.deepEqual([atGenerate.fromCache, atGenerate.onnxPath], [true, dmlGraph]);
+
+  // Its fallback: the plain graph with plain attention.
+  const plain = await letterpress('convert', '--model', modelDir, '--device', 'dml', '--graph', 'plain', '--component', 'unet');
+  assert.equal(plain.code, 0, plain.stderr);
+  const plainBytes = await readFile(pathOf(plain.stdout));
+  for (const op of ['MultiHeadAttention', 'GroupNorm', 'SkipLayerNormalization']) assert.ok(!plainBytes.includes(op), op);
+  assert.equal(
+    (await ensureConvertedComponent(modelDir, 'unet', conversionOptionsFor('dml', 'unet', false, {}, 'plain'))).onnxPath,
+    pathOf(plain.stdout),
+  );
+  const badGraph = await letterpress('convert', '--model', modelDir, '--graph', 'fast');
+  assert.equal(badGraph.code, 2);
+  assert.match(badGraph.stderr, /unknown graph "fast"; valid graphs: plain, fused/);
 
   // The CPU (auto here, no GPU) gets the fused-attention graph: another cache entry.
   const cpu = await letterpress('convert', '--model', modelDir, '--device', 'cpu', '--component', 'unet');

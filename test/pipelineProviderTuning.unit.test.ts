@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
-import { attentionModeFor, maxPreferredBatchSize, preferredBatchSize } from '../runtime/pipeline/providerTuning.ts';
+import { allFusions } from '../runtime/onnx/graphFusions.ts';
+import {
+  attentionModeFor,
+  conversionOptionsFor,
+  fusionsFor,
+  graphVariantFor,
+  maxPreferredBatchSize,
+  preferredBatchSize,
+} from '../runtime/pipeline/providerTuning.ts';
 
 const gpuProviders: ExecutionProviderName[] = ['cuda', 'webgpu', 'dml', 'coreml'];
 
@@ -18,10 +26,29 @@ test('default batch: 1 image per UNet call on the CPU, 4 at 512x512 on every GPU
   }
 });
 
-test('the UNet is converted with plain attention for DirectML and CoreML, which lack com.microsoft MultiHeadAttention', () => {
-  assert.equal(attentionModeFor('dml', 'unet'), 'plain');
+test('the fused UNet graph on CUDA, DirectML and WebGPU; the plain one on the CPU and CoreML', () => {
+  for (const provider of ['cuda', 'dml', 'webgpu'] as const) assert.equal(graphVariantFor(provider), 'fused', provider);
+  for (const provider of ['cpu', 'coreml'] as const) assert.equal(graphVariantFor(provider), 'plain', provider);
+  // Every fusion where the provider has the kernels; DirectML has GroupNorm but no SkipGroupNorm.
+  assert.deepEqual(fusionsFor('webgpu', 'unet', 'fused'), allFusions);
+  assert.deepEqual(fusionsFor('cuda', 'unet', 'fused'), allFusions);
+  assert.deepEqual(fusionsFor('dml', 'unet', 'fused'), { ...allFusions, skipGroupNorm: false });
+  for (const provider of [...gpuProviders, 'cpu'] as const) {
+    assert.equal(fusionsFor(provider, 'unet', 'plain'), undefined, provider);
+    for (const component of ['text_encoder', 'vae_decoder', 'vae_encoder'] as const) assert.equal(fusionsFor(provider, component, 'fused'), undefined);
+  }
+  // What the pipeline converts by default follows graphVariantFor.
+  assert.deepEqual(conversionOptionsFor('webgpu', 'unet', true).fusions, allFusions);
+  assert.equal(conversionOptionsFor('cpu', 'unet', false).fusions, undefined);
+  assert.equal(conversionOptionsFor('webgpu', 'unet', true, {}, 'plain').fusions, undefined);
+});
+
+test('attention: the fused DirectML graph uses its MultiHeadAttention; its plain graph (the fallback) and CoreML, plain attention', () => {
+  assert.equal(attentionModeFor('dml', 'unet'), undefined);
+  assert.equal(attentionModeFor('dml', 'unet', 'plain'), 'plain');
   assert.equal(attentionModeFor('coreml', 'unet'), 'plain');
-  // The others keep the converter's default (fused for the UNet) and its cache.
+  assert.equal(attentionModeFor('coreml', 'unet', 'fused'), 'plain');
+  // The others keep the converter's default (MultiHeadAttention for the UNet) and its cache.
   for (const provider of ['cpu', 'cuda', 'webgpu'] as const) assert.equal(attentionModeFor(provider, 'unet'), undefined, provider);
   for (const provider of [...gpuProviders, 'cpu'] as const) {
     assert.equal(attentionModeFor(provider, 'text_encoder'), undefined);

@@ -1,14 +1,18 @@
-// `letterpress convert --model <dir|repo id> [--device <d>] [--fp16] [--component <name>]`: converts
-// the model's safetensors to ONNX ahead of time (what the first generation would otherwise do) and
-// prints where each graph went. Already-converted components come straight from the cache.
+// `letterpress convert --model <dir|repo id> [--device <d>] [--fp16] [--graph plain|fused]
+// [--component <name>] [--op-counts]`: converts the model's safetensors to ONNX ahead of time (what the
+// first generation would otherwise do) and prints where each graph went. Already-converted components
+// come straight from the cache.
+import { readFile } from 'node:fs/promises';
 import { env as ortEnv } from 'onnxruntime-node';
 import { deviceSettings, type DeviceSetting } from '../protocol/generationTypes.ts';
 import { findComponentFiles, ModelFilesError } from '../onnx/componentSource.ts';
 import { ensureConvertedComponent } from '../onnx/convertModel.ts';
+import { countOpTypes, graphVariants, type GraphVariant } from '../onnx/graphFusions.ts';
+import { decodeModel } from '../onnx/onnxSchema.ts';
 import { UnsupportedModelError, type ComponentName } from '../onnx/modelArchitecture.ts';
 import { chooseExecutionProvider, probeProvider, providerDisplayName, type ExecutionProviderName } from '../pipeline/executionProvider.ts';
 import { readLatentSpace } from '../pipeline/modelFolder.ts';
-import { conversionOptionsFor, usesFloat16Graphs } from '../pipeline/providerTuning.ts';
+import { conversionOptionsFor, graphVariantFor, usesFloat16Graphs } from '../pipeline/providerTuning.ts';
 import { SafetensorsError } from '../safetensors/safetensorsFile.ts';
 import { CliError } from './cliError.ts';
 import { resolveCliModel } from './cliModel.ts';
@@ -18,7 +22,7 @@ import { parseCliOptions } from './cliOptions.ts';
 const componentNames: ComponentName[] = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'];
 const usage =
   `usage: letterpress convert --model <model folder or hub repo id> [--device ${deviceSettings.join('|')}] [--fp16]\n` +
-  `                          [--component ${componentNames.join('|')}]...`;
+  `                          [--graph ${graphVariants.join('|')}] [--component ${componentNames.join('|')}]... [--op-counts]`;
 
 /**
  * The provider generation will run on: an explicit device as is (so graphs can be prepared for a
@@ -39,14 +43,18 @@ export async function runConvertCommand(args: string[]): Promise<void> {
       device: { type: 'string' },
       fp16: { type: 'boolean' },
       component: { type: 'string', multiple: true },
+      graph: { type: 'string' },
+      'op-counts': { type: 'boolean' },
     },
     {
       usage,
       help:
         `${usage}\nConverts the diffusers safetensors weights to the ONNX graphs \`letterpress generate --device <d>\` loads\n` +
-        `(float32, or float16 with --fp16 on a GPU provider; DirectML and CoreML get a UNet with plain attention),\n` +
+        `(float32, or float16 with --fp16 on a GPU provider; CUDA, DirectML and WebGPU get the fused UNet graph\n` +
+        `(onnxruntime contrib kernels), the CPU and CoreML the plain one; --graph picks the other),\n` +
         `cached in Letterpress's cache (LETTERPRESS_CACHE, else ~/.cache/letterpress; see \`letterpress cache ls\`),\n` +
-        `and prints one "component: path" line per graph. --device defaults to\n` +
+        `and prints one "component: path" line per graph (with --op-counts, a line of its nodes by op type\n` +
+        `after each). --device defaults to\n` +
         `auto: the provider generation would pick on this machine.`,
     },
   );
@@ -55,6 +63,9 @@ export async function runConvertCommand(args: string[]): Promise<void> {
   const device = (values.device ?? 'auto') as DeviceSetting;
   if (!deviceSettings.includes(device)) {
     throw new CliError(`unknown device "${values.device}"; valid devices: ${deviceSettings.join(', ')}`);
+  }
+  if (values.graph !== undefined && !graphVariants.includes(values.graph as GraphVariant)) {
+    throw new CliError(`unknown graph "${values.graph}"; valid graphs: ${graphVariants.join(', ')}`);
   }
   const components = (values.component ?? componentNames).map((name) => {
     if (!componentNames.includes(name as ComponentName)) {
@@ -81,7 +92,7 @@ export async function runConvertCommand(args: string[]): Promise<void> {
     for (const component of components) {
       let lastPercent = -1;
       const result = await ensureConvertedComponent(modelDir, component, {
-        ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast }),
+        ...conversionOptionsFor(provider, component, fp16, { vaeForceUpcast }, (values.graph as GraphVariant | undefined) ?? graphVariantFor(provider)),
         provider,
         signal: controller.signal,
         onProgress: (event) => {
@@ -94,6 +105,11 @@ export async function runConvertCommand(args: string[]): Promise<void> {
       });
       for (const n of result.notes) process.stderr.write(`note: ${component}: ${n}\n`);
       process.stdout.write(`${component}: ${result.onnxPath}${result.fromCache ? ' (already converted)' : ''}\n`);
+      if (values['op-counts']) {
+        const counts = countOpTypes(decodeModel(await readFile(result.onnxPath)).graph.node);
+        const total = [...counts.values()].reduce((a, b) => a + b, 0);
+        process.stdout.write(`  ${total} nodes: ${[...counts].map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
+      }
     }
     if (device !== 'auto') process.stderr.write(`converted for ${providerDisplayName(provider)}\n`);
   } catch (error) {

@@ -21,6 +21,7 @@ import { writeSafetensors } from '../safetensors/safetensorsWriter.ts';
 import { writeNewFile } from '../files/newFiles.ts';
 import { chooseWeights, findComponentFiles, readComponentConfig, readConfigText, type MatchedTensor } from './componentSource.ts';
 import { GraphBuilder, type AttentionMode, type LinearMode, type ResolvedWeight } from './graphBuilder.ts';
+import { fusionNames, resolveFusions, type GraphFusions } from './graphFusions.ts';
 import type { ComponentName, JsonConfig } from './modelArchitecture.ts';
 import { encodeModel } from './onnxSchema.ts';
 import { buildTextEncoderGraph } from './textEncoderGraph.ts';
@@ -54,6 +55,9 @@ export interface ConvertOptions {
    *  MultiHeadAttention (DirectML, CoreML) should ask for 'plain' (the pipeline does: attentionModeFor
    *  in runtime/pipeline/providerTuning.ts). */
   attentionMode?: AttentionMode;
+  /** Contrib-kernel fusions (graphFusions.ts; none by default). The pipeline picks them per provider
+   *  (conversionOptionsFor in runtime/pipeline/providerTuning.ts); they are part of the cache key. */
+  fusions?: Partial<GraphFusions>;
   /** The provider the graph is for; only recorded, for `letterpress cache ls`. */
   provider?: string;
 }
@@ -73,7 +77,13 @@ const weightsFileName = 'weights.safetensors';
 export function buildComponentModel(
   component: ComponentName,
   config: JsonConfig,
-  options: { fp16: boolean; weights: (name: string) => ResolvedWeight; linearMode?: LinearMode; attentionMode?: AttentionMode },
+  options: {
+    fp16: boolean;
+    weights: (name: string) => ResolvedWeight;
+    linearMode?: LinearMode;
+    attentionMode?: AttentionMode;
+    fusions?: Partial<GraphFusions>;
+  },
 ) {
   const b = new GraphBuilder({
     name: component,
@@ -81,6 +91,7 @@ export function buildComponentModel(
     weights: options.weights,
     linearMode: options.linearMode,
     attentionMode: options.attentionMode,
+    fusions: options.fusions,
   });
   if (component === 'text_encoder') buildTextEncoderGraph(b, config);
   else if (component === 'unet') buildUnetGraph(b, config);
@@ -174,6 +185,7 @@ export async function convertComponentInto(
     fp16,
     linearMode: options.linearMode,
     attentionMode: options.attentionMode ?? defaultAttentionMode(component),
+    fusions: options.fusions,
     weights: (name) => {
       const found = byName.get(name);
       if (!found) throw new Error(`graph asked for ${name}, which the weight list does not name`);
@@ -195,10 +207,13 @@ export async function ensureConvertedComponent(
   const files = await findComponentFiles(modelDir, component);
   const configText = await readConfigText(files.configPath);
   const precision = fp16 ? 'fp16' : 'fp32';
-  const graphOptions = {
+  const fusions = fusionNames(resolveFusions(options.fusions));
+  const graphOptions: Record<string, string> = {
     variant: options.variant ?? precision,
     linearMode: options.linearMode ?? 'matmul',
     attentionMode: options.attentionMode ?? defaultAttentionMode(component),
+    // Only when any: a plain graph keeps the key (and cache entry) it had before fusions existed.
+    ...(fusions.length ? { fusions: fusions.join(',') } : {}),
   };
   const sources = await Promise.all(
     [files.float32Path, files.float16Path].filter((p): p is string => p !== null).map((p) => sourceIdentity(modelDir, relative(modelDir, p))),

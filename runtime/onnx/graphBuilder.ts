@@ -15,6 +15,7 @@ import {
   type TensorProtoJson,
   type ValueInfoProtoJson,
 } from './onnxSchema.ts';
+import { resolveFusions, type GraphFusions } from './graphFusions.ts';
 
 export type Value = string;
 export type ComputeType = 'float32' | 'float16';
@@ -51,7 +52,20 @@ export interface GraphBuilderOptions {
   weights: WeightResolver;
   linearMode?: LinearMode;
   attentionMode?: AttentionMode;
+  /** Contrib-kernel fusions (graphFusions.ts); none by default. */
+  fusions?: Partial<GraphFusions>;
 }
+
+/** A residual sum not yet written: `branch + bias + skip`, left open so that the LayerNorm after it can
+ *  take all three as one SkipLayerNormalization. */
+export interface PendingResidual {
+  branch: Value;
+  /** The bias of the layer that produced `branch` ('' for none). */
+  bias: Value | '';
+  skip: Value;
+}
+
+const msDomain = 'com.microsoft';
 
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -72,6 +86,7 @@ export class GraphBuilder {
   readonly computeType: ComputeType;
   readonly linearMode: LinearMode;
   readonly attentionMode: AttentionMode;
+  readonly fusions: GraphFusions;
   private readonly name: string;
   private readonly resolveWeight: WeightResolver;
   private readonly nodes: NodeProtoJson[] = [];
@@ -90,6 +105,7 @@ export class GraphBuilder {
     this.resolveWeight = options.weights;
     this.linearMode = options.linearMode ?? 'matmul';
     this.attentionMode = options.attentionMode ?? 'plain';
+    this.fusions = resolveFusions(options.fusions);
   }
 
   // ---------- graph boundary ----------
@@ -279,20 +295,67 @@ export class GraphBuilder {
     return this.mul(x, this.op('Sigmoid', [this.mul(x, this.scalar(1.702), hint)], {}, hint), hint);
   }
 
-  /** torch.nn.Linear over the last axis of x (any rank >= 2); weight stored [out, in]. */
-  linear(x: Value, prefix: string, options: { bias?: boolean } = {}): Value {
+  /** torch.nn.Linear over the last axis of x (any rank >= 2); weight stored [out, in]. `rank2`: x is
+   *  [rows, in], which the gemm fusion runs as one Gemm with its bias. */
+  linear(x: Value, prefix: string, options: { bias?: boolean; rank2?: boolean } = {}): Value {
     const weightName = `${prefix}.weight`;
     const [outFeatures, inFeatures] = this.weightShape(weightName) as [number, number];
     const bias = options.bias === false ? '' : this.weight(`${prefix}.bias`);
+    if (options.rank2 && this.fusions.gemm) {
+      return this.op('Gemm', bias ? [x, this.weight(weightName), bias] : [x, this.weight(weightName)], { transB: 1 }, prefix);
+    }
     if (this.linearMode === 'gemm') {
       const flat = this.reshape(x, [-1, inFeatures], prefix);
       const y = this.op('Gemm', bias ? [flat, this.weight(weightName), bias] : [flat, this.weight(weightName)], { transB: 1 }, prefix);
       const leading = this.shapeOf(x, 0, -1, prefix);
       return this.op('Reshape', [y, this.concat([leading, this.int64s([outFeatures])], 0, prefix)], {}, prefix);
     }
-    const weightT = this.transpose(this.weight(weightName), [1, 0], prefix);
-    const y = this.op('MatMul', [x, weightT], {}, prefix);
+    const y = this.matmulWeight(x, weightName, prefix);
     return bias ? this.add(y, bias, prefix) : y;
+  }
+
+  /** x times a PyTorch [out, in] weight, transposed (ORT folds the constant Transpose at load). */
+  private matmulWeight(x: Value, weightName: string, hint: string): Value {
+    return this.op('MatMul', [x, this.transpose(this.weight(weightName), [1, 0], hint)], {}, hint);
+  }
+
+  /** A linear layer whose bias is left for the next op to add (SkipLayerNormalization, BiasSplitGelu,
+   *  SkipGroupNorm take a bias input): the product, and the bias ('' where the layer has none). */
+  linearUnbiased(x: Value, prefix: string, options: { bias?: boolean } = {}): { product: Value; bias: Value | '' } {
+    return { product: this.matmulWeight(x, `${prefix}.weight`, prefix), bias: options.bias === false ? '' : this.weight(`${prefix}.bias`) };
+  }
+
+  /** The pending residual written out as plain Adds: (branch + bias) + skip. */
+  settle(r: PendingResidual, hint: string): Value {
+    return this.add(r.bias ? this.add(r.branch, r.bias, hint) : r.branch, r.skip, hint);
+  }
+
+  /** The residual sum and the LayerNorm of it: one SkipLayerNormalization with the skipLayerNorm
+   *  fusion (its fourth output is the sum), else Adds and a LayerNorm. */
+  residualLayerNorm(r: PendingResidual, prefix: string, eps: number): { normed: Value; sum: Value } {
+    if (!this.fusions.skipLayerNorm) {
+      const sum = this.settle(r, prefix);
+      return { normed: this.layerNorm(sum, prefix, eps), sum };
+    }
+    const inputs = [r.branch, r.skip, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)];
+    if (r.bias) inputs.push(r.bias);
+    const [normed, , , sum] = this.opMulti('SkipLayerNormalization', inputs, 4, { epsilon: { float: eps } }, prefix, undefined, msDomain) as [Value, Value, Value, Value];
+    // Mean and inverse standard deviation are not asked for ('' leaves an optional output out; DML's
+    // kernel refuses a node that asks for them).
+    const node = this.nodes[this.nodes.length - 1]!;
+    node.output = [normed, '', '', sum];
+    return { normed, sum };
+  }
+
+  /** diffusers GEGLU after its projection: (p + bias) split in half along the last axis, the first
+   *  half times the exact GELU of the second. One BiasSplitGelu with that fusion. */
+  geglu(projection: { product: Value; bias: Value | '' }, hint: string): Value {
+    if (this.fusions.biasSplitGelu && projection.bias) {
+      return this.op('BiasSplitGelu', [projection.product, projection.bias], {}, hint, undefined, msDomain);
+    }
+    const p = projection.bias ? this.add(projection.product, projection.bias, hint) : projection.product;
+    const [value, gate] = this.opMulti('Split', [p], 2, { axis: -1 }, hint) as [Value, Value];
+    return this.mul(value, this.gelu(gate, hint), hint);
   }
 
   conv2d(x: Value, prefix: string, options: { stride?: number; padding?: number } = {}): Value {
@@ -308,9 +371,51 @@ export class GraphBuilder {
     );
   }
 
+  /** torch.nn.GroupNorm on [B, C, H, W], then SiLU when `silu`. With the groupNorm fusion one
+   *  com.microsoft GroupNorm on a channels-last view (the Transposes around it cancel against those
+   *  an NHWC provider puts around its convolutions); else groupNormPlain (+ Sigmoid, Mul). */
+  groupNormAct(x: Value, prefix: string, groups: number, eps: number, silu: boolean): Value {
+    if (!this.fusions.groupNorm) {
+      const y = this.groupNormPlain(x, prefix, groups, eps);
+      return silu ? this.silu(y, prefix) : y;
+    }
+    return this.toChannelsFirst(this.groupNormChannelsLast(this.toChannelsLast(x, prefix), prefix, groups, eps, silu), prefix);
+  }
+
+  toChannelsLast(x: Value, hint: string): Value {
+    return this.transpose(x, [0, 2, 3, 1], hint);
+  }
+  toChannelsFirst(x: Value, hint: string): Value {
+    return this.transpose(x, [0, 3, 1, 2], hint);
+  }
+
+  /** com.microsoft GroupNorm of a channels-last [B, H, W, C] tensor (statistics kept in float32 by the
+   *  kernels, so no Cast in float16 graphs); `skip` ([B, C] or like x) and its `skipBias` ([C]) are
+   *  added first, as SkipGroupNorm. Only with the groupNorm fusion. */
+  groupNormChannelsLast(
+    xNhwc: Value,
+    prefix: string,
+    groups: number,
+    eps: number,
+    silu: boolean,
+    skip?: { value: Value; bias: Value | '' },
+  ): Value {
+    if (!this.fusions.groupNorm) throw new Error('groupNormChannelsLast needs the groupNorm fusion');
+    const attributes = { activation: silu ? 1 : 0, channels_last: 1, epsilon: { float: eps }, groups };
+    const inputs: (Value | '')[] = [xNhwc, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)];
+    if (!skip) return this.op('GroupNorm', inputs, attributes, prefix, undefined, msDomain);
+    inputs.push(skip.value);
+    if (skip.bias) inputs.push(skip.bias);
+    return this.opMulti('SkipGroupNorm', inputs, 1, attributes, prefix, undefined, msDomain)[0]!;
+  }
+
   /** torch.nn.GroupNorm on [B, C, ...]: InstanceNormalization over a [B, groups, -1] view (computed
    *  in float32 even in float16 graphs), then the per-channel affine. */
   groupNorm(x: Value, prefix: string, groups: number, eps: number): Value {
+    return this.groupNormAct(x, prefix, groups, eps, false);
+  }
+
+  private groupNormPlain(x: Value, prefix: string, groups: number, eps: number): Value {
     const [channels] = this.weightShape(`${prefix}.weight`) as [number];
     const grouped = this.reshape(this.computeType === 'float16' ? this.cast(x, 'float32', prefix) : x, [0, groups, -1], prefix);
     const ones = this.constant('float32', [groups], new Float32Array(groups).fill(1), 'ones');
@@ -327,7 +432,9 @@ export class GraphBuilder {
   layerNorm(x: Value, prefix: string, eps: number): Value {
     const scale = this.weight(`${prefix}.weight`);
     const shift = this.weight(`${prefix}.bias`);
-    if (this.computeType === 'float32') {
+    // The fused graph trusts the kernels' float32 statistics (ORT's CPU, CUDA, DML and WebGPU
+    // LayerNormalization keep them in float32) and drops the Casts.
+    if (this.computeType === 'float32' || this.fusions.skipLayerNorm) {
       return this.op('LayerNormalization', [x, scale, shift], { axis: -1, epsilon: { float: eps } }, prefix);
     }
     const y = this.op(

@@ -43,7 +43,8 @@ import { chooseExecutionProvider, probeProvider, providerDisplayName, shortenOrt
 import { GenerationError, throwIfAborted } from './generationError.ts';
 import { checkFinite, isAllBlack, NonFiniteOutputError } from './outputCheck.ts';
 import { checkModelConfigs, checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
-import { loadModelSessions, type ModelSessions } from './modelSessions.ts';
+import { loadModelSessions, unetGraphNote, type ModelSessions } from './modelSessions.ts';
+import type { GraphVariant } from '../onnx/graphFusions.ts';
 import { encodePrompts } from './promptEncoding.ts';
 import { preferredBatchSize, usesFloat16Graphs } from './providerTuning.ts';
 import { prepareMask, prepareStartImage, rectangleMask, type ImageInput, type PreparedMask, type PreparedStartImage } from './startImage.ts';
@@ -69,6 +70,8 @@ export interface GenerateResult {
   provider: string;
   /** Which provider ran and why the others were skipped, for the user. */
   providerNote: string;
+  /** The UNet graph that ran ('plain' after a fused graph failed; the note says why). */
+  unetGraph: GraphVariant;
   /**
    * Most images per UNet call in this job: GenerateOptions.batchSize, else the provider's preference;
    * less when a larger call failed (GPU memory) and the job went on in smaller ones.
@@ -118,6 +121,8 @@ interface LoadedModel {
   key: string;
   sessions: ModelSessions;
   tokenizer: ClipTokenizer;
+  /** The provider note without the UNet graph's part, which can change after loading (a fallback). */
+  baseNote: string;
   providerNote: string;
 }
 
@@ -246,13 +251,18 @@ export class ImageGenerator {
   /** The job running now: generate() is not re-entrant, and unload() waits for it. */
   private running: Promise<unknown> | undefined;
   private disposed = false;
+  private readonly graph: GraphVariant | undefined;
+  /** The running job's hooks: where a note from the sessions after loading (a fallback) is said. */
+  private jobHooks: GenerateHooks | undefined;
 
   /**
    * `idleUnloadMs`: how long loaded sessions wait for the next job before being released (default
    * 10 minutes); 0 releases them after every job, Infinity keeps them until unload() or dispose().
+   * `graph`: the UNet graph to load instead of the provider's own choice (benchmarks compare them).
    */
-  constructor(options: { idleUnloadMs?: number } = {}) {
+  constructor(options: { idleUnloadMs?: number; graph?: GraphVariant } = {}) {
     this.idleUnloadMs = options.idleUnloadMs ?? defaultIdleUnloadMs;
+    this.graph = options.graph;
   }
 
   /**
@@ -309,12 +319,25 @@ export class ImageGenerator {
     // One model at a time: two SD2 UNets do not fit in most machines' memory.
     await this.release();
     const tokenizer = await loadClipTokenizer(modelDir);
-    const choice = await chooseExecutionProvider(device, async (provider) => {
-      await probeProvider(provider);
-      return loadModelSessions(modelDir, provider, usesFloat16Graphs(provider, fp16), hooks, { vaeForceUpcast });
-    });
+    const onNote = (text: string) => {
+      // The fused UNet fell back on its first run: the running job says so, and so does the note.
+      const loaded = this.loaded;
+      if (loaded) loaded.providerNote = `${loaded.baseNote}${unetGraphNote(loaded.sessions)}`;
+      this.jobHooks?.onProgress?.({ status: 'message', level: 'warning', text });
+    };
+    const choice = await chooseExecutionProvider(
+      device,
+      async (provider) => {
+        await probeProvider(provider);
+        return loadModelSessions(modelDir, provider, usesFloat16Graphs(provider, fp16), hooks, { vaeForceUpcast, graph: this.graph, onNote });
+      },
+      undefined,
+      unetGraphNote,
+    );
     const precision = choice.value.fp16 ? (choice.value.vaeUpcast ? ', float16 UNet and text encoder, float32 VAE' : ', float16 graphs') : '';
-    this.loaded = { key, sessions: choice.value, tokenizer, providerNote: `${choice.note}${precision}` };
+    const graphNote = unetGraphNote(choice.value);
+    const baseNote = `${choice.note.slice(0, choice.note.length - graphNote.length)}${precision}`;
+    this.loaded = { key, sessions: choice.value, tokenizer, baseNote, providerNote: `${baseNote}${graphNote}` };
     hooks.onProgress?.({ status: 'message', level: 'info', text: this.loaded.providerNote });
     // What the converter had to work around (a damaged weights file, the other variant used): said.
     for (const note of choice.value.notes) hooks.onProgress?.({ status: 'message', level: 'info', text: note });
@@ -324,9 +347,11 @@ export class ImageGenerator {
   private async run(options: GenerateOptions, hooks: GenerateHooks): Promise<GenerateResult> {
     if (this.disposed) throw new Error('ImageGenerator was disposed');
     clearTimeout(this.idleTimer);
+    this.jobHooks = hooks;
     try {
       return await runWithFloat32Retry(options, hooks, (attempt) => this.runJob(attempt, hooks));
     } finally {
+      this.jobHooks = undefined;
       if (this.idleUnloadMs <= 0) await this.release();
       else this.scheduleIdleUnload();
     }
@@ -522,6 +547,6 @@ export class ImageGenerator {
 
     timingsMs.total = performance.now() - started;
     onProgress?.({ status: 'done' });
-    return { images, provider: sessions.provider, providerNote: model.providerNote, batchSize, timingsMs };
+    return { images, provider: sessions.provider, providerNote: model.providerNote, unetGraph: sessions.unetGraph, batchSize, timingsMs };
   }
 }
