@@ -3,9 +3,10 @@
 // runs of it, profiling such runs (ONNX Runtime's own profile, summed per operator), or a whole
 // multi-image job through ImageGenerator at one batch size, cold and then warm.
 // Prints one JSON line on stdout. Started by bench/runBench.ts.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { SchedulerName } from '../runtime/protocol/generationTypes.ts';
 import { ensureConvertedComponent } from '../runtime/onnx/convertModel.ts';
@@ -69,7 +70,43 @@ export interface ProfileResult {
   maxRssMiB: number;
 }
 
-type ChildRequest = ComponentRequest | JobRequest;
+/**
+ * Session start-up, the three components in a fresh process: 'sequential' (the pipeline's way: one
+ * after another on the main thread, which onnxruntime-node blocks while it creates or runs a session),
+ * 'workers' (each component created and first run in a worker thread of its own, all at once),
+ * 'save-optimized' (sequential, writing ONNX Runtime's optimized graph to `optimizedDir`) and
+ * 'optimized' (sequential, from those files, with graph optimization off).
+ */
+export interface StartupRequest {
+  mode: 'startup';
+  strategy: 'sequential' | 'workers' | 'save-optimized' | 'optimized';
+  modelDir: string;
+  provider: ExecutionProviderName;
+  fp16: boolean;
+  graph?: string;
+  hidden: number;
+  latentSize: number;
+  optimizedDir: string;
+}
+
+export interface ComponentStartup {
+  component: Component;
+  createMs: number;
+  /** A batch-2 UNet run at an 8x8 latent before the first real one (UNet only, not with workers). */
+  tinyRunMs?: number;
+  firstRunMs: number;
+  secondRunMs: number;
+}
+
+export interface StartupResult {
+  strategy: StartupRequest['strategy'];
+  /** Wall time from the first creation to the last component's first run. */
+  wallMs: number;
+  components: ComponentStartup[];
+  maxRssMiB: number;
+}
+
+type ChildRequest = ComponentRequest | JobRequest | StartupRequest;
 
 function maxRssMiB(): number {
   // resourceUsage().maxRSS is in kibibytes.
@@ -170,8 +207,106 @@ async function profileRuns(onnxPath: string, request: ComponentRequest): Promise
   }
 }
 
+const startupOrder: Component[] = ['text_encoder', 'unet', 'vae_decoder'];
+
+async function startupPaths(request: StartupRequest): Promise<Record<Component, string>> {
+  const paths = {} as Record<Component, string>;
+  for (const component of startupOrder) {
+    const convertOptions = { ...conversionOptionsForGraph(graphOf(request.graph), request.provider, component, request.fp16), provider: request.provider };
+    paths[component] = (await ensureConvertedComponent(request.modelDir, component, convertOptions)).onnxPath;
+  }
+  return paths;
+}
+
+function startupSessionOptions(request: StartupRequest, component: Component): InferenceSession.SessionOptions {
+  const base = sessionOptionsFor(request.provider);
+  if (request.strategy === 'save-optimized') {
+    return {
+      ...base,
+      optimizedModelFilePath: join(request.optimizedDir, component, 'model.onnx'),
+      // Graphs over 2 GB must keep their weights outside the protobuf.
+      extra: { session: { optimized_model_external_initializers_file_name: 'weights.bin', optimized_model_external_initializers_min_size_in_bytes: '1024' } },
+    };
+  }
+  if (request.strategy === 'optimized') return { ...base, graphOptimizationLevel: 'disabled' };
+  return base;
+}
+
+/** Creates one component's session and runs it twice (the UNet also once at a tiny size first, when `tiny`). */
+async function startComponent(path: string, options: InferenceSession.SessionOptions, component: Component, request: StartupRequest, tiny: boolean): Promise<ComponentStartup> {
+  const t0 = performance.now();
+  const session = await InferenceSession.create(path, options);
+  const createMs = performance.now() - t0;
+  const shape = { component, hidden: request.hidden, latentSize: request.latentSize, batch: 1, mode: 'run' as const, modelDir: '', fp16: request.fp16 };
+  let tinyRunMs: number | undefined;
+  if (tiny && component === 'unet') {
+    const t = performance.now();
+    await session.run(inputsFor({ ...shape, latentSize: 8 }));
+    tinyRunMs = performance.now() - t;
+  }
+  const feeds = inputsFor(shape);
+  const t1 = performance.now();
+  await session.run(feeds);
+  const firstRunMs = performance.now() - t1;
+  const t2 = performance.now();
+  await session.run(feeds);
+  const secondRunMs = performance.now() - t2;
+  await session.release();
+  return { component, createMs, ...(tinyRunMs !== undefined ? { tinyRunMs } : {}), firstRunMs, secondRunMs };
+}
+
+async function runStartup(request: StartupRequest): Promise<StartupResult> {
+  const paths = await startupPaths(request);
+  if (request.strategy === 'optimized') {
+    for (const c of startupOrder) paths[c] = join(request.optimizedDir, c, 'model.onnx');
+  }
+  if (request.strategy === 'save-optimized') {
+    await rm(request.optimizedDir, { recursive: true, force: true });
+    for (const c of startupOrder) await mkdir(join(request.optimizedDir, c), { recursive: true });
+  }
+  const t0 = performance.now();
+  let components: ComponentStartup[];
+  if (request.strategy === 'workers') {
+    components = await Promise.all(
+      startupOrder.map(
+        (component) =>
+          new Promise<ComponentStartup>((resolvePromise, reject) => {
+            const worker = new Worker(__filename, {
+              // From source, the worker needs tsx's CommonJS hook (the main thread's --import does not reach it).
+              ...(__filename.endsWith('.ts') ? { execArgv: ['--require', 'tsx/cjs'] } : {}),
+              workerData: { path: paths[component], options: startupSessionOptions(request, component), component, request } });
+            worker.once('message', (m: { ok: ComponentStartup } | { error: string }) => {
+              if ('ok' in m) resolvePromise(m.ok);
+              else reject(new Error(m.error));
+              void worker.terminate();
+            });
+            worker.once('error', reject);
+          }),
+      ),
+    );
+  } else {
+    components = [];
+    for (const c of startupOrder) components.push(await startComponent(paths[c], startupSessionOptions(request, c), c, request, true));
+  }
+  return { strategy: request.strategy, wallMs: performance.now() - t0, components, maxRssMiB: maxRssMiB() };
+}
+
 async function main(): Promise<void> {
+  if (!isMainThread) {
+    // A startup worker: one component's session.
+    const { path, options, component, request } = workerData as { path: string; options: InferenceSession.SessionOptions; component: Component; request: StartupRequest };
+    try {
+      parentPort!.postMessage({ ok: await startComponent(path, options, component, request, false) });
+    } catch (error) {
+      parentPort!.postMessage({ error: error instanceof Error ? error.message : String(error) });
+    }
+    return;
+  }
   const request = JSON.parse(process.argv[2]) as ChildRequest;
+  if (request.mode === 'startup') {
+    process.stdout.write(`${JSON.stringify(await runStartup(request))}\n`);
+    return;
+  }
   if (request.mode === 'job') {
     process.stdout.write(`${JSON.stringify(await runJob(request))}\n`);
     return;

@@ -2,7 +2,8 @@
 // Writes random weights with the real tensor names and shapes (from the sd2-configs fixtures) into a
 // temporary diffusers folder (~5 GB), converts each component and times it on the CPU provider (and
 // on --device, if given), each measurement in its own child process so peak memory is its own.
-// With --profile, one UNet step again with ONNX Runtime's profiling on (a separate run: profiling
+// With --startup, session start-up strategies compared (sequential, worker threads, ONNX Runtime's
+// saved optimized graph), each in a fresh process. With --profile, one UNet step again with ONNX Runtime's profiling on (a separate run: profiling
 // slows steps): the top operators by GPU time (WebGPU's kernel timestamps; per-node kernel time on
 // the CPU) and the kernels dispatched per step. Then the whole-job table: a job of 1 image and one of
 // --job-images (4) images through ImageGenerator, each in a fresh process (cold: session load, first
@@ -11,7 +12,7 @@
 // that batching leaves images unchanged. --graph a,b runs everything on each graph (bench/graphVariants.ts).
 //
 //   npm run bench -- [--device webgpu|cuda|dml|coreml] [--fp16] [--no-cpu] [--graph default,...]
-//                    [--profile] [--profile-runs N (3)] [--runs N (3)] [--json <file>]
+//                    [--profile] [--profile-runs N (3)] [--startup] [--runs N (3)] [--json <file>]
 //                    [--dir <parent>] [--keep] [--fixtures <folder> (test/fixtures)]
 //                    [--configs <folder with text_encoder/ unet/ vae/ config.json>]  (a quick smoke run)
 //                    [--job-size px (512)] [--job-steps N (25 on a GPU, 2 on the CPU)] [--job-images N (4)]
@@ -26,7 +27,7 @@ import { deviceSettings, schedulerNames, type DeviceSetting, type SchedulerName 
 import { listComponentWeights } from '../runtime/onnx/componentWeights.ts';
 import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
-import type { JobRequest, JobResult, ProfileResult } from './benchChild.ts';
+import type { JobRequest, JobResult, ProfileResult, StartupRequest, StartupResult } from './benchChild.ts';
 import { parseGraphVariants } from './graphVariants.ts';
 import { formatProfileSummary, type ProfileSummary } from './ortProfile.ts';
 
@@ -158,6 +159,7 @@ interface BenchReport {
   argv: string[];
   components: Record<string, unknown>[];
   profiles: (Record<string, unknown> & { summary: ProfileSummary })[];
+  startup: (StartupResult & { provider: string; fp16: boolean; graph: string })[];
   jobs: Record<string, unknown>[];
   errors: string[];
 }
@@ -324,6 +326,61 @@ async function benchProfiles(modelDir: string, hidden: number, providers: Provid
   }
 }
 
+/**
+ * Session start-up of the three components, each strategy in a fresh process (see StartupRequest):
+ * what parallel creation in worker threads and ONNX Runtime's saved optimized graph would gain.
+ */
+async function benchStartup(modelDir: string, hidden: number, providers: ProviderRun[], graphs: string[], report: BenchReport): Promise<void> {
+  const strategies: StartupRequest['strategy'][] = ['sequential', 'workers', 'save-optimized', 'optimized', 'sequential'];
+  const rows = [['provider', 'graph', 'strategy', 'text enc create', 'UNet create', 'VAE create', 'UNet tiny run', 'UNet 1st run', 'UNet 2nd run', 'VAE 1st run', 'wall', 'peak RSS']];
+  for (const { provider, fp16 } of providers) {
+    for (const graph of graphs) {
+      const optimizedDir = join(modelDir, `optimized-${provider}-${graph}`);
+      let saved = false;
+      for (const strategy of strategies) {
+        if (strategy === 'optimized' && !saved) continue;
+        process.stderr.write(`session start-up on ${provider}, graph ${graph}: ${strategy}…\n`);
+        const request: StartupRequest = { mode: 'startup', strategy, modelDir, provider, fp16, graph, hidden, latentSize: 64, optimizedDir };
+        let result: StartupResult;
+        try {
+          result = await runChild<StartupResult>(request);
+        } catch (error) {
+          report.errors.push(`startup ${provider} ${graph} ${strategy}: ${(error as Error).message}`);
+          process.stderr.write(`${(error as Error).message}\n`);
+          rows.push([provider, graph, strategy, `failed: ${(error as Error).message.split('\n').at(-1)!.slice(0, 80)}`, '', '', '', '', '', '', '', '']);
+          continue;
+        }
+        if (strategy === 'save-optimized') saved = true;
+        const of = (c: string) => result.components.find((x) => x.component === c);
+        const cell = (v: number | undefined) => (v === undefined ? '-' : fmtSeconds(v));
+        rows.push([
+          provider,
+          graph,
+          strategy,
+          cell(of('text_encoder')?.createMs),
+          cell(of('unet')?.createMs),
+          cell(of('vae_decoder')?.createMs),
+          cell(of('unet')?.tinyRunMs),
+          cell(of('unet')?.firstRunMs),
+          cell(of('unet')?.secondRunMs),
+          cell(of('vae_decoder')?.firstRunMs),
+          fmtSeconds(result.wallMs),
+          fmtMiB(result.maxRssMiB),
+        ]);
+        report.startup.push({ ...result, provider, fp16, graph });
+      }
+    }
+  }
+  process.stdout.write('\n');
+  printTable(rows);
+  process.stdout.write(
+    '\nsession start-up, each row a fresh process: sequential = the pipeline today (onnxruntime-node blocks the thread while it creates or runs a ' +
+      'session); workers = each component created and run in its own worker thread, all at once (its first runs overlap the others\' creation); ' +
+      'save-optimized = sequential, also writing ONNX Runtime\'s optimized graph; optimized = sequential from those graphs, optimization off. ' +
+      'UNet runs: batch 2 at the bench\'s latent size (tiny run: 8x8 latent first, sequential rows only); wall: first creation to the last first run.\n',
+  );
+}
+
 async function onnxruntimeVersion(): Promise<string> {
   try {
     const path = require.resolve('onnxruntime-node/package.json');
@@ -341,6 +398,7 @@ async function main(): Promise<void> {
       'no-cpu': { type: 'boolean' },
       graph: { type: 'string', default: 'default' },
       profile: { type: 'boolean' },
+      startup: { type: 'boolean' },
       'profile-runs': { type: 'string' },
       json: { type: 'string' },
       runs: { type: 'string' },
@@ -382,7 +440,7 @@ async function main(): Promise<void> {
     tiny: !values['no-tiny'],
   };
   if (job.size % 8 !== 0) throw new Error(`--job-size must be a multiple of 8, got ${job.size}`);
-  if (values['jobs-only'] && values['no-jobs'] && !values.profile) throw new Error('--jobs-only and --no-jobs leave nothing to measure');
+  if (values['jobs-only'] && values['no-jobs'] && !values.profile && !values.startup) throw new Error('--jobs-only and --no-jobs leave nothing to measure');
   if (values['no-cpu'] && (!device || device === 'cpu')) throw new Error('--no-cpu needs --device with a GPU provider');
   if (values.fixtures) fixtures = resolve(values.fixtures);
   const jsonPath = values.json ? resolve(values.json) : undefined;
@@ -406,6 +464,7 @@ async function main(): Promise<void> {
     argv: process.argv.slice(2),
     components: [],
     profiles: [],
+    startup: [],
     jobs: [],
     errors: [],
   };
@@ -500,6 +559,10 @@ async function main(): Promise<void> {
     }
     if (values.profile) {
       await benchProfiles(modelDir, hidden, providers, graphs, profileRuns, report);
+      await saveReport();
+    }
+    if (values.startup) {
+      await benchStartup(modelDir, hidden, providers, graphs, report);
       await saveReport();
     }
     if (!values['no-jobs']) {

@@ -7,7 +7,8 @@
 #   1. nvidia-smi, the ONNX Runtime backends
 #   2. bench:agreement in float32 on each graph against the diffusers reference cases (numerics)
 #   3. npm run bench -- --device webgpu --fp16 --no-cpu --graph <graphs> --profile: UNet step per graph,
-#      text encoder and VAE, the profile's top operators and dispatches per step, and the whole-job
+#      text encoder and VAE, the profile's top operators and dispatches per step, session start-up
+#      (sequential / worker threads / ORT's saved optimized graph), and the whole-job
 #      table (1 and 4 images, 512x512, 25 steps, cold and warm)
 #   4. bench:agreement in float16 on each graph
 # Everything printed goes to $OUT/device.log; the figures to $OUT/bench.json, $OUT/agreement-fp32.json,
@@ -97,7 +98,7 @@ main() {
 
   cd "$work" || return 2
   run_phase "agreement fp32" 90 150 ./node bench/providerAgreement.js --device "$device" --graph "$graphs" --fixtures fixtures --json "$out/agreement-fp32.json"
-  run_phase "bench" 100000 35 ./node bench/runBench.js "${provider_args[@]}" "${fp16[@]}" --graph "$graphs" --profile --no-tiny \
+  run_phase "bench" 100000 35 ./node bench/runBench.js "${provider_args[@]}" "${fp16[@]}" --graph "$graphs" --profile --startup --no-tiny \
     --job-images 4 "${bench_size[@]}" --fixtures fixtures --dir "$work" --json "$out/bench.json"
   if [ "$device" != cpu ]; then
     run_phase "agreement fp16" 60 0 ./node bench/providerAgreement.js --device "$device" --fp16 --graph "$graphs" --fixtures fixtures --json "$out/agreement-fp16.json"
