@@ -3,22 +3,22 @@
 // each other name asks the pipeline for that graph instead, so one bench run times the same work on
 // each graph.
 import type { ComponentName } from '../runtime/onnx/modelArchitecture.ts';
+import type { GraphVariant } from '../runtime/onnx/graphFusions.ts';
 import type { ExecutionProviderName } from '../runtime/pipeline/executionProvider.ts';
 import { conversionOptionsFor } from '../runtime/pipeline/providerTuning.ts';
 
-export const graphNames = ['default'] as const;
+/** 'plain' and 'fused': runtime/onnx/graphFusions.ts's variants, whatever the provider would choose. */
+export const graphNames = ['default', 'plain', 'fused'] as const;
 export type GraphName = (typeof graphNames)[number];
 
 /** The converter options of `component` on `provider` for graph `name` (the component bench's graph). */
 export function conversionOptionsForGraph(name: GraphName, provider: ExecutionProviderName, component: ComponentName, fp16: boolean) {
-  void name;
-  return conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: false });
+  return conversionOptionsFor(provider, component, fp16, { vaeForceUpcast: false }, name === 'default' ? undefined : name);
 }
 
 /** ImageGenerator's options for graph `name` (jobs, agreement). */
-export function generatorOptionsForGraph(name: GraphName): Record<string, never> {
-  void name;
-  return {};
+export function generatorOptionsForGraph(name: GraphName): { graph?: GraphVariant } {
+  return name === 'default' ? {} : { graph: name };
 }
 
 /** `all`: every named graph (the provider's own choice is one of them), or `default` when there is no other. */
