@@ -13,7 +13,10 @@ import {
   vaeEncoderArchitecture,
   type JsonConfig,
 } from '../runtime/onnx/modelArchitecture.ts';
-import { checkSchedulerConfig, SchedulerConfigError } from '../runtime/schedulers/schedulerConfigCheck.ts';
+import { schedulerNames } from '../runtime/protocol/generationTypes.ts';
+import { createGaussianNoise } from '../runtime/pipeline/gaussianNoise.ts';
+import { checkSamplerConfig, createScheduler } from '../runtime/schedulers/createScheduler.ts';
+import { checkSchedulerConfig, SchedulerConfigError, schedulerEnumFields } from '../runtime/schedulers/schedulerConfigCheck.ts';
 import { sd2ConfigsDir, tinyModelDir } from './fixturePaths.ts';
 
 const read = (path: string): JsonConfig => JSON.parse(readFileSync(path, 'utf8')) as JsonConfig;
@@ -98,4 +101,80 @@ test('scheduler fields that shape the schedule are refused by name', () => {
   // Within bounds, a trained_betas list of the right length passes.
   const betas = Array.from({ length: 1000 }, (_, i) => 0.0001 + i * 1e-5);
   assert.doesNotThrow(() => checkSchedulerConfig({ ...tinyScheduler, trained_betas: betas }));
+});
+
+test('every name field of the scheduler config refuses what the samplers do not know, naming the field and the values allowed', () => {
+  const file = 'scheduler/scheduler_config.json';
+  for (const [key, allowed] of Object.entries(schedulerEnumFields)) {
+    for (const hostile of ['exotic', '', 7, true, ['linear'], { name: 'linear' }, 'x'.repeat(10_000)]) {
+      assert.throws(
+        () => checkSchedulerConfig({ ...tinyScheduler, [key]: hostile }, file),
+        (error: unknown) => {
+          assert.ok(error instanceof SchedulerConfigError, String(error));
+          assert.ok(error.message.startsWith(`${file}: "${key}" must be one of ${allowed.join(', ')}, not `), error.message);
+          assert.ok(error.message.length < 300, 'a long value is cut short in the message');
+          assert.equal(error.message.split('\n').length, 1);
+          return true;
+        },
+        `${key}: ${JSON.stringify(hostile).slice(0, 20)}`,
+      );
+    }
+    for (const value of [...allowed, null]) assert.doesNotThrow(() => checkSchedulerConfig({ ...tinyScheduler, [key]: value }), `${key}: ${value}`);
+  }
+  const spoiled = (patch: JsonConfig) => () => checkSchedulerConfig({ ...tinyScheduler, ...patch });
+  refuses(spoiled({ predict_x0: 'yes' }), 'predict_x0', file);
+  refuses(spoiled({ use_dynamic_shifting: 1 }), 'use_dynamic_shifting', file);
+  refuses(spoiled({ disable_corrector: 'abc' }), 'disable_corrector', file);
+  refuses(spoiled({ disable_corrector: [1.5] }), 'disable_corrector', file);
+  refuses(spoiled({ disable_corrector: [5000] }), 'disable_corrector', file);
+  refuses(spoiled({ disable_corrector: Array.from({ length: 1e5 }, () => 0) }), 'disable_corrector', file);
+  assert.doesNotThrow(spoiled({ disable_corrector: [0, 3] }));
+});
+
+test('each value the config check lets through runs on every sampler, or that sampler refuses it up front by name', () => {
+  // The config check's lists are exactly what the code acts on: a value it passes never fails later
+  // (at setTimesteps or in a step) with anything but a SchedulerConfigError from checkSamplerConfig.
+  const file = '/m/scheduler/scheduler_config.json';
+  for (const name of schedulerNames) {
+    for (const [key, allowed] of Object.entries(schedulerEnumFields)) {
+      for (const value of allowed) {
+        const config = checkSchedulerConfig({ ...tinyScheduler, [key]: value });
+        try {
+          checkSamplerConfig(name, config, file);
+        } catch (error) {
+          assert.ok(error instanceof SchedulerConfigError, `${name} ${key}=${value}: ${String(error)}`);
+          assert.ok(error.message.startsWith(`${file}: "`), error.message);
+          continue;
+        }
+        const scheduler = createScheduler(name, config);
+        scheduler.setTimesteps(10);
+        const sample = new Float32Array([0.5, -0.25, 1, 0]);
+        const next = scheduler.step(new Float32Array([0.1, 0.2, -0.3, 0.4]), scheduler.timesteps[0]!, scheduler.scaleModelInput(sample, scheduler.timesteps[0]!), createGaussianNoise(1));
+        assert.ok(next.every(Number.isFinite), `${name} ${key}=${value}`);
+      }
+    }
+  }
+});
+
+test('a sampler that does not take a config value refuses it before any work, naming the field, what it takes and the file', () => {
+  const file = '/m/scheduler/scheduler_config.json';
+  const refusesFor = (name: (typeof schedulerNames)[number], patch: JsonConfig, message: RegExp) =>
+    assert.throws(() => checkSamplerConfig(name, { ...tinyScheduler, ...patch }, file), (error: unknown) => {
+      assert.ok(error instanceof SchedulerConfigError, String(error));
+      assert.match(error.message, message);
+      assert.ok(error.message.startsWith(`${file}: `), error.message);
+      return true;
+    });
+  refusesFor('pndm', { prediction_type: 'sample' }, /"prediction_type" must be one of epsilon, v_prediction for the PNDM sampler, not "sample"/);
+  refusesFor('euler_a', { prediction_type: 'sample' }, /"prediction_type" must be one of epsilon, v_prediction for the Euler a sampler/);
+  refusesFor('ddim', { thresholding: true }, /"thresholding" must be false or null for the DDIM sampler/);
+  refusesFor('dpmpp_2m', { variance_type: 'learned_range' }, /"variance_type" must be null or one of fixed_small, .* for the DPM-Solver sampler/);
+  refusesFor('dpmpp_2m_karras', { use_exponential_sigmas: true }, /"use_exponential_sigmas" must be false or null for the DPM-Solver sampler/);
+  refusesFor('euler', { use_beta_sigmas: true }, /"use_beta_sigmas" must be false or null for the Euler sampler/);
+  refusesFor('unipc', { use_dynamic_shifting: true }, /"use_dynamic_shifting" must be false or null for the UniPC sampler/);
+  // What diffusers' DPM-Solver ignores, ours does too: a DDPM config's variance_type, any DPM algorithm (DPM++ pins dpmsolver++).
+  for (const patch of [{ variance_type: 'fixed_small' }, { algorithm_type: 'sde-dpmsolver++' }]) {
+    assert.doesNotThrow(() => checkSamplerConfig('dpmpp_2m', { ...tinyScheduler, ...patch }, file), JSON.stringify(patch));
+  }
+  for (const name of schedulerNames) assert.doesNotThrow(() => checkSamplerConfig(name, tinyScheduler, file), name);
 });

@@ -36,13 +36,13 @@ async function patchJson(path: string, patch: Record<string, unknown>): Promise<
   await writeFile(path, JSON.stringify({ ...config, ...patch }));
 }
 
-function generate(model: string, out: string) {
+function generate(model: string, out: string, extra: readonly string[] = []) {
   return runLetterpress(['generate', '--model', model, '--prompt', 'a sign that says "OK"', '--steps', '2',
-    '--width', '64', '--height', '64', '--seed', '1', '--device', 'cpu', '--out', out]);
+    '--width', '64', '--height', '64', '--seed', '1', '--device', 'cpu', '--out', out, ...extra]);
 }
 
 describe('generate refuses a spoiled config before any work', () => {
-  const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
+  const cases: Array<[string, string, Record<string, unknown>, RegExp, string[]?]> = [
     ['train-steps', 'scheduler/scheduler_config.json', { num_train_timesteps: 1e9 }, /scheduler_config\.json: "num_train_timesteps" must be a whole number from 2 to 10000/],
     ['steps-offset', 'scheduler/scheduler_config.json', { steps_offset: 1e9 }, /scheduler_config\.json: "steps_offset" must be a whole number from 0 to 999/],
     ['unet-layers', 'unet/config.json', { layers_per_block: 1e9 }, /unet\/config\.json: "layers_per_block" must be a whole number from 1 to 16/],
@@ -52,13 +52,16 @@ describe('generate refuses a spoiled config before any work', () => {
     ['heads-negative', 'unet/config.json', { attention_head_dim: -1 }, /unet\/config\.json: "attention_head_dim" must be a whole number from 1 to 256, not -1/],
     ['heads-fraction', 'unet/config.json', { attention_head_dim: [1, 2.5, 4, 4] }, /unet\/config\.json: "attention_head_dim"\[1\] must be a whole number/],
     ['cross-mismatch', 'unet/config.json', { cross_attention_dim: 64 }, /"cross_attention_dim" is 64, text_encoder\/config\.json "hidden_size" is 32/],
+    ['solver-type', 'scheduler/scheduler_config.json', { solver_type: { $gt: '' } }, /scheduler_config\.json: "solver_type" must be one of midpoint, heun, logrho, bh1, bh2, not \{"\$gt":""\}/],
+    ['interpolation', 'scheduler/scheduler_config.json', { interpolation_type: 'cubic' }, /scheduler_config\.json: "interpolation_type" must be one of linear, log_linear, not "cubic"/, ['--scheduler', 'euler']],
+    ['pndm-sample', 'scheduler/scheduler_config.json', { prediction_type: 'sample' }, /scheduler_config\.json: "prediction_type" must be one of epsilon, v_prediction for the PNDM sampler, not "sample"/, ['--scheduler', 'pndm']],
   ];
-  for (const [name, file, patch, message] of cases) {
+  for (const [name, file, patch, message, extra] of cases) {
     it(`${file} ${JSON.stringify(patch)}`, async () => {
       const model = await modelCopy(name);
       await patchJson(join(model, file), patch);
       const out = join(scratch, `${name}.png`);
-      const result = await generate(model, out);
+      const result = await generate(model, out, extra);
       assert.equal(result.code, 2, result.stderr);
       const lines = result.stderr.trim().split('\n');
       assert.match(lines[lines.length - 1]!, message);

@@ -95,8 +95,8 @@ test('createScheduler rejects unknown names and impossible step counts with clea
   assert.throws(() => scheduler.setTimesteps(0), /steps must be a positive integer/);
   assert.throws(() => scheduler.setTimesteps(2.5), /steps must be a positive integer/);
   assert.throws(() => scheduler.setTimesteps(1001), /cannot exceed the model's num_train_timesteps \(1000\)/);
-  assert.throws(() => createScheduler('euler', { ...reference.config, beta_schedule: 'sigmoid' as 'linear' }), /beta_schedule "sigmoid"/);
-  assert.throws(() => createScheduler('ddim', { ...reference.config, prediction_type: 'flow' as 'epsilon' }), /prediction_type "flow"/);
+  assert.throws(() => createScheduler('euler', { ...reference.config, beta_schedule: 'sigmoid' as 'linear' }), /"beta_schedule" must be one of linear, scaled_linear, squaredcos_cap_v2, not "sigmoid"/);
+  assert.throws(() => createScheduler('ddim', { ...reference.config, prediction_type: 'flow' as 'epsilon' }), /"prediction_type" must be one of epsilon, v_prediction, sample for the DDIM sampler, not "flow"/);
 });
 
 test('steps before setTimesteps are refused', () => {

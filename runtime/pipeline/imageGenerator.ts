@@ -42,7 +42,7 @@ import { denoiseLatents, type DenoisedImage } from './denoiseLoop.ts';
 import { chooseExecutionProvider, probeProvider, providerDisplayName, shortenOrtError } from './executionProvider.ts';
 import { GenerationError, throwIfAborted } from './generationError.ts';
 import { checkFinite, isAllBlack, NonFiniteOutputError } from './outputCheck.ts';
-import { checkModelConfigs, checkModelFolder, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
+import { checkModelConfigs, checkModelFolder, checkSampler, readLatentSpace, readSchedulerConfig, type LatentSpace } from './modelFolder.ts';
 import { loadModelSessions, unetGraphNote, type ModelSessions } from './modelSessions.ts';
 import type { GraphVariant } from '../onnx/graphFusions.ts';
 import { encodePrompts } from './promptEncoding.ts';
@@ -377,6 +377,7 @@ export class ImageGenerator {
     validateOptions(options, latentSpace);
     validateStartImageOptions(options);
     const schedulerName: SchedulerName = options.scheduler ?? defaultSchedulerName(schedulerConfig);
+    checkSampler(options.modelDir, schedulerName, schedulerConfig);
     const numImages = options.numImages ?? 1;
     const latentShape = [1, latentSpace.channels, options.height / latentSpace.downscale, options.width / latentSpace.downscale] as const;
     const latentSize = latentShape[1] * latentShape[2] * latentShape[3];

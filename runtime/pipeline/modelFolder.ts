@@ -7,6 +7,8 @@ import { textEncoderArchitecture, unetArchitecture, UnsupportedModelError, vaeDe
 import { pathExists } from '../files/newFiles.ts';
 import { FileReadError, maxConfigFileBytes, readRegularTextFile } from '../files/readRegularFile.ts';
 import { checkSchedulerConfig, SchedulerConfigError } from '../schedulers/schedulerConfigCheck.ts';
+import { checkSamplerConfig } from '../schedulers/createScheduler.ts';
+import type { SchedulerName } from '../protocol/generationTypes.ts';
 
 /** Each entry is satisfied by any one of its alternatives (the fp16 variant counts for weights). */
 const requiredFiles: readonly (readonly string[])[] = [
@@ -81,15 +83,26 @@ export async function checkModelConfigs(modelDir: string): Promise<void> {
   }
 }
 
-export async function readSchedulerConfig(modelDir: string): Promise<SchedulerConfig> {
-  const file = 'scheduler/scheduler_config.json';
-  const config = await readJson(modelDir, file);
+const schedulerConfigFile = 'scheduler/scheduler_config.json';
+
+/** A refused scheduler config as the job's error (a userError, exit 2 on the CLI). */
+function schedulerCheck<T>(check: () => T): T {
   try {
-    return checkSchedulerConfig(config, join(modelDir, file));
+    return check();
   } catch (error) {
     if (error instanceof SchedulerConfigError) throw new GenerationError(error.message);
     throw error;
   }
+}
+
+export async function readSchedulerConfig(modelDir: string): Promise<SchedulerConfig> {
+  const config = await readJson(modelDir, schedulerConfigFile);
+  return schedulerCheck(() => checkSchedulerConfig(config, join(modelDir, schedulerConfigFile)));
+}
+
+/** The sampler the job will run, checked against the model's scheduler config before any work. */
+export function checkSampler(modelDir: string, name: SchedulerName, config: SchedulerConfig): void {
+  schedulerCheck(() => checkSamplerConfig(name, config, join(modelDir, schedulerConfigFile)));
 }
 
 export interface LatentSpace {

@@ -4,6 +4,7 @@
 // scheduler_config.json, the way diffusers' `SomeScheduler.from_config(config)` builds them.
 import { schedulerNames, type SchedulerName } from '../protocol/generationTypes.ts';
 import type { Scheduler, SchedulerConfig } from './scheduler.ts';
+import { SchedulerConfigError } from './schedulerConfigCheck.ts';
 import { DdimScheduler } from './ddimScheduler.ts';
 import { DpmSolverMultistepScheduler } from './dpmSolverMultistepScheduler.ts';
 import { EulerAncestralScheduler } from './eulerAncestralScheduler.ts';
@@ -33,6 +34,21 @@ export function createScheduler(name: SchedulerName, config: SchedulerConfig): S
       return new UniPcScheduler(config);
     default:
       throw new Error(`unknown sampler "${String(name)}"; choose one of ${schedulerNames.join(', ')}`);
+  }
+}
+
+/**
+ * Whether the chosen sampler takes the model's scheduler config (PNDM has no "sample" prediction,
+ * DPM-Solver no learned variance…), checked by building it once before any work, so that a job
+ * refuses at once with the field, the values the sampler takes and the file, rather than after the
+ * model is loaded. checkSchedulerConfig has already checked each field on its own.
+ */
+export function checkSamplerConfig(name: SchedulerName, config: SchedulerConfig, file: string): void {
+  try {
+    createScheduler(name, config);
+  } catch (error) {
+    if (error instanceof SchedulerConfigError) throw new SchedulerConfigError(`${file}: ${error.message}`);
+    throw error;
   }
 }
 

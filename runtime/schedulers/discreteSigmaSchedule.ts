@@ -11,6 +11,7 @@ import {
 } from './referenceNumerics.ts';
 import { sigmaTimesteps } from './timestepSpacing.ts';
 import { addNoiseAtSigma, checkScheduleIndex } from './addNoise.ts';
+import { refusedName, SchedulerConfigError } from './schedulerConfigCheck.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -29,9 +30,9 @@ export interface SigmaScheduleOptions {
 
 /** `conversion` from the use_*_sigmas flags, rejecting the combinations diffusers rejects. */
 export function sigmaConversion(config: Record<string, unknown>, scheduler: string): SigmaScheduleOptions['conversion'] {
-  if (config.use_beta_sigmas) throw new Error(`${scheduler}: use_beta_sigmas is not supported by Letterpress`);
+  if (config.use_beta_sigmas) throw new SchedulerConfigError(`"use_beta_sigmas" must be false or null for the ${scheduler} sampler (Letterpress does not support beta sigmas)`);
   if (config.use_karras_sigmas && config.use_exponential_sigmas) {
-    throw new Error(`${scheduler}: only one of use_karras_sigmas and use_exponential_sigmas can be set`);
+    throw new SchedulerConfigError(`"use_exponential_sigmas" must be false or null for the ${scheduler} sampler with "use_karras_sigmas" (only one can be set)`);
   }
   return config.use_karras_sigmas ? 'karras' : config.use_exponential_sigmas ? 'exponential' : 'none';
 }
@@ -54,7 +55,7 @@ export function discreteSigmaSchedule(
     const logMin = f32(Math.log(table[0]));
     sigmas = Array.from(torchLinspaceFloat32(logMax, logMin, options.steps + 1), (v) => f32(Math.exp(v)));
   } else {
-    throw new Error(`interpolation_type "${interpolation}" is not supported (linear, log_linear)`);
+    throw refusedName('interpolation_type', ['linear', 'log_linear'], interpolation);
   }
   if (options.conversion !== 'none') {
     const sigmaMin = options.sigmaMin ?? sigmas[sigmas.length - 1];

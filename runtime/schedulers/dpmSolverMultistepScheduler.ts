@@ -6,6 +6,7 @@ import { alphaSigma, lambdaOf, multistepIndexForTimestep, multistepSigmas, predi
 import { addNoiseVariancePreserving, checkScheduleIndex } from './addNoise.ts';
 import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
+import { refusedName, SchedulerConfigError } from './schedulerConfigCheck.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
@@ -51,20 +52,17 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   constructor(config: SchedulerConfig = {}) {
     const c = withClassDefaults(config, dpmSolverMultistepDefaults);
     this.config = c;
-    rejectUnsupported(c, ['thresholding', 'use_lu_lambdas', 'use_flow_sigmas', 'variance_type'], 'DPM-Solver');
+    // diffusers' DPM-Solver acts on variance_type only when the UNet predicts a variance (learned, learned_range).
+    rejectUnsupported(c, ['thresholding', 'use_lu_lambdas', 'use_flow_sigmas', ['variance_type', ['fixed_small', 'fixed_small_log', 'fixed_large', 'fixed_large_log']]], 'DPM-Solver');
     if (c.algorithm_type === 'deis') c.algorithm_type = 'dpmsolver++';
-    if (!['dpmsolver++', 'dpmsolver'].includes(c.algorithm_type)) {
-      throw new Error(`DPM-Solver: algorithm_type "${c.algorithm_type}" is not supported (dpmsolver++, dpmsolver)`);
-    }
+    if (!['dpmsolver++', 'dpmsolver'].includes(c.algorithm_type)) throw refusedName('algorithm_type', ['dpmsolver++', 'dpmsolver', 'deis'], c.algorithm_type, 'DPM-Solver');
     if (['logrho', 'bh1', 'bh2'].includes(c.solver_type)) c.solver_type = 'midpoint';
-    if (!['midpoint', 'heun'].includes(c.solver_type)) throw new Error(`DPM-Solver: unknown solver_type "${c.solver_type}"`);
-    if (![1, 2, 3].includes(c.solver_order)) throw new Error(`DPM-Solver: solver_order must be 1, 2 or 3, got ${c.solver_order}`);
+    if (!['midpoint', 'heun'].includes(c.solver_type)) throw refusedName('solver_type', ['midpoint', 'heun', 'logrho', 'bh1', 'bh2'], c.solver_type, 'DPM-Solver');
+    if (![1, 2, 3].includes(c.solver_order)) throw new SchedulerConfigError(`"solver_order" must be 1, 2 or 3 for the DPM-Solver sampler, not ${c.solver_order}`);
     if (c.algorithm_type === 'dpmsolver' && c.final_sigmas_type === 'zero') {
-      throw new Error('DPM-Solver: final_sigmas_type "zero" needs algorithm_type dpmsolver++; use "sigma_min"');
+      throw new SchedulerConfigError('"final_sigmas_type" "zero" needs "algorithm_type" dpmsolver++ for the DPM-Solver sampler; use "sigma_min"');
     }
-    if (!['zero', 'sigma_min'].includes(c.final_sigmas_type)) {
-      throw new Error(`DPM-Solver: final_sigmas_type must be "zero" or "sigma_min", got "${c.final_sigmas_type}"`);
-    }
+    if (!['zero', 'sigma_min'].includes(c.final_sigmas_type)) throw refusedName('final_sigmas_type', ['zero', 'sigma_min'], c.final_sigmas_type, 'DPM-Solver');
     sigmaConversion(c, 'DPM-Solver');
     this.dataPrediction = c.algorithm_type === 'dpmsolver++';
     this.predictionType = checkPredictionType(c.prediction_type, ['epsilon', 'v_prediction', 'sample'], 'DPM-Solver');

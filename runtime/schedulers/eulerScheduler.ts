@@ -4,6 +4,7 @@ import { discreteSigmaSchedule, DiscreteSigmaScheduler, sigmaConversion, sigmaSp
 import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, type PredictionType } from './predictionType.ts';
 import { checkStepCount } from './timestepSpacing.ts';
+import { refusedName } from './schedulerConfigCheck.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -38,7 +39,7 @@ export class EulerScheduler extends DiscreteSigmaScheduler {
     this.predictionType = checkPredictionType(this.config.prediction_type, ['epsilon', 'v_prediction', 'sample'], 'Euler');
     sigmaConversion(this.config, 'Euler');
     if (!['zero', 'sigma_min'].includes(this.config.final_sigmas_type)) {
-      throw new Error(`Euler: final_sigmas_type must be "zero" or "sigma_min", got "${this.config.final_sigmas_type}"`);
+      throw refusedName('final_sigmas_type', ['zero', 'sigma_min'], this.config.final_sigmas_type, 'Euler');
     }
     ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(this.config));
     this.sigmas = [...Array.from(this.trainingSigmas).reverse(), 0];

@@ -2,6 +2,7 @@
 // the way diffusers does it in float32 PyTorch so that our tables agree with the reference bit for bit.
 import type { SchedulerConfig } from './scheduler.ts';
 import { torchLinspaceFloat32 } from './referenceNumerics.ts';
+import { refusedName } from './schedulerConfigCheck.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -51,7 +52,7 @@ export function computeBetas(config: NoiseScheduleConfig): Float32Array {
   } else if (config.beta_schedule === 'squaredcos_cap_v2') {
     betas = cosineBetas(n);
   } else {
-    throw new Error(`beta_schedule "${config.beta_schedule}" is not supported (linear, scaled_linear, squaredcos_cap_v2)`);
+    throw refusedName('beta_schedule', ['linear', 'scaled_linear', 'squaredcos_cap_v2'], config.beta_schedule);
   }
   return config.rescale_betas_zero_snr ? rescaleZeroTerminalSnr(betas) : betas;
 }

@@ -15,10 +15,25 @@ export class SchedulerConfigError extends Error {
 /** Training steps of any released diffusion model are 1000; room for ten times that. */
 export const maxTrainTimesteps = 10_000;
 
-const enumFields: Record<string, readonly string[]> = {
+/**
+ * Every field the samplers read as a name, with the names the code acts on; anything else is refused
+ * here, naming the field and these values, before a sampler is built. Some names are taken as
+ * diffusers takes them: DPM-Solver runs logrho, bh1 and bh2 as midpoint and UniPC runs midpoint,
+ * heun and logrho as bh2; our DPM++ samplers run dpmsolver++ whatever algorithm_type says
+ * (createScheduler pins it), so the file may name any of diffusers' DPM-Solver algorithms.
+ * Whether the chosen sampler supports a value (PNDM has no "sample" prediction) is its own check:
+ * see checkSamplerConfig.
+ */
+export const schedulerEnumFields: Readonly<Record<string, readonly string[]>> = {
   beta_schedule: ['linear', 'scaled_linear', 'squaredcos_cap_v2'],
   timestep_spacing: ['leading', 'trailing', 'linspace'],
   prediction_type: ['epsilon', 'v_prediction', 'sample'],
+  algorithm_type: ['dpmsolver++', 'dpmsolver', 'sde-dpmsolver++', 'sde-dpmsolver', 'deis'],
+  solver_type: ['midpoint', 'heun', 'logrho', 'bh1', 'bh2'],
+  final_sigmas_type: ['zero', 'sigma_min'],
+  interpolation_type: ['linear', 'log_linear'],
+  timestep_type: ['discrete', 'continuous'],
+  variance_type: ['fixed_small', 'fixed_small_log', 'fixed_large', 'fixed_large_log', 'learned', 'learned_range'],
 };
 
 const booleanFields = [
@@ -29,14 +44,26 @@ const booleanFields = [
   'use_karras_sigmas',
   'use_exponential_sigmas',
   'use_beta_sigmas',
+  'use_lu_lambdas',
+  'use_flow_sigmas',
+  'use_dynamic_shifting',
   'lower_order_final',
   'thresholding',
   'euler_at_final',
+  'predict_x0',
 ];
 
 function describe(value: unknown): string {
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/**
+ * The one shape of a refused name: `"solver_type" must be one of bh1, bh2 for the UniPC sampler, not
+ * "x"` (checkSamplerConfig puts the file in front).
+ */
+export function refusedName(key: string, allowed: readonly string[], value: unknown, sampler?: string): SchedulerConfigError {
+  return new SchedulerConfigError(`"${key}" must be one of ${allowed.join(', ')}${sampler ? ` for the ${sampler} sampler` : ''}, not ${describe(value)}`);
 }
 
 /**
@@ -93,8 +120,14 @@ export function checkSchedulerConfig(value: unknown, file = 'scheduler/scheduler
     const v = config.lambda_min_clipped;
     if (typeof v !== 'number' || !Number.isFinite(v)) fail('lambda_min_clipped', 'a number');
   }
-  for (const [key, allowed] of Object.entries(enumFields)) {
+  for (const [key, allowed] of Object.entries(schedulerEnumFields)) {
     if (present(key) && !allowed.includes(config[key] as string)) fail(key, `one of ${allowed.join(', ')}`);
+  }
+  if (present('disable_corrector')) {
+    // UniPC's steps without a corrector: step indices, at most one per training step.
+    const v = config.disable_corrector;
+    const ok = Array.isArray(v) && v.length <= steps && v.every((i) => typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < steps);
+    if (!ok) fail('disable_corrector', `a list of step numbers from 0 to ${steps - 1}`);
   }
   for (const key of booleanFields) {
     if (present(key) && typeof config[key] !== 'boolean') fail(key, 'true or false');

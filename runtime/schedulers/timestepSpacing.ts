@@ -2,6 +2,7 @@
 // families differ in small ways (integer or float32 values, n or n + 1 points, where steps_offset
 // applies) that all show up in the reference tables, so each keeps its own function.
 import { npArange, npLinspace, roundHalfEven } from './referenceNumerics.ts';
+import { refusedName } from './schedulerConfigCheck.ts';
 
 // Float32 rounding; a local binding keeps the hot loops free of cross-module lookups.
 const f32 = Math.fround;
@@ -16,7 +17,7 @@ export function checkStepCount(steps: number, numTrainTimesteps: number): void {
 }
 
 function unknownSpacing(spacing: string): Error {
-  return new Error(`timestep_spacing "${spacing}" is not supported (leading, trailing, linspace)`);
+  return refusedName('timestep_spacing', ['leading', 'trailing', 'linspace'], spacing);
 }
 
 /** DDIM (and PNDM, reversed): integer timesteps, descending. */

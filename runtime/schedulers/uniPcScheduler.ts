@@ -7,6 +7,7 @@ import { alphaSigma, lambdaOf, multistepIndexForTimestep, multistepSigmas, predi
 import { addNoiseVariancePreserving, checkScheduleIndex } from './addNoise.ts';
 import { betaScheduleDefaults, trainingNoiseSchedule, withClassDefaults } from './noiseSchedule.ts';
 import { checkPredictionType, rejectUnsupported, type PredictionType } from './predictionType.ts';
+import { refusedName, SchedulerConfigError } from './schedulerConfigCheck.ts';
 import { solveLinearSystem } from './referenceNumerics.ts';
 import { checkStepCount, multistepTimesteps } from './timestepSpacing.ts';
 
@@ -54,11 +55,9 @@ export class UniPcScheduler implements Scheduler {
     this.config = c;
     rejectUnsupported(c, ['thresholding', 'use_flow_sigmas', 'use_dynamic_shifting'], 'UniPC');
     if (['midpoint', 'heun', 'logrho'].includes(c.solver_type)) c.solver_type = 'bh2';
-    if (!['bh1', 'bh2'].includes(c.solver_type)) throw new Error(`UniPC: unknown solver_type "${c.solver_type}"`);
-    if (!Number.isInteger(c.solver_order) || c.solver_order < 1) throw new Error(`UniPC: bad solver_order ${c.solver_order}`);
-    if (!['zero', 'sigma_min'].includes(c.final_sigmas_type)) {
-      throw new Error(`UniPC: final_sigmas_type must be "zero" or "sigma_min", got "${c.final_sigmas_type}"`);
-    }
+    if (!['bh1', 'bh2'].includes(c.solver_type)) throw refusedName('solver_type', ['bh1', 'bh2', 'midpoint', 'heun', 'logrho'], c.solver_type, 'UniPC');
+    if (!Number.isInteger(c.solver_order) || c.solver_order < 1) throw new SchedulerConfigError(`"solver_order" must be a whole number from 1 for the UniPC sampler, not ${c.solver_order}`);
+    if (!['zero', 'sigma_min'].includes(c.final_sigmas_type)) throw refusedName('final_sigmas_type', ['zero', 'sigma_min'], c.final_sigmas_type, 'UniPC');
     sigmaConversion(c, 'UniPC');
     this.predictionType = checkPredictionType(c.prediction_type, ['epsilon', 'v_prediction', 'sample'], 'UniPC');
     ({ alphasCumprod: this.alphasCumprod, trainingSigmas: this.trainingSigmas } = trainingNoiseSchedule(c));
