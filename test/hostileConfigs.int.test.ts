@@ -52,6 +52,7 @@ describe('generate refuses a spoiled config before any work', () => {
     ['heads-negative', 'unet/config.json', { attention_head_dim: -1 }, /unet\/config\.json: "attention_head_dim" must be a whole number from 1 to 256, not -1/],
     ['heads-fraction', 'unet/config.json', { attention_head_dim: [1, 2.5, 4, 4] }, /unet\/config\.json: "attention_head_dim"\[1\] must be a whole number/],
     ['cross-mismatch', 'unet/config.json', { cross_attention_dim: 64 }, /"cross_attention_dim" is 64, text_encoder\/config\.json "hidden_size" is 32/],
+    ['tokenizer-length', 'tokenizer/tokenizer_config.json', { model_max_length: 78 }, /tokenizer_config\.json "model_max_length" is 78, more than text_encoder\/config\.json "max_position_embeddings" 77/],
     ['solver-type', 'scheduler/scheduler_config.json', { solver_type: { $gt: '' } }, /scheduler_config\.json: "solver_type" must be one of midpoint, heun, logrho, bh1, bh2, not \{"\$gt":""\}/],
     ['interpolation', 'scheduler/scheduler_config.json', { interpolation_type: 'cubic' }, /scheduler_config\.json: "interpolation_type" must be one of linear, log_linear, not "cubic"/, ['--scheduler', 'euler']],
     ['pndm-sample', 'scheduler/scheduler_config.json', { prediction_type: 'sample' }, /scheduler_config\.json: "prediction_type" must be one of epsilon, v_prediction for the PNDM sampler, not "sample"/, ['--scheduler', 'pndm']],

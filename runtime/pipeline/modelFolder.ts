@@ -8,6 +8,7 @@ import { pathExists } from '../files/newFiles.ts';
 import { FileReadError, maxConfigFileBytes, readRegularTextFile } from '../files/readRegularFile.ts';
 import { checkSchedulerConfig, SchedulerConfigError } from '../schedulers/schedulerConfigCheck.ts';
 import { checkSamplerConfig } from '../schedulers/createScheduler.ts';
+import { loadClipTokenizer } from '../tokenizer/clipTokenizer.ts';
 import type { SchedulerName } from '../protocol/generationTypes.ts';
 
 /** Each entry is satisfied by any one of its alternatives (the fp16 variant counts for weights). */
@@ -75,6 +76,14 @@ export async function checkModelConfigs(modelDir: string): Promise<void> {
   const crossDims = [...denoiser.down, denoiser.mid, ...denoiser.up]
     .map((block) => block.transformer?.crossAttentionDim)
     .filter((dim): dim is number => dim !== undefined);
+  // The tokenizer pads every prompt to model_max_length tokens, one position each: a config that
+  // claims more than the encoder's position table would index past it.
+  const tokenizer = await loadClipTokenizer(modelDir);
+  if (tokenizer.maxLength > text.maxPositions) {
+    throw new UnsupportedModelError(
+      `the tokenizer and the text encoder disagree: tokenizer/tokenizer_config.json "model_max_length" is ${tokenizer.maxLength}, more than text_encoder/config.json "max_position_embeddings" ${text.maxPositions} (in ${modelDir})`,
+    );
+  }
   const mismatch = crossDims.find((dim) => dim !== text.hidden);
   if (mismatch !== undefined) {
     throw new UnsupportedModelError(
