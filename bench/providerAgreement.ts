@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { deviceSettings, type DeviceSetting } from '../runtime/protocol/generationTypes.ts';
 import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { openSafetensors } from '../runtime/safetensors/safetensorsFile.ts';
-import { loadPipelineCases } from '../test/pipelineCases.ts';
+import { caseRequest, loadPipelineCases, repeatedTensor } from '../test/pipelineCases.ts';
 import { generatorOptionsForGraph, parseGraphVariants } from './graphVariants.ts';
 
 const { values } = parseArgs({
@@ -43,29 +43,10 @@ async function main(): Promise<void> {
   try {
     for (const { graph, generator } of generators) {
       for (const c of cases) {
-        const one = await reference.readFloat32(`${c.key}.latents`);
-        const latents = new Float32Array(one.length * batchSize);
-        for (let i = 0; i < batchSize; i++) latents.set(one, i * one.length);
+        const latents = await repeatedTensor(reference, `${c.key}.latents`, batchSize);
         const expected = await reference.readFloat32(`${c.key}.image`);
         const t0 = performance.now();
-        const result = await generator.generate(
-          {
-            modelDir: join(fixtures, 'tiny-sd2'),
-            prompt: c.prompt,
-            negativePrompt: c.negative_prompt,
-            steps: c.steps,
-            guidanceScale: c.guidance_scale,
-            scheduler: c.scheduler,
-            width: c.width,
-            height: c.height,
-            seed: 0,
-            numImages: batchSize,
-            batchSize,
-            device,
-            fp16: values.fp16,
-          },
-          { latents },
-        );
+        const result = await generator.generate({ ...caseRequest(c, join(fixtures, 'tiny-sd2'), device, batchSize), fp16: values.fp16 }, { latents });
         const ms = performance.now() - t0;
         // The worst image of the batch.
         let max = 0;

@@ -15,6 +15,7 @@ import { encodeRgbPng } from '../runtime/png/encodePng.ts';
 import { formatGenerationParameters, parseGenerationParameters } from '../runtime/png/generationParameters.ts';
 import { addPngTextChunk, readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
+import { galleryLocators } from './e2e/galleryLocators.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 
 const minute = 60_000;
@@ -33,26 +34,7 @@ async function writeImage(relativePath: string, prompt: string, seed: number): P
   await writeFile(path, await encodeRgbPng(pixels, 64, 64, { parameters }));
 }
 
-function card(id: string) {
-  return gallery.locator(`.card[data-id="${id}"]`);
-}
-
-/** The native input inside a @vscode-elements text field or text area (Playwright reaches into open shadow roots). */
-function field(id: string) {
-  return gallery.locator(`#${id} input, #${id} textarea`);
-}
-
-/** Picks an option of a @vscode-elements single select: open it, click the option. */
-async function choose(id: string, label: string): Promise<void> {
-  await gallery.locator(`#${id}`).click();
-  await gallery.locator(`#${id} li[role="option"]`, { hasText: label }).first().click();
-}
-
-/** Clicks a button of a card's hover toolbar, which shows while the pointer is over the card. */
-async function toolbarClick(id: string, action: string): Promise<void> {
-  await card(id).hover();
-  await card(id).locator(`.card-toolbar button[data-action="${action}"]`).click();
-}
+const { card, field, choose, toolbarClick } = galleryLocators(() => gallery);
 
 describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
   before(async () => {

@@ -11,6 +11,7 @@ import { ImageGenerator } from '../runtime/pipeline/imageGenerator.ts';
 import { openSafetensors, type SafetensorsFile } from '../runtime/safetensors/safetensorsFile.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
 import { pixelErrors } from './floatDifference.ts';
+import { caseRequest, repeatedTensor } from './pipelineCases.ts';
 
 interface Img2ImgCase {
   key: string;
@@ -43,27 +44,11 @@ after(async () => {
 const tight = { max: 5e-5, mean: 5e-6 };
 
 async function errorAgainstReference(c: Img2ImgCase, copies = 1): Promise<{ max: number; mean: number }[]> {
-  const repeat = async (name: string) => {
-    const one = await reference.readFloat32(`${c.key}.${name}`);
-    const all = new Float32Array(one.length * copies);
-    for (let i = 0; i < copies; i++) all.set(one, i * one.length);
-    return all;
-  };
+  const repeat = (name: string) => repeatedTensor(reference, `${c.key}.${name}`, copies);
   const expected = await reference.readFloat32(`${c.key}.image`);
   const result = await generator.generate(
     {
-      modelDir: tinyModelDir,
-      prompt: c.prompt,
-      negativePrompt: c.negative_prompt,
-      steps: c.steps,
-      guidanceScale: c.guidance_scale,
-      scheduler: c.scheduler,
-      width: c.width,
-      height: c.height,
-      seed: 0,
-      numImages: copies,
-      batchSize: copies,
-      device: 'cpu',
+      ...caseRequest(c, tinyModelDir, 'cpu', copies),
       initImage: join(referenceDir, 'img2img', `${c.key}.init.png`),
       strength: c.strength,
       ...(c.kind === 'inpaint' ? { mask: join(referenceDir, 'img2img', `${c.key}.mask.png`) } : {}),

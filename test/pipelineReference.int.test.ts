@@ -11,7 +11,7 @@ import { float16BitsToFloat32 } from '../runtime/safetensors/float16.ts';
 import { openSafetensors, type SafetensorsFile } from '../runtime/safetensors/safetensorsFile.ts';
 import { writeSafetensors } from '../runtime/safetensors/safetensorsWriter.ts';
 import { referenceDir, tinyModelDir } from './fixturePaths.ts';
-import { loadPipelineCases, type PipelineCase } from './pipelineCases.ts';
+import { caseRequest, loadPipelineCases, type PipelineCase, repeatedTensor } from './pipelineCases.ts';
 
 const cases = loadPipelineCases(referenceDir);
 let reference: SafetensorsFile;
@@ -55,27 +55,10 @@ after(async () => {
 
 /** Largest and mean pixel error of each image of the run; `copies` > 1 denoises the case's latents that often in one batch. */
 async function errorAgainstReference(generator: ImageGenerator, modelDir: string, c: PipelineCase, copies = 1): Promise<{ max: number; mean: number }[]> {
-  const one = await reference.readFloat32(`${c.key}.latents`);
-  const latents = new Float32Array(one.length * copies);
-  for (let i = 0; i < copies; i++) latents.set(one, i * one.length);
   const expected = await reference.readFloat32(`${c.key}.image`);
-  const result = await generator.generate(
-    {
-      modelDir,
-      prompt: c.prompt,
-      negativePrompt: c.negative_prompt,
-      steps: c.steps,
-      guidanceScale: c.guidance_scale,
-      scheduler: c.scheduler,
-      width: c.width,
-      height: c.height,
-      seed: 0,
-      numImages: copies,
-      batchSize: copies,
-      device: 'cpu',
-    },
-    { latents },
-  );
+  const result = await generator.generate(caseRequest(c, modelDir, 'cpu', copies), {
+    latents: await repeatedTensor(reference, `${c.key}.latents`, copies),
+  });
   assert.equal(result.provider, 'cpu');
   assert.equal(result.images.length, copies);
   return result.images.map((image) => {

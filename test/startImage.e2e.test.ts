@@ -16,6 +16,7 @@ import { formatGenerationParameters, parseGenerationParameters } from '../runtim
 import { addPngTextChunk, readPngTextChunks } from '../runtime/png/pngTextChunks.ts';
 import { parseStartImageRecord } from '../runtime/png/startImageRecord.ts';
 import { CodeServerSession, waitUntil } from './e2e/codeServerSession.ts';
+import { galleryLocators } from './e2e/galleryLocators.ts';
 import { tinyModelDir } from './fixturePaths.ts';
 
 const minute = 60_000;
@@ -44,23 +45,7 @@ async function outputFiles(): Promise<string[]> {
   return (await readdir(join(session.workspace, generated)).catch(() => [] as string[])).filter((f) => f.endsWith('.png'));
 }
 
-function card(id: string) {
-  return gallery.locator(`.card[data-id="${id}"]`);
-}
-
-function field(id: string) {
-  return gallery.locator(`#${id} input, #${id} textarea`);
-}
-
-async function choose(id: string, label: string): Promise<void> {
-  await gallery.locator(`#${id}`).click();
-  await gallery.locator(`#${id} li[role="option"]`, { hasText: label }).first().click();
-}
-
-async function toolbarClick(id: string, action: string): Promise<void> {
-  await card(id).hover();
-  await card(id).locator(`.card-toolbar button[data-action="${action}"]`).click();
-}
+const { card, field, choose, toolbarClick } = galleryLocators(() => gallery);
 
 async function openGallery(): Promise<void> {
   const tab = session.page.locator('.tab', { hasText: 'Letterpress Gallery' });
