@@ -2,7 +2,7 @@
 // served with 200, a corrupt partial file. Each is rejected, deleted and named in the error.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ModelStoreError } from '../runtime/modelStore/modelStoreError.ts';
@@ -88,5 +88,21 @@ describe('download integrity', () => {
     const ranged = server.requests.find((r) => r.host === 'cdn' && r.range !== undefined);
     assert.equal(ranged?.range, 'bytes=500000-');
     assert.equal(ranged?.status, 206);
+  });
+  it('downloads again a blob that is a symbolic link of the right size, leaving its target alone', async () => {
+    const stored = server.file(lfsFile);
+    mkdirSync(blobsDir(), { recursive: true });
+    const outside = makeTempDir('letterpress-outside-');
+    try {
+      // Right size, wrong bytes: were the link trusted, the model would hold them.
+      const target = join(outside.dir, 'planted.safetensors');
+      writeFileSync(target, Buffer.alloc(stored.content.length, 7));
+      symlinkSync(target, join(blobsDir(), stored.sha256));
+      assertSameAsFixture((await run()).modelDir);
+      assert.ok(lstatSync(join(blobsDir(), stored.sha256)).isFile(), 'the blob is a file of its own now');
+      assert.ok(readFileSync(target).equals(Buffer.alloc(stored.content.length, 7)), 'the link\'s target is untouched');
+    } finally {
+      outside.remove();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keptFileSize, NotRegularFileError, openKeptFile } from '../files/newFiles.ts';
 import { readBodyChunks } from './bodyChunks.ts';
@@ -43,8 +43,19 @@ export interface BlobDownloadContext {
   onMessage?: (text: string) => void;
 }
 
-async function sizeOf(path: string): Promise<number | undefined> {
-  return (await stat(path).catch(() => undefined))?.size;
+/**
+ * The size of the blob file itself. A blob entry that is a symbolic link was not placed by a
+ * verified download (blobs are renamed into place): only the link is removed, never what it points
+ * to, and the blob counts as absent. Hard links stay: the graph cache makes them on purpose.
+ */
+async function blobSize(path: string, context: BlobDownloadContext, file: RemoteFile): Promise<number | undefined> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info?.isSymbolicLink()) {
+    context.onMessage?.(`${file.path}: the cached blob is a link, not a file Letterpress downloaded; downloading it again (what the link points to is left alone).`);
+    await unlink(path);
+    return undefined;
+  }
+  return info?.size;
 }
 
 function parseContentRange(value: string | null): { start: number; total?: number } | undefined {
@@ -76,7 +87,7 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
   const alreadyDone = () => {
     if (context.inProgressTotal !== false) context.progress.fileAlreadyDone(file.path, file.size);
   };
-  if ((await sizeOf(blobPath)) === file.size && (await blobTrusted(file, blobPath, context))) {
+  if ((await blobSize(blobPath, context, file)) === file.size && (await blobTrusted(file, blobPath, context))) {
     alreadyDone();
     return blobPath;
   }
@@ -90,7 +101,7 @@ export async function downloadBlob(file: RemoteFile, context: BlobDownloadContex
       ),
   });
   try {
-    const existing = await sizeOf(blobPath);
+    const existing = await blobSize(blobPath, context, file);
     if (existing === file.size && (await blobTrusted(file, blobPath, context))) {
       alreadyDone();
       return blobPath;
