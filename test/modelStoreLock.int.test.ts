@@ -1,13 +1,14 @@
 // The per-blob lock file between processes, and the snapshot entry where symlinks are refused.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { acquireFileLock } from '../runtime/modelStore/fileLock.ts';
-import { linkBlobIntoSnapshot } from '../runtime/modelStore/snapshotCache.ts';
+import { linkBlobIntoSnapshot, readRef } from '../runtime/modelStore/snapshotCache.ts';
+import { RepoCachePaths } from '../runtime/modelStore/hubPaths.ts';
 import { makeTempDir } from './hubServer.ts';
 
 describe('blob lock file', () => {
@@ -66,6 +67,31 @@ describe('blob lock file', () => {
     await (await acquireFileLock(empty)).release();
   });
 
+  it('judges a planted lock (100 MB, or a link) by its age alone, without reading it whole or touching a link\'s target', async () => {
+    const big = lockPath();
+    // Sparse: 100 MB by its size, nothing on disk. Read whole, it would be 100 MB of memory per poll.
+    writeFileSync(big, '');
+    truncateSync(big, 100 * 1024 * 1024);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(big, old, old);
+    await (await acquireFileLock(big)).release();
+
+    const target = join(temp.dir, 'someone-elses-file.json');
+    writeFileSync(target, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    const linked = lockPath();
+    symlinkSync(target, linked);
+    // Followed, the link would name this live process as the holder; a planted link names nobody.
+    const holders: (number | undefined)[] = [];
+    const started = performance.now();
+    const lock = await acquireFileLock(linked, { staleMs: 300, pollMs: 20, onWait: (h) => holders.push(h?.pid) });
+    assert.deepEqual(holders, [undefined]);
+    assert.ok(performance.now() - started >= 250, 'waited until the link went stale');
+    assert.equal(JSON.parse(readFileSync(linked, 'utf8')).pid, process.pid);
+    assert.ok(!lstatSync(linked).isSymbolicLink(), 'the lock is a file of its own now');
+    await lock.release();
+    assert.ok(existsSync(target), 'the link\'s target is left alone');
+  });
+
   it('keeps a live holder\'s lock fresh, so a waiter does not steal it, and a waiter can be cancelled', async () => {
     const path = lockPath();
     // Heartbeats 20 times per staleMs: a busy machine may delay a few of them, not all.
@@ -119,5 +145,27 @@ describe('snapshot entries', () => {
     } finally {
       temp.remove();
     }
+  });
+});
+
+describe('refs', () => {
+  const temp = makeTempDir('lp-refs-');
+  after(() => temp.remove());
+
+  it('reads the commit of a ref, and ignores a ref that is a link or too large to be one', async () => {
+    const paths = new RepoCachePaths(temp.dir, 'someone/model');
+    const commit = 'a'.repeat(40);
+    mkdirSync(dirname(paths.ref('main')), { recursive: true });
+    writeFileSync(paths.ref('main'), commit);
+    assert.equal(await readRef(paths, 'main'), commit);
+
+    const elsewhere = join(temp.dir, 'elsewhere');
+    writeFileSync(elsewhere, 'b'.repeat(40));
+    symlinkSync(elsewhere, paths.ref('linked'));
+    assert.equal(await readRef(paths, 'linked'), undefined);
+
+    writeFileSync(paths.ref('huge'), '');
+    truncateSync(paths.ref('huge'), 100 * 1024 * 1024);
+    assert.equal(await readRef(paths, 'huge'), undefined);
   });
 });

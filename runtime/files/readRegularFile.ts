@@ -36,16 +36,25 @@ function sizeText(bytes: number): string {
  */
 export const readOnlyNoWait = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
+export interface ReadOptions {
+  /**
+   * Refuse a symbolic link instead of following it (O_NOFOLLOW), for files this program wrote itself
+   * in a shared cache: a link there was planted.
+   */
+  noFollow?: boolean;
+}
+
 /**
  * Opens `path` for reading only if it is a regular file (links to one are followed; a FIFO is opened
  * without blocking and refused). The caller closes the handle.
  */
-export async function openRegularFile(path: string, what = 'file'): Promise<{ handle: FileHandle; size: number }> {
+export async function openRegularFile(path: string, what = 'file', options: ReadOptions = {}): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
   try {
-    handle = await open(path, readOnlyNoWait);
+    handle = await open(path, options.noFollow ? readOnlyNoWait | (constants.O_NOFOLLOW ?? 0) : readOnlyNoWait);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' && options.noFollow) throw new FileReadError(`${what} ${path} is a symbolic link, not a file`, 'notRegular', path);
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new FileReadError(`${what} ${path} does not exist`, 'missing', path);
     if (code === 'EISDIR') throw new FileReadError(`${what} ${path} is a folder, not a file`, 'notRegular', path);
     if (code === 'ENXIO') throw new FileReadError(`${what} ${path} is not a regular file`, 'notRegular', path);
@@ -66,8 +75,8 @@ export async function openRegularFile(path: string, what = 'file'): Promise<{ ha
  * The whole content of a regular file of at most `maxBytes`. Refuses (FileReadError, message naming
  * the file) anything else, and stops reading at the bound if the file grows while it is read.
  */
-export async function readRegularFile(path: string, maxBytes: number, what = 'file'): Promise<Buffer> {
-  const { handle, size } = await openRegularFile(path, what);
+export async function readRegularFile(path: string, maxBytes: number, what = 'file', options: ReadOptions = {}): Promise<Buffer> {
+  const { handle, size } = await openRegularFile(path, what, options);
   try {
     if (size > maxBytes) {
       throw new FileReadError(`${what} ${path} is ${sizeText(size)}, more than the ${sizeText(maxBytes)} allowed`, 'tooLarge', path);
@@ -88,6 +97,6 @@ export async function readRegularFile(path: string, maxBytes: number, what = 'fi
 }
 
 /** readRegularFile as UTF-8 text. */
-export async function readRegularTextFile(path: string, maxBytes: number, what = 'file'): Promise<string> {
-  return (await readRegularFile(path, maxBytes, what)).toString('utf8');
+export async function readRegularTextFile(path: string, maxBytes: number, what = 'file', options: ReadOptions = {}): Promise<string> {
+  return (await readRegularFile(path, maxBytes, what, options)).toString('utf8');
 }

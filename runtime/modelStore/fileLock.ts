@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, open, unlink, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FileReadError, readRegularTextFile } from '../files/readRegularFile.ts';
 import { abortError } from './modelStoreError.ts';
 
 /**
@@ -40,9 +41,18 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
+const maxHolderBytes = 4096;
+
 async function readHolder(path: string): Promise<{ holder?: LockHolder; text: string; mtimeMs: number } | undefined> {
   try {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    const info = await lstat(path);
+    // The record is a line of JSON this program wrote; a larger file or a link was planted, and is
+    // judged by its age alone, like a holder that crashed before writing.
+    const text = await readRegularTextFile(path, maxHolderBytes, 'lock file', { noFollow: true }).catch((error: unknown) => {
+      if (error instanceof FileReadError && error.problem === 'missing') throw Object.assign(new Error(error.message), { code: 'ENOENT' });
+      if (error instanceof FileReadError) return `(unreadable lock file: ${error.problem}, ${info.size} bytes)`;
+      throw error;
+    });
     let holder: LockHolder | undefined;
     try {
       const parsed = JSON.parse(text) as Partial<LockHolder>;

@@ -1,6 +1,7 @@
-import { link, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { link, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, relative } from 'node:path';
 import { tempName, writeNewFile } from '../files/newFiles.ts';
+import { readRegularTextFile } from '../files/readRegularFile.ts';
 import { isCommitHash, type RepoCachePaths } from './hubPaths.ts';
 import { findMissingModelFiles } from './requiredModelFiles.ts';
 
@@ -9,10 +10,13 @@ function tempSibling(path: string): string {
   return tempName(dirname(path), basename(path));
 }
 
+const maxRefBytes = 1024;
+
 /** The commit a branch or tag pointed to when it was last downloaded (huggingface_hub's refs/). */
 export async function readRef(paths: RepoCachePaths, revision: string): Promise<string | undefined> {
   if (isCommitHash(revision)) return revision;
-  const text = await readFile(paths.ref(revision), 'utf8').catch(() => undefined);
+  // A ref holds one commit id: anything larger, or a link, was not written by a download.
+  const text = await readRegularTextFile(paths.ref(revision), maxRefBytes, 'ref', { noFollow: true }).catch(() => undefined);
   const commit = text?.trim();
   return commit && isCommitHash(commit) ? commit : undefined;
 }
