@@ -136,14 +136,12 @@ function explicitFailureMessage(provider: ExecutionProviderName, attempt: Provid
 /**
  * Picks the provider for `device` by calling `open` (which creates real sessions) on each candidate
  * in turn; `auto` falls through to the next one when `open` throws. `backends` is ONNX Runtime's
- * own list unless a test passes another. `detail` adds what `open` chose on the provider to the
- * note (which UNet graph runs, and why the fused one did not).
+ * own list unless a test passes another.
  */
 export async function chooseExecutionProvider<T>(
   device: DeviceSetting,
   open: (provider: ExecutionProviderName) => Promise<T>,
   backends: readonly BackendInfo[] = listSupportedBackends(),
-  detail: (value: T) => string = () => '',
 ): Promise<ProviderChoice<T>> {
   const candidates = device === 'auto' ? autoProviderOrder : [device];
   const attempts: ProviderAttempt[] = [];
@@ -158,7 +156,7 @@ export async function chooseExecutionProvider<T>(
       attempts.push({ provider, outcome: 'used' });
       const skipped = attempts.filter((a) => a.outcome !== 'used').map(describe);
       const why = device === 'auto' ? (skipped.length ? ` (auto: ${skipped.join('; ')})` : ' (auto)') : ' (as set)';
-      return { provider, value, attempts, note: `Running on ${providerDisplayName(provider)}${why}${detail(value)}` };
+      return { provider, value, attempts, note: `Running on ${providerDisplayName(provider)}${why}` };
     } catch (error) {
       if ((error as Error)?.name === 'AbortError') throw error;
       if (error instanceof ProviderIndependentError) throw error.cause;

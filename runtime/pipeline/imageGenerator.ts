@@ -325,19 +325,13 @@ export class ImageGenerator {
       if (loaded) loaded.providerNote = `${loaded.baseNote}${unetGraphNote(loaded.sessions)}`;
       this.jobHooks?.onProgress?.({ status: 'message', level: 'warning', text });
     };
-    const choice = await chooseExecutionProvider(
-      device,
-      async (provider) => {
-        await probeProvider(provider);
-        return loadModelSessions(modelDir, provider, usesFloat16Graphs(provider, fp16), hooks, { vaeForceUpcast, graph: this.graph, onNote });
-      },
-      undefined,
-      unetGraphNote,
-    );
+    const choice = await chooseExecutionProvider(device, async (provider) => {
+      await probeProvider(provider);
+      return loadModelSessions(modelDir, provider, usesFloat16Graphs(provider, fp16), hooks, { vaeForceUpcast, graph: this.graph, onNote });
+    });
     const precision = choice.value.fp16 ? (choice.value.vaeUpcast ? ', float16 UNet and text encoder, float32 VAE' : ', float16 graphs') : '';
-    const graphNote = unetGraphNote(choice.value);
-    const baseNote = `${choice.note.slice(0, choice.note.length - graphNote.length)}${precision}`;
-    this.loaded = { key, sessions: choice.value, tokenizer, baseNote, providerNote: `${baseNote}${graphNote}` };
+    const baseNote = `${choice.note}${precision}`;
+    this.loaded = { key, sessions: choice.value, tokenizer, baseNote, providerNote: `${baseNote}${unetGraphNote(choice.value)}` };
     hooks.onProgress?.({ status: 'message', level: 'info', text: this.loaded.providerNote });
     // What the converter had to work around (a damaged weights file, the other variant used): said.
     for (const note of choice.value.notes) hooks.onProgress?.({ status: 'message', level: 'info', text: note });
