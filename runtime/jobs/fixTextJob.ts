@@ -87,19 +87,20 @@ export async function fixTextOnImage(
   const { width, height } = await imageSize(input, name);
   const chunks = textChunksOf(input, name);
   const record = parseLegibilityChunk(chunks[letterpressChunkKey] ?? '');
-  const options = repairer ? repairOptions(chunks.parameters, width, height, repairer.model) : 'no model is on this machine yet';
   const plate = async (candidateCount: number, plateReason?: string): Promise<FixedTextImage> => ({
     ...(await drawTextOnImage(reader, inputPath, target, position, hooks)),
     mode: 'plate',
     candidateCount,
     ...(plateReason ? { plateReason } : {}),
   });
-  if (typeof options === 'string' || !repairer) {
-    const reason = typeof options === 'string' ? options : 'no model';
+  const plateWithoutRepair = (reason: string) => {
     log(`${name} cannot be repaired by the model: ${reason}; drawing the text on a plate instead`);
     return plate(0, reason);
-  }
+  };
+  if (!repairer) return plateWithoutRepair('no model is on this machine yet');
   const { generator, model } = repairer;
+  const options = repairOptions(chunks.parameters, width, height, model);
+  if (typeof options === 'string') return plateWithoutRepair(options);
   signal.throwIfAborted();
 
   let score: LegibilityScore | null = reusableScore(record, target);
