@@ -233,35 +233,49 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const line = page.locator('.monaco-editor .view-line').nth(1);
     const to = (await line.boundingBox())!;
     const [x0, y0, x1, y1] = [from.x + from.width / 2, from.y + from.height / 2, to.x + 4, to.y + to.height / 2];
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Input.setInterceptDrags', { enabled: true });
-    try {
-      let data: unknown;
-      for (let attempt = 1; data === undefined; attempt++) {
-        const intercepted = new Promise<unknown>((resolve) => cdp.once('Input.dragIntercepted', (event) => resolve(event.data)));
-        await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: x0, y: y0 });
-        await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', x: x0, y: y0, button: 'left', buttons: 1, clickCount: 1 });
-        for (let step = 1; step <= 6; step++) {
-          await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: x0 - 4 * step, y: y0 + step, button: 'left', buttons: 1 });
-        }
-        data = await Promise.race([intercepted, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000))]);
-        if (data === undefined) {
-          await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: x0, y: y0, button: 'left', buttons: 0, clickCount: 1 });
-          if (attempt === 3) throw new Error('the card\'s drag did not start in three tries');
-        }
-      }
-      await cdp.send('Input.dispatchDragEvent', { type: 'dragEnter', x: x1, y: y1, data: data as never });
-      for (let step = 0; step < 3; step++) await cdp.send('Input.dispatchDragEvent', { type: 'dragOver', x: x1, y: y1 + step, data: data as never });
-      await session.screenshot('4d-dragging');
-      await cdp.send('Input.dispatchDragEvent', { type: 'drop', x: x1, y: y1 + 2, data: data as never });
-      await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: x1, y: y1 + 2, button: 'left', buttons: 0, clickCount: 1 });
-    } finally {
-      await cdp.send('Input.setInterceptDrags', { enabled: false }).catch(() => undefined);
-      await cdp.detach().catch(() => undefined);
-    }
     // The same reference Insert writes: Markdown, relative to the README, the prompt as alt text.
     const expected = '![a sign that says <img src=x onerror=alert(1)>](assets/generated/xss.png)';
-    await page.locator('.view-line', { hasText: expected }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    // Two CI runs on a loaded machine saw a drop that inserted nothing (not reproduced here, loaded or
+    // not): the drop is dispatched once more if nothing came within 20 s. A second drop cancels the
+    // editor's pending one, and the count check below fails if both inserted.
+    for (let dropTry = 1; ; dropTry++) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Input.setInterceptDrags', { enabled: true });
+      try {
+        let data: unknown;
+        for (let attempt = 1; data === undefined; attempt++) {
+          const intercepted = new Promise<unknown>((resolve) => cdp.once('Input.dragIntercepted', (event) => resolve(event.data)));
+          await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: x0, y: y0 });
+          await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', x: x0, y: y0, button: 'left', buttons: 1, clickCount: 1 });
+          for (let step = 1; step <= 6; step++) {
+            await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: x0 - 4 * step, y: y0 + step, button: 'left', buttons: 1 });
+          }
+          data = await Promise.race([intercepted, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000))]);
+          if (data === undefined) {
+            await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: x0, y: y0, button: 'left', buttons: 0, clickCount: 1 });
+            if (attempt === 3) throw new Error('the card\'s drag did not start in three tries');
+          }
+        }
+        await cdp.send('Input.dispatchDragEvent', { type: 'dragEnter', x: x1, y: y1, data: data as never });
+        for (let step = 0; step < 3; step++) await cdp.send('Input.dispatchDragEvent', { type: 'dragOver', x: x1, y: y1 + step, data: data as never });
+        await session.screenshot('4d-dragging');
+        await cdp.send('Input.dispatchDragEvent', { type: 'drop', x: x1, y: y1 + 2, data: data as never });
+        await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: x1, y: y1 + 2, button: 'left', buttons: 0, clickCount: 1 });
+      } finally {
+        await cdp.send('Input.setInterceptDrags', { enabled: false }).catch(() => undefined);
+        await cdp.detach().catch(() => undefined);
+      }
+      try {
+        await page.locator('.view-line', { hasText: expected }).first().waitFor({ state: 'visible', timeout: 20_000 });
+        break;
+      } catch (error) {
+        const lines = await page.locator('.monaco-editor .view-line').allTextContents();
+        process.stderr.write(`drop ${dropTry} inserted nothing; editor lines: ${JSON.stringify(lines)}; line 2 at ${JSON.stringify(to)}\n`);
+        await session.screenshot(`4e-drop-${dropTry}-missing`);
+        if (dropTry === 2) throw error;
+      }
+    }
+    assert.equal(await page.locator('.view-line', { hasText: expected }).count(), 1, 'one reference inserted');
     // (The editor renders spaces as no-break spaces.)
     assert.equal((await page.locator('.monaco-editor .view-line').nth(1).textContent())?.replace(/\u00a0/g, ' '), expected);
     await session.screenshot('4e-dropped');
