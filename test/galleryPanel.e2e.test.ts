@@ -237,7 +237,8 @@ describe('the gallery panel in real VS Code', { timeout: 10 * minute }, () => {
     const expected = '![a sign that says <img src=x onerror=alert(1)>](assets/generated/xss.png)';
     // Two CI runs on a loaded machine saw a drop that inserted nothing (not reproduced here, loaded or
     // not): the drop is dispatched once more if nothing came within 20 s. A second drop cancels the
-    // editor's pending one, and the count check below fails if both inserted.
+    // editor's pending one; a double insert that did happen fails the count check below, or, if the
+    // first insert lands after that check, the strict locator of the undo further down.
     for (let dropTry = 1; ; dropTry++) {
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Input.setInterceptDrags', { enabled: true });
